@@ -1,0 +1,292 @@
+"""Realise a `Topology` as Linux network namespaces on a bridge, and undo it.
+
+Layout for a run with prefix ``sh1a2b3c``::
+
+    netns sh1a2b3c-br      bridge br0, one veth end per host (v-<host>)
+    netns sh1a2b3c-<host>  eth0 with the host's address, lo up
+
+The bridge lives in a namespace of its own, so two runs (or a crashed run's
+leftovers) never share an interface name or an address, and the capture on
+br0 sees every packet between hosts and nothing else.
+
+Every run writes a state file under ``/run/sbc-harness/runs/`` naming its
+namespaces and the processes it started (PID plus the kernel's start time, so
+a recycled PID is never mistaken for ours). `cleanup_leftovers` reads these
+files to remove what a crashed or interrupted run left behind; it also removes
+namespaces with the harness's prefix pattern whose state file is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import LabError, MissingToolError, SetupError
+from harness.lab.topology import Topology
+
+STATE_DIR = Path(os.environ.get("SBC_HARNESS_STATE_DIR", "/run/sbc-harness/runs"))
+NETNS_DIR = Path("/run/netns")
+PREFIX_RE = re.compile(r"^sh[0-9a-f]{6}$")
+BRIDGE = "br0"
+
+
+def check_privileges() -> None:
+    """Fail early, in words, when namespaces cannot be made here."""
+    if shutil.which("ip") is None:
+        raise MissingToolError("ip", "iproute2")
+    if os.geteuid() != 0:
+        raise SetupError(
+            "the lab needs root to create network namespaces (CAP_SYS_ADMIN and CAP_NET_ADMIN); "
+            "run as root, e.g. 'sudo ./bootstrap run'"
+        )
+
+
+def _ip(*args: str) -> None:
+    proc = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise LabError(f"'ip {' '.join(args)}' failed: {proc.stderr.strip() or proc.returncode}")
+
+
+def _start_time(pid: int) -> int | None:
+    """The kernel's start time of a process (clock ticks since boot), or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # comm (field 2) may contain spaces and parentheses: split after the last ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[19])
+
+
+@dataclass
+class ProcessRecord:
+    pid: int
+    start_time: int
+    label: str
+
+
+def stop_process(record: ProcessRecord, *, timeout: float = 3.0) -> bool:
+    """Stop one process we started: SIGTERM, then SIGKILL. True if it was still ours and alive."""
+    if _start_time(record.pid) != record.start_time:
+        return False
+    try:
+        os.kill(record.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _start_time(record.pid) != record.start_time:
+            return True
+        _reap(record.pid)
+        time.sleep(0.01)
+    try:
+        os.kill(record.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _reap(record.pid)
+    return True
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+@dataclass
+class RunState:
+    """What one run created, persisted so a later run can undo it."""
+
+    prefix: str
+    owner_pid: int
+    owner_start: int
+    namespaces: list[str] = field(default_factory=list)
+    processes: list[ProcessRecord] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path:
+        return STATE_DIR / f"{self.prefix}.json"
+
+    def save(self) -> None:
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+        data = {
+            "prefix": self.prefix,
+            "owner_pid": self.owner_pid,
+            "owner_start": self.owner_start,
+            "namespaces": self.namespaces,
+            "processes": [vars(p) for p in self.processes],
+        }
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        tmp.replace(self.path)
+
+    @classmethod
+    def load(cls, path: Path) -> RunState:
+        data = json.loads(path.read_text())
+        return cls(
+            prefix=data["prefix"],
+            owner_pid=data["owner_pid"],
+            owner_start=data["owner_start"],
+            namespaces=list(data["namespaces"]),
+            processes=[ProcessRecord(**p) for p in data["processes"]],
+        )
+
+    def owner_alive(self) -> bool:
+        return _start_time(self.owner_pid) == self.owner_start
+
+
+class Lab:
+    """A realised topology. Use as a context manager, or call `up()` and `down()`."""
+
+    def __init__(self, topology: Topology, *, prefix: str | None = None) -> None:
+        self.topology = topology
+        self.prefix = prefix or f"sh{secrets.token_hex(3)}"
+        if not PREFIX_RE.match(self.prefix):
+            raise ValueError(f"lab prefix {self.prefix!r} does not match {PREFIX_RE.pattern}")
+        me = os.getpid()
+        self.state = RunState(self.prefix, me, _start_time(me) or 0)
+        self.is_up = False
+
+    @property
+    def bridge_netns(self) -> str:
+        return f"{self.prefix}-br"
+
+    @property
+    def bridge_interface(self) -> str:
+        return BRIDGE
+
+    def netns(self, host: str) -> str:
+        self.topology.host(host)  # raises KeyError naming the hosts if unknown
+        return f"{self.prefix}-{host}"
+
+    def address(self, host: str) -> str:
+        return self.topology.host(host).address
+
+    def _add_netns(self, name: str) -> None:
+        self.state.namespaces.append(name)
+        self.state.save()  # saved before creation: a crash right after still gets cleaned
+        _ip("netns", "add", name)
+
+    def up(self) -> None:
+        check_privileges()
+        try:
+            br = self.bridge_netns
+            self._add_netns(br)
+            _ip("-n", br, "link", "set", "lo", "up")
+            _ip("-n", br, "link", "add", BRIDGE, "type", "bridge")
+            _ip("-n", br, "link", "set", BRIDGE, "up")
+            plen = self.topology.prefix_length
+            for host in self.topology.hosts:
+                ns = self.netns(host.name)
+                self._add_netns(ns)
+                veth = f"v-{host.name}"
+                _ip("-n", br, "link", "add", veth, "type", "veth", "peer", "name", "eth0",
+                    "netns", ns)
+                _ip("-n", br, "link", "set", veth, "master", BRIDGE, "up")
+                _ip("-n", ns, "addr", "add", f"{host.address}/{plen}", "dev", "eth0")
+                _ip("-n", ns, "link", "set", "eth0", "up")
+                _ip("-n", ns, "link", "set", "lo", "up")
+        except BaseException:
+            self.down()
+            raise
+        self.is_up = True
+
+    def register_process(self, pid: int, label: str) -> ProcessRecord:
+        """Remember a process started inside the lab, so it is stopped even after a crash."""
+        record = ProcessRecord(pid, _start_time(pid) or 0, label)
+        self.state.processes.append(record)
+        self.state.save()
+        return record
+
+    def forget_process(self, record: ProcessRecord) -> None:
+        if record in self.state.processes:
+            self.state.processes.remove(record)
+            self.state.save()
+
+    def down(self) -> None:
+        """Stop every process the run registered, then delete its namespaces. Idempotent."""
+        _undo(self.state)
+        self.is_up = False
+
+    def __enter__(self) -> Lab:
+        self.up()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+
+def _undo(state: RunState) -> list[str]:
+    done: list[str] = []
+    for record in reversed(state.processes):
+        if stop_process(record):
+            done.append(f"stopped {record.label} (pid {record.pid})")
+    state.processes.clear()
+    existing = set(list_netns())
+    for ns in reversed(state.namespaces):
+        if ns in existing:
+            _kill_netns_pids(ns)
+            proc = subprocess.run(["ip", "netns", "del", ns], capture_output=True, text=True)
+            if proc.returncode == 0:
+                done.append(f"deleted netns {ns}")
+            else:
+                done.append(f"could not delete netns {ns}: {proc.stderr.strip()}")
+    state.namespaces.clear()
+    state.path.unlink(missing_ok=True)
+    return done
+
+
+def _kill_netns_pids(ns: str) -> None:
+    """Processes still inside one of *our* namespaces were started by us: stop them by PID."""
+    proc = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+    for word in proc.stdout.split():
+        pid = int(word)
+        start = _start_time(pid)
+        if start is not None and pid != os.getpid():
+            stop_process(ProcessRecord(pid, start, f"process in {ns}"), timeout=1.0)
+
+
+def list_netns() -> list[str]:
+    if not NETNS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in NETNS_DIR.iterdir())
+
+
+def cleanup_leftovers(*, include_live: bool = False) -> list[str]:
+    """Remove what earlier runs of the harness left behind; return what was done.
+
+    Runs whose owner process is still alive are left alone unless
+    ``include_live`` (``sbc-harness lab down --all``).
+    """
+    done: list[str] = []
+    if STATE_DIR.is_dir():
+        for path in sorted(STATE_DIR.glob("*.json")):
+            try:
+                state = RunState.load(path)
+            except (OSError, ValueError, KeyError) as exc:
+                done.append(f"ignored unreadable state file {path}: {exc}")
+                continue
+            if state.owner_alive() and not include_live:
+                continue
+            done.extend(_undo(state))
+    live_prefixes = set()
+    if STATE_DIR.is_dir() and not include_live:
+        for path in STATE_DIR.glob("*.json"):
+            live_prefixes.add(path.stem)
+    for ns in list_netns():
+        prefix, _, _ = ns.partition("-")
+        if PREFIX_RE.match(prefix) and prefix not in live_prefixes:
+            _kill_netns_pids(ns)
+            proc = subprocess.run(["ip", "netns", "del", ns], capture_output=True, text=True)
+            if proc.returncode == 0:
+                done.append(f"deleted orphaned netns {ns}")
+    return done

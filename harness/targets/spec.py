@@ -1,0 +1,187 @@
+"""The target file: ``peers/<name>/target.toml``.
+
+It declares what the target claims to support (its PICS: media modes,
+anchored-mode features, SRTP suites) and how the harness reaches and starts it
+(its PIXIT: signalling port, how to dial each media mode, the programs to
+start). Validation is pydantic's; every error is reported as
+``file:line: what is wrong`` (`TargetFileError`).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.errors import TargetFileError
+
+
+class MediaMode(enum.Enum):
+    """How a target handles media (seed 001): the three modes the harness judges."""
+
+    BYPASS = "bypass"
+    PROXY = "proxy"
+    ANCHORED = "anchored"
+
+
+class AnchoredFeature(enum.Enum):
+    TRANSCODING = "transcoding"
+    SRTP_BRIDGING = "srtp-bridging"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetInfo(_Strict):
+    name: str
+    version: str = "unknown"
+    description: str = ""
+
+
+class Signalling(_Strict):
+    host: str = Field("sbc", description="lab host the target's SIP listens on")
+    port: int = Field(5060, ge=1, le=65535)
+    transport: Literal["udp"] = "udp"
+
+
+class Capabilities(_Strict):
+    media_modes: list[MediaMode] = []
+    anchored_features: list[AnchoredFeature] = []
+    srtp_suites: list[str] = []
+
+
+class ModeDial(_Strict):
+    request_uri: str
+
+    @field_validator("request_uri")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        unknown = set(re.findall(r"{(\w+)}", value)) - {"callee_address", "callee_port"}
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder(s) {', '.join(sorted(unknown))}; "
+                "use {callee_address} and {callee_port}"
+            )
+        if not value.startswith("sip:"):
+            raise ValueError("must be a sip: URI template")
+        return value
+
+
+class Program(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    command: list[str] = Field(min_length=1)
+    ready: Literal["sip-options", "ng-ping", "none"] = "none"
+    ready_address: str | None = None
+    ready_timeout: float = Field(10.0, gt=0)
+    config_errors: list[str] = Field(
+        [], description="regexes: a match in the log means the target is misconfigured"
+    )
+
+    @field_validator("config_errors")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
+        return value
+
+
+class ProcessBackend(_Strict):
+    programs: list[Program] = Field(min_length=1)
+
+
+class TargetSpec(_Strict):
+    target: TargetInfo
+    signalling: Signalling = Signalling()
+    capabilities: Capabilities = Capabilities()
+    modes: dict[MediaMode, ModeDial] = {}
+    process: ProcessBackend | None = None
+
+    def claims(self, mode: MediaMode) -> bool:
+        return mode in self.capabilities.media_modes
+
+    def claims_feature(self, feature: AnchoredFeature) -> bool:
+        return feature in self.capabilities.anchored_features
+
+    def request_uri(self, mode: MediaMode, callee_address: str, callee_port: int) -> str:
+        return self.modes[mode].request_uri.format(
+            callee_address=callee_address, callee_port=callee_port
+        )
+
+
+class LoadedTarget(BaseModel):
+    """A validated target file and where it came from."""
+
+    model_config = ConfigDict(frozen=True)
+    spec: TargetSpec
+    path: Path
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+
+def load_target(path: str | Path) -> LoadedTarget:
+    """Load ``target.toml`` (or a directory holding one); raise TargetFileError in words."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "target.toml"
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise TargetFileError(str(p), "no such target file") from None
+    except OSError as exc:
+        raise TargetFileError(str(p), f"cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(match.group(1)) if match else None
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise TargetFileError(str(p), f"not valid TOML: {reason}", line) from None
+    try:
+        spec = TargetSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(part) for part in err["loc"]]
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        raise TargetFileError(
+            str(p), f"{'.'.join(loc)}: {err['msg']}{more}", _line_of(text, loc)
+        ) from None
+    missing = [m.value for m in spec.capabilities.media_modes if m not in spec.modes]
+    if missing:
+        raise TargetFileError(
+            str(p),
+            f"capabilities.media_modes claims {', '.join(missing)} but there is no "
+            f"[modes.{missing[0]}] table saying how to dial it",
+            _line_of(text, ["capabilities", "media_modes"]),
+        )
+    return LoadedTarget(spec=spec, path=p.resolve())
+
+
+def _line_of(text: str, loc: list[str]) -> int | None:
+    """Best-effort line of a dotted location: the deepest table or key we can find."""
+    lines = text.splitlines()
+    best: int | None = None
+    start = 0
+    for depth in range(len(loc), 0, -1):
+        header = ".".join(p for p in loc[:depth] if not p.isdigit())
+        for i, line in enumerate(lines):
+            if re.match(rf"^\s*\[\[?\s*{re.escape(header)}\s*\]\]?\s*$", line):
+                best, start = i + 1, i
+                break
+        if best is not None:
+            break
+    keys = [p for p in loc if not p.isdigit()]
+    if keys:
+        for i in range(start, len(lines)):
+            if re.match(rf"^\s*{re.escape(keys[-1])}\s*=", lines[i]):
+                return i + 1
+    return best
