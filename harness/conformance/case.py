@@ -1,0 +1,86 @@
+"""A conformance case is data: requirement IDs, a reference, an expectation, a graded verdict.
+
+Model: Autobahn|Testsuite (id, description, expectation, graded verdicts)
+and h2spec (ids tied to RFC sections). The suites declare cases with the
+`case` decorator; the pytest plugin turns the metadata into markers and Allure
+labels, and skips a case whose mode or feature the target does not claim.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from harness.targets.spec import AnchoredFeature, MediaMode
+
+F = TypeVar("F", bound=Callable[..., object])
+
+REQUIREMENT_RE = re.compile(r"^[A-Z]+(-[A-Z]+)?-\d+$")
+
+
+class Verdict(enum.Enum):
+    """Graded verdicts beyond pass/fail."""
+
+    OK = "OK"
+    NON_STRICT = "NON-STRICT"  # a SHOULD was missed
+    INFORMATIONAL = "INFORMATIONAL"  # a measurement, reported
+    UNSUPPORTED = "UNSUPPORTED"  # the target does not claim the capability
+    FAILED = "FAILED"  # the target violated the requirement
+    BROKEN = "BROKEN"  # the harness or the lab broke: no verdict
+
+
+@dataclass(frozen=True)
+class Case:
+    """Metadata of one conformance case."""
+
+    requirements: tuple[str, ...]
+    title: str
+    reference: str
+    expectation: str
+    mode: MediaMode | None = None
+    features: tuple[AnchoredFeature, ...] = ()
+    informational: bool = False
+    links: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        for rid in self.requirements:
+            if not REQUIREMENT_RE.match(rid):
+                raise ValueError(f"requirement id {rid!r} does not look like MM-PROXY-1")
+
+
+CASE_ATTR = "__sbc_case__"
+
+
+def case(
+    *requirements: str,
+    title: str,
+    reference: str,
+    expectation: str,
+    mode: MediaMode | None = None,
+    features: tuple[AnchoredFeature, ...] = (),
+    informational: bool = False,
+) -> Callable[[F], F]:
+    """Declare a test function as a conformance case."""
+    meta = Case(tuple(requirements), title, reference, expectation, mode, features, informational)
+
+    def wrap(fn: F) -> F:
+        setattr(fn, CASE_ATTR, meta)
+        return fn
+
+    return wrap
+
+
+def requirement_titles(path: Path) -> dict[str, str]:
+    """Requirement id -> short text, read from a REQUIREMENTS.md table (if one is at hand)."""
+    titles: dict[str, str] = {}
+    if not path.is_file():
+        return titles
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and REQUIREMENT_RE.match(cells[0]):
+            titles[cells[0]] = cells[1]
+    return titles

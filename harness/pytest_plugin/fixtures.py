@@ -1,0 +1,96 @@
+"""Fixtures: the lab and the target once per session, a fresh capture per call.
+
+Expensive things once (lab up, target started), cheap reset per test (each
+call gets its own pcap). Teardown is belt and braces: the fixtures stop what
+they started, and `pytest_unconfigure` takes the lab down again by PID and
+namespace name, which also covers Ctrl-C in the middle of a session.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import AsyncIterator, Iterator
+from types import FrameType
+
+import pytest
+
+from harness.errors import HarnessError, TargetFileError
+from harness.lab import Lab, check_privileges, cleanup_leftovers, default_topology
+from harness.pytest_plugin.options import CONFIG_KEY, HarnessConfig
+from harness.targets.base import Target
+from harness.targets.process import ProcessTarget
+from harness.targets.spec import load_target
+
+_LABS: list[Lab] = []
+
+
+def _sigterm(signum: int, frame: FrameType | None) -> None:
+    # CI and service managers stop us with SIGTERM: unwind like Ctrl-C so teardown runs.
+    raise KeyboardInterrupt
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    target_opt = config.getoption("--target", default=None)
+    if target_opt is None:
+        return
+    from pathlib import Path
+
+    hc = HarnessConfig(Path(target_opt), Path(config.getoption("--results-dir")))
+    config.stash[CONFIG_KEY] = hc
+    signal.signal(signal.SIGTERM, _sigterm)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for lab in _LABS:
+        lab.down()
+    _LABS.clear()
+
+
+@pytest.fixture(scope="session")
+def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
+    return pytestconfig.stash[CONFIG_KEY]
+
+
+def loaded_target(config: pytest.Config) -> HarnessConfig:
+    """Load the target file once; a bad file is a usage error in words, not a traceback."""
+    hc = config.stash[CONFIG_KEY]
+    if hc.loaded is None:
+        try:
+            hc.loaded = load_target(hc.target_path)
+        except TargetFileError as exc:
+            raise pytest.UsageError(f"target file error: {exc}") from None
+    return hc
+
+
+@pytest.fixture(scope="session")
+def lab(harness_config: HarnessConfig) -> Iterator[Lab]:
+    try:
+        check_privileges()
+    except HarnessError as exc:
+        pytest.skip(f"no lab on this machine: {exc}")
+    for line in cleanup_leftovers():
+        print(f"sbc-harness: leftover of an earlier run: {line}")
+    the_lab = Lab(default_topology())
+    _LABS.append(the_lab)
+    the_lab.up()
+    try:
+        yield the_lab
+    finally:
+        the_lab.down()
+        if the_lab in _LABS:
+            _LABS.remove(the_lab)
+
+
+@pytest.fixture(scope="session")
+async def target(
+    pytestconfig: pytest.Config, harness_config: HarnessConfig, lab: Lab
+) -> AsyncIterator[Target]:
+    hc = loaded_target(pytestconfig)
+    assert hc.loaded is not None
+    run_dir = harness_config.results_dir / "runs" / lab.prefix
+    started = ProcessTarget(hc.loaded, lab, run_dir)
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.stop()

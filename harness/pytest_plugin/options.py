@@ -1,0 +1,37 @@
+"""Command-line options and the run's configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.targets.spec import LoadedTarget
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TARGET = PROJECT_ROOT / "peers" / "kamailio-rtpengine"
+
+
+@dataclass
+class HarnessConfig:
+    target_path: Path
+    results_dir: Path
+    loaded: LoadedTarget | None = None  # loaded (and validated) at configure time
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sbc-harness")
+    group.addoption(
+        "--target",
+        default=str(DEFAULT_TARGET),
+        help="target folder or target.toml (default: peers/kamailio-rtpengine)",
+    )
+    group.addoption(
+        "--results-dir",
+        default=str(PROJECT_ROOT / "results"),
+        help="where pcaps, target logs and scratch files of the run go (default: results/)",
+    )
+
+
+CONFIG_KEY = pytest.StashKey[HarnessConfig]()

@@ -1,0 +1,139 @@
+"""Case metadata -> markers, skips and Allure labels; evidence -> Allure attachments.
+
+A suite function decorated with `harness.conformance.case` gets:
+- a ``requirement`` marker per requirement ID (``-m`` can select on them),
+- Allure labels: ``requirement`` per ID, ``feature`` = requirement area,
+  ``story`` = the case title, ``tag`` = media mode; the expectation in words as
+  description; a link to the seed/RFC reference,
+- a skip, with the reason, when the target does not claim the case's media mode
+  or anchored feature (UNSUPPORTED: never silently passed).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import allure
+import pytest
+
+from harness import __version__
+from harness.conformance.case import CASE_ATTR, Case
+from harness.pytest_plugin.fixtures import loaded_target
+from harness.pytest_plugin.options import CONFIG_KEY, PROJECT_ROOT
+
+AREAS = {
+    "MM": "Media handling modes",
+    "SIP": "SIP call flows",
+    "DR": "Teams Direct Routing",
+    "SFB": "SfB / Cloud Connector",
+    "KZ": "Kazoo policies",
+    "ROB": "Robustness",
+}
+REPORTS_DIR = PROJECT_ROOT / "reports"
+
+
+def case_of(item: pytest.Item) -> Case | None:
+    fn = getattr(item, "function", None)
+    meta = getattr(fn, CASE_ATTR, None)
+    return meta if isinstance(meta, Case) else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    cases = [(item, case_of(item)) for item in items]
+    if not any(meta for _, meta in cases):
+        return
+    hc = loaded_target(config)
+    assert hc.loaded is not None
+    spec = hc.loaded.spec
+    for item, meta in cases:
+        if meta is None:
+            continue
+        for rid in meta.requirements:
+            item.add_marker(pytest.mark.requirement(rid))
+        reason = None
+        if meta.mode is not None and not spec.claims(meta.mode):
+            reason = (
+                f"UNSUPPORTED: target {spec.target.name} does not claim media mode "
+                f"{meta.mode.value!r} (capabilities.media_modes in {hc.loaded.path})"
+            )
+        for feature in meta.features:
+            if reason is None and not spec.claims_feature(feature):
+                reason = (
+                    f"UNSUPPORTED: target {spec.target.name} does not claim anchored feature "
+                    f"{feature.value!r} (capabilities.anchored_features in {hc.loaded.path})"
+                )
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _allure_case_labels(request: pytest.FixtureRequest) -> None:
+    meta = case_of(request.node)
+    if meta is None:
+        return
+    allure.dynamic.title(f"{meta.title} [{', '.join(meta.requirements)}]")
+    allure.dynamic.description(
+        f"Expectation: {meta.expectation}\n\nReference: {meta.reference}"
+    )
+    for rid in meta.requirements:
+        allure.dynamic.label("requirement", rid)
+        allure.dynamic.feature(AREAS.get(rid.split("-")[0], "Other"))
+    allure.dynamic.story(meta.title)
+    allure.dynamic.label("verdict", "INFORMATIONAL" if meta.informational else "OK")
+    if meta.mode is not None:
+        allure.dynamic.tag(meta.mode.value)
+    allure.dynamic.label("reference", meta.reference)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if report.when == "call" and report.failed and case_of(item) is not None:
+        for name, text in item.stash.get(LOG_TAIL_KEY, {}).items():
+            allure.attach(text, name=f"target log: {name}", attachment_type=allure.attachment_type.TEXT)
+
+
+LOG_TAIL_KEY = pytest.StashKey[dict[str, str]]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    alluredir = session.config.getoption("--alluredir", default=None)
+    if not alluredir or CONFIG_KEY not in session.config.stash:
+        return
+    out = Path(alluredir)
+    out.mkdir(parents=True, exist_ok=True)
+    categories = REPORTS_DIR / "categories.json"
+    if categories.is_file():
+        shutil.copy(categories, out / "categories.json")
+    hc = session.config.stash[CONFIG_KEY]
+    env = {
+        "harness.version": __version__,
+        "host": platform.node(),
+        "python": platform.python_version(),
+        "backend": "process",
+    }
+    if hc.loaded is not None:
+        spec = hc.loaded.spec
+        env |= {
+            "target.name": spec.target.name,
+            "target.version": spec.target.version,
+            "target.file": str(hc.loaded.path),
+            "target.media_modes": ",".join(m.value for m in spec.capabilities.media_modes),
+            "target.anchored_features": ",".join(
+                f.value for f in spec.capabilities.anchored_features
+            ),
+        }
+    (out / "environment.properties").write_text(
+        "".join(f"{k}={v}\n" for k, v in env.items())
+    )
+    (out / "executor.json").write_text(
+        json.dumps({"name": "sbc-harness", "type": "sbc-harness", "buildName": __version__})
+    )

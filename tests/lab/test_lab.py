@@ -1,0 +1,97 @@
+"""The lab and the process launcher against the real system: nothing is left behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.errors import TargetStartError
+from harness.lab import Lab, cleanup_leftovers, default_topology, list_netns
+from harness.lab.netns import _start_time
+from harness.net import udp_socket
+from harness.targets.process import ProcessTarget
+from harness.targets.spec import load_target
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_hosts_reach_each_other_over_the_bridge_only_inside_the_lab() -> None:
+    with Lab(default_topology()) as lab:
+        a = udp_socket(lab.netns("caller"), lab.address("caller"), 0)
+        b = udp_socket(lab.netns("callee1"), lab.address("callee1"), 0)
+        b.settimeout(1)
+        b.setblocking(True)
+        a.sendto(b"ping", (lab.address("callee1"), b.getsockname()[1]))
+        data, source = b.recvfrom(100)
+        assert (data, source[0]) == (b"ping", lab.address("caller"))
+        a.close()
+        b.close()
+        names = set(list_netns())
+        assert {lab.netns(h) for h in default_topology().names()} <= names
+    assert not any(n.startswith(lab.prefix) for n in list_netns())
+
+
+def test_leftovers_of_a_killed_run_are_removed() -> None:
+    # A child process builds a lab, starts a long-lived process in it and is SIGKILLed.
+    script = textwrap.dedent(
+        """
+        import subprocess, sys, os, signal
+        from harness.lab import Lab, default_topology
+        lab = Lab(default_topology()); lab.up()
+        p = subprocess.Popen(["ip", "netns", "exec", lab.netns("sbc"), "sleep", "300"],
+                             start_new_session=True, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        lab.register_process(p.pid, "sleeper")
+        print(lab.prefix, p.pid, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    prefix, pid = out.stdout.split()
+    assert any(n.startswith(prefix) for n in list_netns())
+    assert _start_time(int(pid)) is not None
+    done = cleanup_leftovers()
+    assert any("sleeper" in line for line in done)
+    assert not any(n.startswith(prefix) for n in list_netns())
+    subprocess.run(["sleep", "0.05"])
+    assert _start_time(int(pid)) is None or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+async def test_target_that_exits_at_start_shows_its_log(tmp_path: Path) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "target.toml").write_text(
+        textwrap.dedent(
+            """
+            [target]
+            name = "broken"
+            [[process.programs]]
+            name = "kamailio"
+            command = ["kamailio", "-DD", "-E", "-f", "{peer_dir}/missing.cfg"]
+            ready = "sip-options"
+            """
+        )
+    )
+    with Lab(default_topology()) as lab:
+        target = ProcessTarget(load_target(folder), lab, tmp_path / "run")
+        with pytest.raises(TargetStartError) as err:
+            await target.start()
+        assert "kamailio exited with status" in str(err.value)
+        assert "missing.cfg" in err.value.log_tail
+        assert lab.state.processes == []
+
+
+async def test_default_target_starts_answers_and_stops(tmp_path: Path) -> None:
+    with Lab(default_topology()) as lab:
+        target = ProcessTarget(load_target(ROOT / "peers" / "kamailio-rtpengine"), lab, tmp_path)
+        await target.start()
+        pids = [r.pid for r in lab.state.processes]
+        assert len(pids) == 2
+        assert target.config_errors() == []
+        await target.stop()
+        assert all(_start_time(pid) is None for pid in pids)
+        assert lab.state.processes == []
