@@ -1,0 +1,127 @@
+"""SRTP/SRTCP protection through pylibsrtp (libsrtp 2), behind a small typed wrapper.
+
+One `SrtpSession` protects (outbound) or unprotects (inbound) the packets of
+any SSRC with one master key + salt, the way an SDES (RFC 4568) ``a=crypto``
+line keys one direction of a call. Authentication and replay failures become
+`SrtpError`, a `ValueError`: that is wire input from the target being wrong
+(an agent turns it into a TargetViolation with the packet as evidence).
+
+Suites (RFC 4568 names, pylibsrtp profiles, master key + salt lengths):
+
+===========================  =======  ======================
+AES_CM_128_HMAC_SHA1_80      1        16 + 14 = 30 bytes
+AES_CM_128_HMAC_SHA1_32      2        16 + 14 = 30 bytes
+AEAD_AES_128_GCM             7        16 + 12 = 28 bytes
+AEAD_AES_256_GCM             8        32 + 12 = 44 bytes
+===========================  =======  ======================
+
+No MKI (libsrtp in pylibsrtp 1.0 does not expose it).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple
+
+import pylibsrtp
+
+__all__ = ["SRTP_SUITES", "SrtpDirection", "SrtpError", "SrtpSession", "SrtpSuite"]
+
+
+class SrtpError(ValueError):
+    """A packet failed SRTP processing (authentication, replay, malformed)."""
+
+
+class SrtpDirection(enum.Enum):
+    """Which way the session works: protect what we send, or unprotect what we receive."""
+
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class SrtpSuite(NamedTuple):
+    """One row of the suite table."""
+
+    name: str
+    profile: int
+    key_salt_len: int
+
+
+SRTP_SUITES: dict[str, SrtpSuite] = {
+    s.name: s
+    for s in (
+        SrtpSuite("AES_CM_128_HMAC_SHA1_80", pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80, 30),
+        SrtpSuite("AES_CM_128_HMAC_SHA1_32", pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32, 30),
+        SrtpSuite("AEAD_AES_128_GCM", pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_128_GCM, 28),
+        SrtpSuite("AEAD_AES_256_GCM", pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_256_GCM, 44),
+    )
+}
+
+
+class SrtpSession:
+    """Protect or unprotect SRTP/SRTCP for any SSRC with one master key and salt.
+
+    Raise `ValueError` for an unknown suite or a key of the wrong length (our
+    set-up), `SrtpError` for a packet that fails (the peer's).
+    """
+
+    def __init__(
+        self, suite: str, key_salt: bytes, direction: SrtpDirection | str
+    ) -> None:
+        try:
+            self.suite = SRTP_SUITES[suite]
+        except KeyError:
+            raise ValueError(
+                f"unsupported SRTP suite {suite!r}; supported: {', '.join(SRTP_SUITES)}"
+            ) from None
+        if len(key_salt) != self.suite.key_salt_len:
+            raise ValueError(
+                f"{suite} needs {self.suite.key_salt_len} bytes of master key + salt, "
+                f"got {len(key_salt)}"
+            )
+        self.direction = SrtpDirection(direction)
+        ssrc_type = (
+            pylibsrtp.Policy.SSRC_ANY_OUTBOUND
+            if self.direction is SrtpDirection.OUTBOUND
+            else pylibsrtp.Policy.SSRC_ANY_INBOUND
+        )
+        policy = pylibsrtp.Policy(
+            key=bytes(key_salt), ssrc_type=ssrc_type, srtp_profile=self.suite.profile
+        )
+        self._session = pylibsrtp.Session(policy)
+
+    def _check(self, wanted: SrtpDirection) -> None:
+        if self.direction is not wanted:
+            raise ValueError(f"this SRTP session is {self.direction.value}")
+
+    def protect(self, rtp: bytes) -> bytes:
+        """Encrypt and authenticate one RTP packet (outbound sessions)."""
+        self._check(SrtpDirection.OUTBOUND)
+        try:
+            return bytes(self._session.protect(rtp))
+        except pylibsrtp.Error as exc:
+            raise SrtpError(f"SRTP protect failed: {exc}") from exc
+
+    def unprotect(self, srtp: bytes) -> bytes:
+        """Authenticate and decrypt one SRTP packet (inbound sessions); `SrtpError` on failure."""
+        self._check(SrtpDirection.INBOUND)
+        try:
+            return bytes(self._session.unprotect(srtp))
+        except pylibsrtp.Error as exc:
+            raise SrtpError(f"SRTP unprotect failed ({len(srtp)} bytes): {exc}") from exc
+
+    def protect_rtcp(self, rtcp: bytes) -> bytes:
+        """Encrypt and authenticate one RTCP packet (outbound sessions)."""
+        self._check(SrtpDirection.OUTBOUND)
+        try:
+            return bytes(self._session.protect_rtcp(rtcp))
+        except pylibsrtp.Error as exc:
+            raise SrtpError(f"SRTCP protect failed: {exc}") from exc
+
+    def unprotect_rtcp(self, srtcp: bytes) -> bytes:
+        """Authenticate and decrypt one SRTCP packet (inbound sessions); `SrtpError` on failure."""
+        self._check(SrtpDirection.INBOUND)
+        try:
+            return bytes(self._session.unprotect_rtcp(srtcp))
+        except pylibsrtp.Error as exc:
+            raise SrtpError(f"SRTCP unprotect failed ({len(srtcp)} bytes): {exc}") from exc
