@@ -10,9 +10,7 @@ import click
 
 from harness import __version__
 from harness.errors import HarnessError, TargetFileError
-from harness.pytest_plugin.options import DEFAULT_TARGET, PROJECT_ROOT
-
-SUITES = PROJECT_ROOT / "suites"
+from harness.paths import DEFAULT_TARGET, PROJECT_ROOT, SUITES
 
 # tool -> Debian package that provides it
 TOOLS = {
@@ -102,10 +100,11 @@ def doctor() -> None:
     ok = True
     for tool, package in TOOLS.items():
         where = shutil.which(tool)
-        click.echo(f"{'ok ' if where else 'MISSING'} {tool:10} {where or f'apt-get install {package}'}")
+        hint = where or f"apt-get install {package}"
+        click.echo(f"{'ok     ' if where else 'MISSING'} {tool:10} {hint}")
         ok &= where is not None
     root = os.geteuid() == 0
-    click.echo(f"{'ok ' if root else 'MISSING'} root        {'yes' if root else 'run as root'}")
+    click.echo(f"{'ok     ' if root else 'MISSING'} root        {'yes' if root else 'run as root'}")
     if not (ok and root):
         raise click.ClickException("the machine is not ready; run ./bootstrap setup as root")
 

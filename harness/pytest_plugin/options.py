@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.paths import DEFAULT_TARGET, PROJECT_ROOT
 from harness.targets.spec import LoadedTarget
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TARGET = PROJECT_ROOT / "peers" / "kamailio-rtpengine"
 
 
 @dataclass

@@ -23,8 +23,9 @@ import pytest
 
 from harness import __version__
 from harness.conformance.case import CASE_ATTR, Case
+from harness.paths import REPORTS
 from harness.pytest_plugin.fixtures import loaded_target
-from harness.pytest_plugin.options import CONFIG_KEY, PROJECT_ROOT
+from harness.pytest_plugin.options import CONFIG_KEY
 
 AREAS = {
     "MM": "Media handling modes",
@@ -34,7 +35,6 @@ AREAS = {
     "KZ": "Kazoo policies",
     "ROB": "Robustness",
 }
-REPORTS_DIR = PROJECT_ROOT / "reports"
 
 
 def case_of(item: pytest.Item) -> Case | None:
@@ -98,7 +98,9 @@ def pytest_runtest_makereport(
     report: pytest.TestReport = outcome.get_result()
     if report.when == "call" and report.failed and case_of(item) is not None:
         for name, text in item.stash.get(LOG_TAIL_KEY, {}).items():
-            allure.attach(text, name=f"target log: {name}", attachment_type=allure.attachment_type.TEXT)
+            allure.attach(
+                text, name=f"target log: {name}", attachment_type=allure.attachment_type.TEXT
+            )
 
 
 LOG_TAIL_KEY = pytest.StashKey[dict[str, str]]()
@@ -110,7 +112,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     out = Path(alluredir)
     out.mkdir(parents=True, exist_ok=True)
-    categories = REPORTS_DIR / "categories.json"
+    categories = REPORTS / "categories.json"
     if categories.is_file():
         shutil.copy(categories, out / "categories.json")
     hc = session.config.stash[CONFIG_KEY]

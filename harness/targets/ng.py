@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any, Union
+from typing import Any
 
 from harness.net import udp_socket
 
-Bencodable = Union[bytes, str, int, list[Any], dict[str, Any]]
+Bencodable = bytes | str | int | list[Any] | dict[str, Any]
 
 
 def bencode(value: Bencodable) -> bytes:

@@ -122,7 +122,7 @@ class ProcessTarget:
             host, _, port = (program.ready_address or "127.0.0.1:2223").rpartition(":")
             try:
                 reply = await ng_command(self.netns, (host, int(port)), {"command": "ping"}, 0.1)
-            except (asyncio.TimeoutError, OSError, ValueError):
+            except (TimeoutError, OSError, ValueError):
                 return False
             return reply.get("result") == b"pong"
         return await self._options_ping()
@@ -147,7 +147,7 @@ class ProcessTarget:
             await loop.sock_sendto(sock, msg, (address, port))
             try:
                 data = await asyncio.wait_for(loop.sock_recv(sock, 65535), 0.1)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return False
             return data.startswith(b"SIP/2.0 ")
         finally:

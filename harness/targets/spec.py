@@ -99,8 +99,8 @@ class ProcessBackend(_Strict):
 
 class TargetSpec(_Strict):
     target: TargetInfo
-    signalling: Signalling = Signalling()
-    capabilities: Capabilities = Capabilities()
+    signalling: Signalling = Field(default_factory=Signalling)
+    capabilities: Capabilities = Field(default_factory=Capabilities)
     modes: dict[MediaMode, ModeDial] = {}
     process: ProcessBackend | None = None
 

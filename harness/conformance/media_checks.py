@@ -1,0 +1,296 @@
+"""Checks for the media handling modes (MM-*): pure functions of a `CallOutcome`.
+
+Each returns one `Finding` whose evidence lines come from the wire: flows
+with 5-tuples and packet counts from the capture, SDP differences between
+the legs, what each endpoint received. None of them looks at what the harness
+itself decided to send except to compare it with what arrived.
+"""
+
+from __future__ import annotations
+
+from harness.agents.media import RtpRecord
+from harness.agents.outcome import CallOutcome
+from harness.capture.classify import PacketKind
+from harness.capture.flows import flows_of
+from harness.capture.mediapath import MediaPath, MediaPathReport
+from harness.conformance.findings import Finding, failed, informational, ok, require
+
+__all__ = [
+    "Finding", "audio_both_ways", "bypass_media_path", "bypass_sdp", "call_established",
+    "forwarding_delay", "payloads_unchanged", "proxy_sdp_untouched", "relayed", "require",
+    "srtp_bridged",
+]
+from harness.media import g711
+from harness.sdp import SessionDescription, effective_address
+from harness.sdp.diff import diff_sdp, only_transport_changes
+
+# Share of a signal's power at the expected tone: 1.0 for the clean tone,
+# at most 0.12 for random bytes decoded as G.711 (measured over 20,000 packets).
+TONE_PURITY_MIN = 0.5
+
+
+def _path(call: CallOutcome) -> MediaPathReport:
+    if call.path is None:
+        raise ValueError("the call has no media-path analysis (was it captured?)")
+    return call.path
+
+
+def call_established(call: CallOutcome, requirement: str = "call") -> Finding:
+    """The INVITE got a 2xx (a precondition of every media check)."""
+    if call.established:
+        return ok(requirement, f"call set up: {call.final_status} {call.final_reason}")
+    got = (
+        f"{call.final_status} {call.final_reason}" if call.final_status else "no final response"
+    )
+    return failed(
+        requirement,
+        f"call through the target to {call.request_uri} was not set up: {got}",
+        call.notes,
+    )
+
+
+def _media_flows_at_target(call: CallOutcome) -> list[str]:
+    lines = []
+    for flow in flows_of(call.packets, kinds={PacketKind.RTP, PacketKind.RTCP}):
+        if flow.src[0] in call.target_addresses or flow.dst[0] in call.target_addresses:
+            lines.append(
+                f"{flow.src[0]}:{flow.src[1]} -> {flow.dst[0]}:{flow.dst[1]}: "
+                f"{len(flow.packets)} {flow.kind.name} packets"
+            )
+    return lines
+
+
+def bypass_media_path(call: CallOutcome) -> Finding:
+    """MM-BYPASS-1: no media to or from the target; direct flows both ways."""
+    path = _path(call)
+    at_target = _media_flows_at_target(call)
+    both_direct = all(d.direct_packets > 0 for d in path.directions.values())
+    evidence = path.summary().splitlines()
+    if at_target:
+        return failed(
+            "MM-BYPASS-1",
+            f"{len(at_target)} media flow(s) to or from the target in bypass mode",
+            at_target + evidence,
+        )
+    if not both_direct or path.verdict is not MediaPath.BYPASS:
+        return failed(
+            "MM-BYPASS-1",
+            f"media did not flow endpoint to endpoint both ways (path: {path.verdict.name})",
+            evidence,
+        )
+    return ok("MM-BYPASS-1", "media flowed endpoint to endpoint both ways, none via the target",
+              evidence)
+
+
+def _transport(sd: SessionDescription | None) -> tuple[str, int] | None:
+    if sd is None or not sd.media:
+        return None
+    return effective_address(sd, 0), sd.media[0].port
+
+
+def bypass_sdp(call: CallOutcome) -> Finding:
+    """MM-BYPASS-2: each side receives the other's connection address and port unchanged."""
+    problems, evidence = [], []
+    for what, sent, received in (
+        ("offer (caller -> callee)", call.offer_sent, call.offer_received),
+        ("answer (callee -> caller)", call.answer_sent, call.answer_received),
+    ):
+        s, r = _transport(sent), _transport(received)
+        evidence.append(f"{what}: sent c=/port {s}, received {r}")
+        if s is None or r is None:
+            problems.append(f"{what}: no SDP to compare")
+        elif s != r:
+            problems.append(f"{what}: sent {s[0]}:{s[1]}, received {r[0]}:{r[1]}")
+        if sent is not None and received is not None:
+            evidence += [f"  {d}" for d in diff_sdp(sent, received)]
+    if problems:
+        return failed("MM-BYPASS-2", "; ".join(problems), evidence)
+    return ok("MM-BYPASS-2", "connection address and port passed end to end both ways", evidence)
+
+
+def relayed(call: CallOutcome, requirement: str) -> Finding:
+    """MM-PROXY-1 / MM-ANCHOR-1: media goes caller<->target<->callee both ways, never direct.
+
+    Whether the target re-originated the media (new SSRC/sequence or payload:
+    ANCHORED) or passed it untouched (PROXY) is reported, not judged: MM-ANCHOR-1
+    says they *may* differ. Processing is proven by MM-ANCHOR-2 and -3.
+    """
+    path = _path(call)
+    evidence = path.summary().splitlines()
+    incomplete = [k for k, d in path.directions.items() if not d.leg.complete]
+    if path.direct_flows:
+        return failed(requirement, "media flowed endpoint to endpoint, around the target",
+                      evidence)
+    if incomplete:
+        return failed(requirement, f"no relayed media in direction(s) {', '.join(incomplete)}",
+                      evidence)
+    how = (
+        "re-originated by the target (SSRC/sequence or payload differ leg to leg)"
+        if path.verdict is MediaPath.ANCHORED
+        else "passed through untouched (same SSRC, sequence and payload on both legs)"
+    )
+    return ok(requirement, f"media relayed via the target both ways; {how}", evidence)
+
+
+def proxy_sdp_untouched(call: CallOutcome) -> Finding:
+    """MM-PROXY-2: between the legs only o=, c=, the m= port and a=rtcp differ."""
+    problems, evidence = [], []
+    for what, sent, received in (
+        ("offer", call.offer_sent, call.offer_received),
+        ("answer", call.answer_sent, call.answer_received),
+    ):
+        if sent is None or received is None:
+            problems.append(f"{what}: no SDP to compare")
+            continue
+        diffs = diff_sdp(sent, received)
+        evidence.append(f"{what}: {len(diffs)} difference(s)")
+        evidence += [f"  {d}" for d in diffs]
+        if not only_transport_changes(diffs):
+            problems.append(f"{what} changed beyond transport: " + "; ".join(
+                str(d) for d in diffs if not only_transport_changes([d])))
+        addr = effective_address(received, 0) if received.media else None
+        if addr not in call.target_addresses:
+            problems.append(f"{what}: received c= {addr} is not the target's address")
+    if problems:
+        return failed("MM-PROXY-2", "; ".join(problems), evidence)
+    return ok("MM-PROXY-2", "only origin, connection address and ports changed", evidence)
+
+
+def payloads_unchanged(call: CallOutcome) -> Finding:
+    """MM-PROXY-3: relayed payloads are byte-equal leg to leg, in order, both ways."""
+    path = _path(call)
+    evidence = path.summary().splitlines()
+    pts = sorted({r.packet.payload_type for r in call.callee_rtp + call.caller_rtp
+                  if r.direction == "received" and r.packet is not None})
+    evidence.append(f"payload types received by the endpoints: {pts}")
+    problems = []
+    for key, d in path.directions.items():
+        if not d.leg.complete:
+            problems.append(f"{key}: not relayed")
+        elif not d.payload_identical:
+            problems.append(
+                f"{key}: payloads changed between the legs (matched {d.matches.matched} of "
+                f"{d.matches.inbound} by {d.matched_by})"
+            )
+        elif d.matches.matched < d.matches.inbound:
+            problems.append(f"{key}: {d.matches.inbound - d.matches.matched} packet(s) lost")
+    if problems:
+        return failed("MM-PROXY-3", "; ".join(problems), evidence)
+    return ok("MM-PROXY-3", "payloads byte-equal and in order on both legs, both ways", evidence)
+
+
+def _heard(
+    records: list[RtpRecord], encoding: str, tone_hz: float
+) -> tuple[int, float | None, float]:
+    """Packets received that decode, the dominant frequency and the purity of the tone."""
+    samples: list[int] = []
+    count = 0
+    for r in records:
+        if r.direction != "received" or r.packet is None:
+            continue
+        count += 1
+        samples += g711.decode(encoding, r.packet.payload)
+    if not samples:
+        return count, None, 0.0
+    return count, g711.dominant_frequency(samples), g711.tone_purity(samples, tone_hz)
+
+
+def audio_both_ways(call: CallOutcome, requirement: str) -> Finding:
+    """Each side receives audio in its negotiated codec carrying the other side's tone."""
+    problems, evidence = [], []
+    for who, records, codec, expect in (
+        (call.caller, call.caller_rtp, call.caller_codec, call.callee_tone_hz),
+        (call.callee, call.callee_rtp, call.callee_codec, call.caller_tone_hz),
+    ):
+        if codec is None:
+            problems.append(f"{who}: no codec negotiated")
+            continue
+        bad = [r for r in records if r.direction == "received" and r.packet is None]
+        wrong_pt = sorted({r.packet.payload_type for r in records if r.direction == "received"
+                           and r.packet is not None and r.packet.payload_type
+                           != codec.payload_type})
+        count, freq, purity = _heard(records, codec.encoding, expect)
+        evidence.append(
+            f"{who}: received {count} {codec.encoding} packet(s), dominant frequency "
+            f"{freq if freq is None else round(freq)} Hz, {purity:.0%} of the power at the "
+            f"expected {expect:.0f} Hz; {len(bad)} undecodable, other payload types {wrong_pt}"
+        )
+        if count == 0:
+            problems.append(f"{who} heard nothing")
+        elif purity < TONE_PURITY_MIN:
+            problems.append(f"{who} did not hear the {expect:.0f} Hz tone (only {purity:.0%} "
+                            f"of the power there, dominant {freq} Hz)")
+        if bad:
+            problems.append(f"{who}: {len(bad)} packet(s) did not decode ({bad[0].error})")
+        if wrong_pt:
+            problems.append(f"{who}: received payload types {wrong_pt}, negotiated "
+                            f"{codec.payload_type}")
+    if problems:
+        return failed(requirement, "; ".join(problems), evidence)
+    return ok(requirement, "each side heard the other's tone in its own codec", evidence)
+
+
+def srtp_bridged(call: CallOutcome) -> Finding:
+    """MM-ANCHOR-3: SRTP on the caller's leg, plain RTP on the callee's, audio both ways."""
+    problems, evidence = [], []
+    for what, sd, want_srtp in (
+        ("offer sent by the caller", call.offer_sent, True),
+        ("offer received by the callee", call.offer_received, False),
+        ("answer received by the caller", call.answer_received, True),
+    ):
+        if sd is None or not sd.media:
+            problems.append(f"{what}: missing")
+            continue
+        m = sd.media[0]
+        crypto = m.crypto()
+        evidence.append(f"{what}: m= proto {m.proto}, {len(crypto)} a=crypto line(s)")
+        is_srtp = m.proto.endswith("SAVP") or m.proto.endswith("SAVPF")
+        if is_srtp != want_srtp or (want_srtp and not crypto):
+            problems.append(f"{what} is {m.proto} with {len(crypto)} crypto line(s); "
+                            f"expected {'SRTP with SDES' if want_srtp else 'plain RTP/AVP'}")
+    # On the wire: the target's packets toward the caller must not be plain audio.
+    if call.caller_codec is not None:
+        target_to_caller = [
+            p for p in call.packets
+            if p.src[0] in call.target_addresses and p.dst[0] == call.hosts.get(call.caller)
+            and len(p.payload) > 12 and p.payload[0] >> 6 == 2 and (p.payload[1] & 0x7F) < 72
+        ]
+        leaked = 0
+        for p in target_to_caller:
+            audio = g711.decode(call.caller_codec.encoding, p.payload[12:-10])
+            if audio and g711.tone_purity(audio, call.callee_tone_hz) >= TONE_PURITY_MIN:
+                leaked += 1
+        evidence.append(f"target -> caller on the wire: {len(target_to_caller)} packet(s), "
+                        f"{leaked} decodable as plain audio without the key")
+        if not target_to_caller:
+            problems.append("no media from the target to the caller on the wire")
+        if leaked:
+            problems.append(f"{leaked} packet(s) to the caller carried plain audio, not SRTP")
+    heard = audio_both_ways(call, "MM-ANCHOR-3")
+    evidence += list(heard.evidence)
+    if heard.verdict.name == "FAILED":
+        problems.append(heard.summary)
+    if problems:
+        return failed("MM-ANCHOR-3", "; ".join(problems), evidence)
+    return ok("MM-ANCHOR-3", "SRTP on the caller leg, RTP on the callee leg, audio both ways",
+              evidence)
+
+
+def forwarding_delay(call: CallOutcome) -> Finding:
+    """MM-LAT-1: the target's per-packet forwarding delay, reported (a measurement)."""
+    path = _path(call)
+    evidence, missing = [], []
+    for key, stats in path.forwarding_delay.items():
+        if stats is None:
+            missing.append(key)
+        else:
+            evidence.append(
+                f"{key}: {stats.count} packets, median {stats.median_s * 1e6:.0f} us, "
+                f"p99 {stats.p99_s * 1e6:.0f} us, max {stats.max_s * 1e6:.0f} us, "
+                f"jitter {stats.jitter_s * 1e6:.0f} us"
+            )
+    if missing:
+        return failed("MM-LAT-1", f"no relayed packet could be matched in {', '.join(missing)}",
+                      path.summary().splitlines())
+    return informational("MM-LAT-1", "forwarding delay measured from capture timestamps",
+                         evidence)

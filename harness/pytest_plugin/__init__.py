@@ -1,0 +1,29 @@
+"""The pytest plugin of sbc-harness: one module per concern.
+
+- `options`: command-line options and the run's configuration
+- `fixtures`: lab and target per session, teardown on failure and Ctrl-C
+- `reporting`: case metadata to markers, skips and Allure labels; environment
+- `calls`: the ``media_call`` fixture the suites use to place a captured call
+"""
+
+from harness.pytest_plugin.calls import media_call
+from harness.pytest_plugin.fixtures import (
+    harness_config,
+    lab,
+    pytest_configure,
+    pytest_unconfigure,
+    target,
+)
+from harness.pytest_plugin.options import pytest_addoption
+from harness.pytest_plugin.reporting import (
+    _allure_case_labels,
+    pytest_collection_modifyitems,
+    pytest_runtest_makereport,
+    pytest_sessionfinish,
+)
+
+__all__ = [
+    "_allure_case_labels", "harness_config", "lab", "media_call", "pytest_addoption",
+    "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
+    "pytest_sessionfinish", "pytest_unconfigure", "target",
+]

@@ -1,0 +1,132 @@
+"""Every media-mode check can fail: each is run against the real target in a mode
+(configuration) that violates it and must FAIL, and in the mode it judges and must pass.
+
+The target is the default one (Kamailio + rtpengine); the mode of each call is
+chosen by the dialled user, so the "violating configuration" is the same
+target dialled in another mode, e.g. the proxy checks on a bypassed call.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.agents.outcome import Side
+from harness.conformance import Verdict
+from harness.conformance import media_checks as mc
+from harness.pytest_plugin.calls import MediaCall
+from harness.sdp import PCMA, PCMU
+from harness.targets.spec import MediaMode
+
+BYPASS, PROXY, ANCHORED = MediaMode.BYPASS, MediaMode.PROXY, MediaMode.ANCHORED
+
+
+def verdict(finding: mc.Finding) -> Verdict:
+    return finding.verdict
+
+
+async def test_bypass_media_path_fails_when_media_is_relayed(media_call: MediaCall) -> None:
+    assert verdict(mc.bypass_media_path(await media_call(BYPASS))) is Verdict.OK
+    relayed = mc.bypass_media_path(await media_call(PROXY))
+    assert relayed.verdict is Verdict.FAILED
+    assert "to or from the target" in relayed.summary
+    assert any("198.18.0.2" in line for line in relayed.evidence)
+
+
+async def test_bypass_sdp_fails_when_the_target_rewrites_c(media_call: MediaCall) -> None:
+    assert verdict(mc.bypass_sdp(await media_call(BYPASS))) is Verdict.OK
+    rewritten = mc.bypass_sdp(await media_call(PROXY))
+    assert rewritten.verdict is Verdict.FAILED
+    assert "198.18.0.2" in rewritten.summary
+
+
+@pytest.mark.parametrize("requirement", ["MM-PROXY-1", "MM-ANCHOR-1"])
+async def test_relay_checks_fail_when_media_bypasses(
+    media_call: MediaCall, requirement: str
+) -> None:
+    assert mc.relayed(await media_call(PROXY), requirement).verdict is Verdict.OK
+    found = mc.relayed(await media_call(BYPASS), requirement)
+    assert found.verdict is Verdict.FAILED
+    assert "around the target" in found.summary
+
+
+async def test_relay_check_reports_whether_the_target_reoriginated(
+    media_call: MediaCall,
+) -> None:
+    proxied = mc.relayed(await media_call(PROXY), "MM-PROXY-1")
+    assert "passed through untouched" in proxied.summary
+    transcoded = await media_call(ANCHORED, caller=Side(codecs=(PCMU,)))
+    assert "re-originated" in mc.relayed(transcoded, "MM-ANCHOR-1").summary
+
+
+async def test_proxy_sdp_check_fails_when_the_target_changes_codecs(
+    media_call: MediaCall,
+) -> None:
+    assert mc.proxy_sdp_untouched(await media_call(PROXY)).verdict is Verdict.OK
+    # The anchored profile offers its own codec list (PCMA first) to the callee.
+    anchored = mc.proxy_sdp_untouched(await media_call(ANCHORED))
+    assert anchored.verdict is Verdict.FAILED
+    assert "codecs" in anchored.summary.lower()
+
+
+async def test_proxy_sdp_check_fails_when_the_sdp_is_not_rewritten(
+    media_call: MediaCall,
+) -> None:
+    found = mc.proxy_sdp_untouched(await media_call(BYPASS))
+    assert found.verdict is Verdict.FAILED
+    assert "not the target's address" in found.summary
+
+
+async def test_payload_check_fails_when_the_target_transcodes(media_call: MediaCall) -> None:
+    assert mc.payloads_unchanged(await media_call(PROXY)).verdict is Verdict.OK
+    # A PCMU-only caller makes the anchored profile transcode toward the callee (PCMA).
+    found = mc.payloads_unchanged(await media_call(ANCHORED, caller=Side(codecs=(PCMU,))))
+    assert found.verdict is Verdict.FAILED
+    assert "payloads changed" in found.summary
+
+
+async def test_transcoding_check_fails_without_transcoding(media_call: MediaCall) -> None:
+    pcmu_only, pcma_only = Side(codecs=(PCMU,)), Side(codecs=(PCMA,))
+    anchored = await media_call(ANCHORED, caller=pcmu_only, callee=pcma_only)
+    assert mc.audio_both_ways(anchored, "MM-ANCHOR-2").verdict is Verdict.OK
+    proxied = await media_call(PROXY, caller=pcmu_only, callee=pcma_only)
+    assert mc.call_established(proxied, "MM-ANCHOR-2").verdict is Verdict.FAILED
+    assert proxied.final_status == 488
+    assert mc.audio_both_ways(proxied, "MM-ANCHOR-2").verdict is Verdict.FAILED
+
+
+async def test_tone_check_fails_when_the_wrong_tone_arrives(media_call: MediaCall) -> None:
+    call = await media_call(PROXY)
+    assert mc.audio_both_ways(call, "MM-ANCHOR-2").verdict is Verdict.OK
+    call.callee_tone_hz = 2000.0  # what the caller "should" have heard: it did not
+    assert mc.audio_both_ways(call, "MM-ANCHOR-2").verdict is Verdict.FAILED
+
+
+async def test_srtp_bridge_check_fails_when_srtp_passes_end_to_end(
+    media_call: MediaCall,
+) -> None:
+    bridged = await media_call(ANCHORED, caller=Side(srtp=True), callee=Side(srtp=False))
+    assert mc.srtp_bridged(bridged).verdict is Verdict.OK
+    # Proxy mode passes the SAVP offer through: a callee that refuses SRTP answers 488 ...
+    refused = await media_call(PROXY, caller=Side(srtp=True), callee=Side(srtp=False))
+    assert refused.final_status == 488
+    # ... and one that accepts it gets SRTP on its leg too: not bridged.
+    end_to_end = await media_call(PROXY, caller=Side(srtp=True), callee=Side(srtp=True))
+    assert end_to_end.established
+    found = mc.srtp_bridged(end_to_end)
+    assert found.verdict is Verdict.FAILED
+    assert "offer received by the callee is RTP/SAVP" in found.summary
+
+
+async def test_srtp_bridge_check_fails_when_the_caller_leg_is_plain(
+    media_call: MediaCall,
+) -> None:
+    found = mc.srtp_bridged(await media_call(ANCHORED))
+    assert found.verdict is Verdict.FAILED
+    assert "expected SRTP with SDES" in found.summary
+
+
+async def test_delay_measurement_fails_without_relayed_media(media_call: MediaCall) -> None:
+    relayed = mc.forwarding_delay(await media_call(PROXY, packets=20))
+    assert relayed.verdict is Verdict.INFORMATIONAL
+    assert all("median" in line for line in relayed.evidence)
+    assert mc.forwarding_delay(await media_call(BYPASS)).verdict is Verdict.FAILED
