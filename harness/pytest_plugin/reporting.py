@@ -23,6 +23,7 @@ import pytest
 
 from harness import __version__
 from harness.conformance.case import CASE_ATTR, Case
+from harness.errors import TargetViolation
 from harness.paths import REPORTS
 from harness.pytest_plugin.fixtures import loaded_target
 from harness.pytest_plugin.options import CONFIG_KEY
@@ -96,6 +97,12 @@ def pytest_runtest_makereport(
 ) -> Generator[None, Any, None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
+    if report.when == "call" and report.failed and call.excinfo is not None:
+        exc = call.excinfo.value
+        if isinstance(exc, TargetViolation) and exc.evidence is not None:
+            data = exc.evidence if isinstance(exc.evidence, bytes) else exc.evidence.encode()
+            allure.attach(data, name="evidence: what the target sent",
+                          attachment_type=allure.attachment_type.TEXT)
     if report.when == "call" and report.failed and case_of(item) is not None:
         for name, text in item.stash.get(LOG_TAIL_KEY, {}).items():
             allure.attach(

@@ -1,0 +1,80 @@
+"""One captured call through a target: capture on, call, capture off, analysis.
+
+This is the unit of work of every media-mode case (the pytest fixture
+``media_call`` wraps it with Allure evidence) and of the benchmarks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.agents.call import basic_call
+from harness.agents.outcome import CallOutcome, Side
+from harness.capture.ladder import sip_ladder
+from harness.capture.mediapath import classify_media_path
+from harness.capture.pcap import read_pcap
+from harness.capture.tcpdump import Capture
+from harness.errors import HarnessError
+from harness.lab import Lab
+from harness.targets.base import Target
+from harness.targets.spec import MediaMode
+
+
+def new_outcome(
+    lab: Lab, target: Target, mode: MediaMode, *, pcap: Path, caller: Side | None = None,
+    callee: Side | None = None, label: str | None = None, callee_host: str = "callee1",
+) -> CallOutcome:
+    """What a call is to be: who calls whom through which mode, and where the pcap goes."""
+    caller = caller or Side()
+    callee = callee or Side()
+    return CallOutcome(
+        mode=mode, label=label or mode.value,
+        request_uri=target.loaded.spec.request_uri(mode, lab.address(callee_host), 5060),
+        caller="caller", callee=callee_host, caller_side=caller, callee_side=callee,
+        caller_tone_hz=caller.tone_hz or 700.0, callee_tone_hz=callee.tone_hz or 1300.0,
+        hosts={h: lab.address(h) for h in ("caller", callee_host)},
+        target_addresses=target.addresses, pcap=pcap,
+    )
+
+
+async def captured_call(
+    outcome: CallOutcome, lab: Lab, target: Target, *, packets: int = 10
+) -> CallOutcome:
+    """Place the call `outcome` describes with a capture running on the lab bridge.
+
+    Immediate mode with a 4 MiB kernel buffer: no 1 s libpcap block timeout to
+    wait out before stopping, and no drops in a burst. A drop is a HarnessError
+    (the evidence would be incomplete, so there is no verdict).
+    """
+    assert outcome.pcap is not None
+    outcome.pcap.parent.mkdir(parents=True, exist_ok=True)
+    capture = Capture(lab.bridge_interface, outcome.pcap, bpf_filter="udp",
+                      netns=lab.bridge_netns, immediate=True, buffer_kib=4096)
+    await capture.start()
+    record = lab.register_process(capture.pid, "tcpdump") if capture.pid else None
+    try:
+        await basic_call(outcome, lab=lab, sip_target=target.sip_address, packets=packets)
+    finally:
+        result = await capture.stop()
+        if record is not None:
+            lab.forget_process(record)
+    if result.stats.dropped_by_kernel:
+        raise HarnessError(
+            f"the capture lost {result.stats.dropped_by_kernel} packet(s) in the kernel: "
+            "the evidence is incomplete, no verdict"
+        )
+    analyse(outcome)
+    return outcome
+
+
+def analyse(outcome: CallOutcome) -> None:
+    """Read the pcap; classify the media path; render the SIP ladder."""
+    assert outcome.pcap is not None
+    outcome.packets = read_pcap(outcome.pcap)
+    names = {addr: name for name, addr in outcome.hosts.items()}
+    names |= {addr: "target" for addr in outcome.target_addresses}
+    outcome.ladder = sip_ladder(outcome.packets, names)
+    outcome.path = classify_media_path(
+        outcome.packets, endpoints=outcome.hosts, target_addresses=outcome.target_addresses,
+        a=outcome.caller, b=outcome.callee,
+    )

@@ -1,0 +1,100 @@
+"""Errors a user must get in words: what went wrong and where, never a deep traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.agents.sip_agent import SipAgent
+from harness.errors import MissingToolError, SetupError, TargetViolation
+from harness.lab import Lab, default_topology
+from harness.net import udp_socket
+from harness.sip import RequestReceived
+from harness.targets.process import ProcessTarget
+from harness.targets.spec import load_target
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "harness.cli"]
+
+
+async def test_malformed_message_from_the_target_is_a_violation_with_the_bytes() -> None:
+    garbage = b"INVITE sip:x SIP/2.0\r\nVia: broken\r\nthis line has no colon\r\n\r\n"
+    with Lab(default_topology()) as lab:
+        agent = await SipAgent("callee1", lab.netns("callee1"), lab.address("callee1")).open()
+        try:
+            sender = udp_socket(lab.netns("sbc"), lab.address("sbc"), 5060)
+            sender.sendto(garbage, (lab.address("callee1"), 5060))
+            with pytest.raises(TargetViolation) as err:
+                await agent.wait_for(RequestReceived, "the INVITE", timeout=1.0)
+            sender.close()
+        finally:
+            agent.close()
+    assert "malformed SIP message from 198.18.0.2:5060" in str(err.value)
+    assert "line" in str(err.value)
+    assert err.value.evidence == garbage
+
+
+async def test_silence_from_the_target_is_a_violation_naming_what_was_awaited() -> None:
+    with Lab(default_topology()) as lab:
+        agent = await SipAgent("callee1", lab.netns("callee1"), lab.address("callee1")).open()
+        try:
+            with pytest.raises(TargetViolation, match="the INVITE relayed by the target did "
+                                                      "not arrive within 0.2 s"):
+                await agent.wait_for(RequestReceived, "the INVITE relayed by the target",
+                                     timeout=0.2)
+        finally:
+            agent.close()
+
+
+def test_port_in_use_names_the_port_and_namespace() -> None:
+    with Lab(default_topology()) as lab:
+        first = udp_socket(lab.netns("caller"), lab.address("caller"), 5060)
+        try:
+            with pytest.raises(SetupError, match=r"UDP port 198\.18\.0\.10:5060 in namespace "
+                                                 r"sh[0-9a-f]{6}-caller is already in use"):
+                udp_socket(lab.netns("caller"), lab.address("caller"), 5060)
+        finally:
+            first.close()
+
+
+async def test_missing_program_says_how_to_install_it(tmp_path: Path) -> None:
+    (tmp_path / "target.toml").write_text(textwrap.dedent("""
+        [target]
+        name = "needs-a-tool"
+        [[process.programs]]
+        name = "sbc"
+        command = ["no-such-sbc-daemon", "--foreground"]
+    """))
+    with Lab(default_topology()) as lab:
+        target = ProcessTarget(load_target(tmp_path), lab, tmp_path / "run")
+        with pytest.raises(MissingToolError, match="'no-such-sbc-daemon' is not installed"):
+            await target.start()
+
+
+def test_bad_target_file_on_the_command_line(tmp_path: Path) -> None:
+    bad = tmp_path / "target.toml"
+    bad.write_text('[target]\nname = "x"\n[signalling]\nport = "five"\n')
+    proc = subprocess.run([*CLI, "run", "--target", str(bad), "--results", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert f"target file error: {bad}:4: signalling.port" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_not_root_is_said_in_words() -> None:
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    probe = subprocess.run([*as_nobody, sys.executable, "-c", "import harness.cli"],
+                           cwd="/", capture_output=True, text=True, env=env)
+    if probe.returncode != 0:
+        pytest.skip(f"user nobody cannot read this checkout: {probe.stderr.strip()[-200:]}")
+    proc = subprocess.run([*as_nobody, *CLI, "lab", "down"], cwd=ROOT, capture_output=True,
+                          text=True, env=env)
+    assert proc.returncode != 0
+    assert "the lab needs root to create network namespaces" in proc.stderr
+    assert "Traceback" not in proc.stderr
