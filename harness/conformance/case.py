@@ -69,6 +69,8 @@ def case(
 
     def wrap(fn: F) -> F:
         setattr(fn, CASE_ATTR, meta)
+        # allure-pytest reads the display name from this attribute after setup.
+        setattr(fn, "__allure_display_name__", f"{meta.title} [{', '.join(meta.requirements)}]")
         return fn
 
     return wrap

@@ -23,6 +23,7 @@ import pytest
 
 from harness import __version__
 from harness.conformance.case import CASE_ATTR, Case
+from harness.conformance.findings import LAST_FINDINGS
 from harness.errors import TargetViolation
 from harness.paths import REPORTS
 from harness.pytest_plugin.fixtures import loaded_target
@@ -56,6 +57,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         for rid in meta.requirements:
             item.add_marker(pytest.mark.requirement(rid))
+        # allure-pytest takes the description from this marker (else the docstring).
+        item.add_marker(pytest.mark.allure_description(
+            f"Expectation: {meta.expectation}\n\nReference: {meta.reference}"
+        ))
         reason = None
         if meta.mode is not None and not spec.claims(meta.mode):
             reason = (
@@ -75,12 +80,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _allure_case_labels(request: pytest.FixtureRequest) -> None:
     meta = case_of(request.node)
+    LAST_FINDINGS.clear()
     if meta is None:
         return
-    allure.dynamic.title(f"{meta.title} [{', '.join(meta.requirements)}]")
-    allure.dynamic.description(
-        f"Expectation: {meta.expectation}\n\nReference: {meta.reference}"
-    )
     for rid in meta.requirements:
         allure.dynamic.label("requirement", rid)
         allure.dynamic.feature(AREAS.get(rid.split("-")[0], "Other"))
@@ -97,6 +99,12 @@ def pytest_runtest_makereport(
 ) -> Generator[None, Any, None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
+    if report.when == "call" and LAST_FINDINGS:
+        allure.attach(
+            "\n\n".join(str(f) for f in LAST_FINDINGS), name="findings",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+        LAST_FINDINGS.clear()
     if report.when == "call" and report.failed and call.excinfo is not None:
         exc = call.excinfo.value
         if isinstance(exc, TargetViolation) and exc.evidence is not None:
