@@ -53,6 +53,8 @@ class Case:
 
 
 CASE_ATTR = "__sbc_case__"
+# allure-pytest reads a test's display name from this attribute after setup.
+ALLURE_NAME_ATTR = "__allure_display_name__"
 
 
 def case(
@@ -69,8 +71,7 @@ def case(
 
     def wrap(fn: F) -> F:
         setattr(fn, CASE_ATTR, meta)
-        # allure-pytest reads the display name from this attribute after setup.
-        setattr(fn, "__allure_display_name__", f"{meta.title} [{', '.join(meta.requirements)}]")
+        setattr(fn, ALLURE_NAME_ATTR, f"{meta.title} [{', '.join(meta.requirements)}]")
         return fn
 
     return wrap
