@@ -1,0 +1,87 @@
+"""What the target declares is honoured: unclaimed modes are UNSUPPORTED (skipped, never
+passed), and a misconfiguration that only shows in the target's log fails the run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from harness.agents.captured import captured_call, new_outcome
+from harness.lab import Lab, default_topology
+from harness.targets.process import ProcessTarget
+from harness.targets.spec import MediaMode, load_target
+
+ROOT = Path(__file__).resolve().parents[2]
+PEER = ROOT / "peers" / "kamailio-rtpengine"
+
+
+def _copy_peer(tmp_path: Path) -> Path:
+    folder = tmp_path / "peer"
+    shutil.copytree(PEER, folder)
+    return folder
+
+
+def test_unclaimed_modes_are_skipped_as_unsupported(tmp_path: Path) -> None:
+    peer = _copy_peer(tmp_path)
+    toml = peer / "target.toml"
+    toml.write_text(toml.read_text().replace(
+        'media_modes = ["bypass", "proxy", "anchored"]', 'media_modes = ["bypass"]'
+    ))
+    results = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "--target", str(peer), "--results",
+         str(results)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    cases = ET.parse(results / "junit.xml").getroot().iter("testcase")
+    outcome = {}
+    for tc in cases:
+        skipped = tc.find("skipped")
+        outcome[tc.get("name")] = None if skipped is None else skipped.get("message", "")
+    assert outcome["test_bypass_media_path"] is None  # ran and passed
+    assert outcome["test_bypass_sdp_end_to_end"] is None
+    for name in ("test_proxy_relays", "test_anchored_transcodes", "test_forwarding_delay"):
+        reason = outcome[name]
+        assert reason is not None and "UNSUPPORTED" in reason, (name, reason)
+        assert "does not claim media mode" in reason
+
+
+async def test_unknown_rtpengine_flag_in_the_config_is_reported(tmp_path: Path) -> None:
+    peer = _copy_peer(tmp_path)
+    cfg = peer / "kamailio.cfg"
+    cfg.write_text(cfg.read_text().replace(
+        '#!define PROXY_FLAGS "replace-origin', '#!define PROXY_FLAGS "no-such-flag replace-origin'
+    ))
+    with Lab(default_topology()) as lab:
+        target = ProcessTarget(load_target(peer), lab, tmp_path / "run")
+        await target.start()
+        try:
+            assert target.config_errors() == []
+            mark = target.log_mark()
+            call = new_outcome(lab, target, MediaMode.PROXY, pcap=tmp_path / "call.pcap")
+            await captured_call(call, lab, target, packets=2)
+            problems = target.config_errors(mark)
+        finally:
+            await target.stop()
+    assert problems, "the unknown flag went unnoticed"
+    assert any("no-such-flag" in p and p.startswith("rtpengine:") for p in problems)
+
+
+@pytest.mark.parametrize("mode", [MediaMode.BYPASS])
+def test_claimed_mode_needs_a_dial_plan(tmp_path: Path, mode: MediaMode) -> None:
+    peer = _copy_peer(tmp_path)
+    toml = peer / "target.toml"
+    toml.write_text(toml.read_text().replace(
+        '[modes.bypass]\nrequest_uri = "sip:bypass@{callee_address}:{callee_port}"\n', ''
+    ))
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "--target", str(peer), "--results",
+         str(tmp_path / "r")], cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode != 0
+    assert f"claims {mode.value} but there is no [modes.{mode.value}] table" in proc.stderr
