@@ -94,34 +94,27 @@ class SrtpSession:
         if self.direction is not wanted:
             raise ValueError(f"this SRTP session is {self.direction.value}")
 
+    def _apply(self, wanted: SrtpDirection, what: str, data: bytes) -> bytes:
+        self._check(wanted)
+        operation = getattr(self._session, what)
+        try:
+            return bytes(operation(data))
+        except pylibsrtp.Error as exc:
+            name = what.replace("_rtcp", " (SRTCP)")
+            raise SrtpError(f"SRTP {name} failed ({len(data)} bytes): {exc}") from exc
+
     def protect(self, rtp: bytes) -> bytes:
         """Encrypt and authenticate one RTP packet (outbound sessions)."""
-        self._check(SrtpDirection.OUTBOUND)
-        try:
-            return bytes(self._session.protect(rtp))
-        except pylibsrtp.Error as exc:
-            raise SrtpError(f"SRTP protect failed: {exc}") from exc
+        return self._apply(SrtpDirection.OUTBOUND, "protect", rtp)
 
     def unprotect(self, srtp: bytes) -> bytes:
         """Authenticate and decrypt one SRTP packet (inbound sessions); `SrtpError` on failure."""
-        self._check(SrtpDirection.INBOUND)
-        try:
-            return bytes(self._session.unprotect(srtp))
-        except pylibsrtp.Error as exc:
-            raise SrtpError(f"SRTP unprotect failed ({len(srtp)} bytes): {exc}") from exc
+        return self._apply(SrtpDirection.INBOUND, "unprotect", srtp)
 
     def protect_rtcp(self, rtcp: bytes) -> bytes:
         """Encrypt and authenticate one RTCP packet (outbound sessions)."""
-        self._check(SrtpDirection.OUTBOUND)
-        try:
-            return bytes(self._session.protect_rtcp(rtcp))
-        except pylibsrtp.Error as exc:
-            raise SrtpError(f"SRTCP protect failed: {exc}") from exc
+        return self._apply(SrtpDirection.OUTBOUND, "protect_rtcp", rtcp)
 
     def unprotect_rtcp(self, srtcp: bytes) -> bytes:
         """Authenticate and decrypt one SRTCP packet (inbound sessions); `SrtpError` on failure."""
-        self._check(SrtpDirection.INBOUND)
-        try:
-            return bytes(self._session.unprotect_rtcp(srtcp))
-        except pylibsrtp.Error as exc:
-            raise SrtpError(f"SRTCP unprotect failed ({len(srtcp)} bytes): {exc}") from exc
+        return self._apply(SrtpDirection.INBOUND, "unprotect_rtcp", srtcp)
