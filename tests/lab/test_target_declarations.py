@@ -3,6 +3,7 @@ passed), and a misconfiguration that only shows in the target's log fails the ru
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -85,3 +86,36 @@ def test_claimed_mode_needs_a_dial_plan(tmp_path: Path, mode: MediaMode) -> None
     )
     assert proc.returncode != 0
     assert f"claims {mode.value} but there is no [modes.{mode.value}] table" in proc.stderr
+
+
+def test_a_violating_target_gets_failed_verdicts_with_evidence(tmp_path: Path) -> None:
+    """A target that claims bypass but relays: the bypass cases fail (not break), and each
+    failed result carries the findings, the pcap, the ladder and the target's log tail."""
+    peer = _copy_peer(tmp_path)
+    toml = peer / "target.toml"
+    toml.write_text(toml.read_text().replace(
+        'request_uri = "sip:bypass@{callee_address}:{callee_port}"',
+        'request_uri = "sip:proxy@{callee_address}:{callee_port}"',
+    ))
+    results = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "--target", str(peer), "--results",
+         str(results), "-k", "bypass"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    failed = [
+        r for r in (json.loads(p.read_text())
+                    for p in (results / "allure-results").glob("*-result.json"))
+        if r["status"] == "failed"
+    ]
+    assert {lab["value"] for r in failed for lab in r["labels"] if lab["name"] == "requirement"} \
+        == {"MM-BYPASS-1", "MM-BYPASS-2"}
+    for result in failed:
+        assert "TargetViolation" in result["statusDetails"]["message"]
+        names = [a["name"] for a in result["attachments"]]
+        assert "findings" in names
+        assert any(n.endswith("capture (pcap)") for n in names)
+        assert any(n.endswith("SIP ladder") for n in names)
+        assert "target log: kamailio" in names and "target log: rtpengine" in names
+    bypass1 = next(r for r in failed if "MM-BYPASS-1" in r["name"])
+    assert "media flow(s) to or from the target" in bypass1["statusDetails"]["message"]
