@@ -45,12 +45,16 @@ def run(target: str, results: str, backend: str, pytest_args: tuple[str, ...]) -
     """
     import pytest
 
+    from harness.lab import check_privileges
     from harness.targets.spec import load_target
 
     try:
         loaded = load_target(target)
+        check_privileges()
     except TargetFileError as exc:
         raise click.ClickException(f"target file error: {exc}") from None
+    except HarnessError as exc:
+        raise click.ClickException(str(exc)) from None
     out = Path(results)
     allure_dir = out / "allure-results"
     if allure_dir.is_dir():

@@ -93,8 +93,9 @@ def test_not_root_is_said_in_words() -> None:
                            cwd="/", capture_output=True, text=True, env=env)
     if probe.returncode != 0:
         pytest.skip(f"user nobody cannot read this checkout: {probe.stderr.strip()[-200:]}")
-    proc = subprocess.run([*as_nobody, *CLI, "lab", "down"], cwd=ROOT, capture_output=True,
-                          text=True, env=env)
-    assert proc.returncode != 0
-    assert "the lab needs root to create network namespaces" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    for command in (["lab", "down"], ["run", "--results", "/tmp/sbc-harness-not-root"]):
+        proc = subprocess.run([*as_nobody, *CLI, *command], cwd=ROOT, capture_output=True,
+                              text=True, env=env)
+        assert proc.returncode != 0, command
+        assert "the lab needs root to create network namespaces" in proc.stderr, command
+        assert "Traceback" not in proc.stderr
