@@ -9,6 +9,11 @@ The bridge lives in a namespace of its own, so two runs (or a crashed run's
 leftovers) never share an interface name or an address, and the capture on
 br0 sees every packet between hosts and nothing else.
 
+With an `ExternalBridge` (the Docker backend), the hosts' veths join a bridge
+that already exists in the root namespace (the Docker network's, named after
+the run), and the hosts listed in `provided` (the target: a container) get
+no namespace from us. The root-namespace end of each veth is ``v<6 hex><n>``.
+
 Every run writes a state file under ``/run/sbc-harness/runs/`` naming its
 namespaces and the processes it started (PID plus the kernel's start time, so
 a recycled PID is never mistaken for ours). `cleanup_leftovers` reads these
@@ -144,12 +149,29 @@ class RunState:
         return _start_time(self.owner_pid) == self.owner_start
 
 
+@dataclass(frozen=True)
+class ExternalBridge:
+    """A bridge made by someone else (Docker) in the root namespace, that the hosts join."""
+
+    name: str
+
+
+def new_prefix() -> str:
+    return f"sh{secrets.token_hex(3)}"
+
+
 class Lab:
     """A realised topology. Use as a context manager, or call `up()` and `down()`."""
 
-    def __init__(self, topology: Topology, *, prefix: str | None = None) -> None:
+    def __init__(
+        self, topology: Topology, *, prefix: str | None = None,
+        bridge: ExternalBridge | None = None, provided: frozenset[str] = frozenset(),
+    ) -> None:
         self.topology = topology
-        self.prefix = prefix or f"sh{secrets.token_hex(3)}"
+        self.prefix = prefix or new_prefix()
+        self.bridge = bridge
+        self.provided = provided
+        self._netns_paths: dict[str, str] = {}
         if not PREFIX_RE.match(self.prefix):
             raise ValueError(f"lab prefix {self.prefix!r} does not match {PREFIX_RE.pattern}")
         me = os.getpid()
@@ -157,16 +179,27 @@ class Lab:
         self.is_up = False
 
     @property
-    def bridge_netns(self) -> str:
-        return f"{self.prefix}-br"
+    def bridge_netns(self) -> str | None:
+        """Namespace of the bridge (None: the root namespace, for an external bridge)."""
+        return None if self.bridge is not None else f"{self.prefix}-br"
 
     @property
     def bridge_interface(self) -> str:
-        return BRIDGE
+        return self.bridge.name if self.bridge is not None else BRIDGE
 
     def netns(self, host: str) -> str:
+        """The host's namespace: a name under /run/netns, or a path for a provided host."""
         self.topology.host(host)  # raises KeyError naming the hosts if unknown
+        if host in self.provided:
+            path = self._netns_paths.get(host)
+            if path is None:
+                raise LabError(f"host {host} is provided by the target and is not up yet")
+            return path
         return f"{self.prefix}-{host}"
+
+    def attach_provided(self, host: str, netns_path: str) -> None:
+        """Say where a provided host's namespace is (e.g. /proc/<container pid>/ns/net)."""
+        self._netns_paths[host] = netns_path
 
     def address(self, host: str) -> str:
         return self.topology.host(host).address
@@ -180,18 +213,22 @@ class Lab:
         check_privileges()
         try:
             br = self.bridge_netns
-            self._add_netns(br)
-            _ip("-n", br, "link", "set", "lo", "up")
-            _ip("-n", br, "link", "add", BRIDGE, "type", "bridge")
-            _ip("-n", br, "link", "set", BRIDGE, "up")
+            if br is not None:
+                self._add_netns(br)
+                _ip("-n", br, "link", "set", "lo", "up")
+                _ip("-n", br, "link", "add", BRIDGE, "type", "bridge")
+                _ip("-n", br, "link", "set", BRIDGE, "up")
+            where = ["-n", br] if br is not None else []
             plen = self.topology.prefix_length
-            for host in self.topology.hosts:
+            for n, host in enumerate(self.topology.hosts):
+                if host.name in self.provided:
+                    continue
                 ns = self.netns(host.name)
                 self._add_netns(ns)
-                veth = f"v-{host.name}"
-                _ip("-n", br, "link", "add", veth, "type", "veth", "peer", "name", "eth0",
+                veth = f"v-{host.name}" if br is not None else f"v{self.prefix[2:]}{n}"
+                _ip(*where, "link", "add", veth, "type", "veth", "peer", "name", "eth0",
                     "netns", ns)
-                _ip("-n", br, "link", "set", veth, "master", BRIDGE, "up")
+                _ip(*where, "link", "set", veth, "master", self.bridge_interface, "up")
                 _ip("-n", ns, "addr", "add", f"{host.address}/{plen}", "dev", "eth0")
                 _ip("-n", ns, "link", "set", "eth0", "up")
                 _ip("-n", ns, "link", "set", "lo", "up")
@@ -253,6 +290,28 @@ def _kill_netns_pids(ns: str) -> None:
         start = _start_time(pid)
         if start is not None and pid != os.getpid():
             stop_process(ProcessRecord(pid, start, f"process in {ns}"), timeout=1.0)
+
+
+def reserve_prefix(prefix: str | None = None) -> str:
+    """Write a run-state file for a prefix before anything (e.g. a Docker network) is named
+    after it, so a concurrent cleanup takes the run for a live one."""
+    prefix = prefix or new_prefix()
+    me = os.getpid()
+    RunState(prefix, me, _start_time(me) or 0).save()
+    return prefix
+
+
+def live_prefixes() -> set[str]:
+    """Prefixes of runs whose owner process is alive."""
+    live = set()
+    if STATE_DIR.is_dir():
+        for path in STATE_DIR.glob("*.json"):
+            try:
+                if RunState.load(path).owner_alive():
+                    live.add(path.stem)
+            except (OSError, ValueError, KeyError):
+                continue
+    return live
 
 
 def list_netns() -> list[str]:

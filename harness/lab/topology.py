@@ -79,14 +79,22 @@ class Topology:
         return None
 
 
-def default_topology() -> Topology:
-    """caller, callee1, callee2 and the target ("sbc") on 198.18.0.0/24."""
+def default_topology(subnet: str = "198.18.0.0/24") -> Topology:
+    """caller (.10), callee1 (.21), callee2 (.22) and the target "sbc" (.2) on `subnet`.
+
+    .1 is left free: it is the gateway address of a Docker network.
+    """
+    net = ipaddress.ip_network(subnet)
+
+    def at(offset: int) -> str:
+        return str(net.network_address + offset)
+
     return Topology(
-        subnet="198.18.0.0/24",
+        subnet=subnet,
         hosts=(
-            Host("sbc", "198.18.0.2", Role.TARGET),
-            Host("caller", "198.18.0.10"),
-            Host("callee1", "198.18.0.21"),
-            Host("callee2", "198.18.0.22"),
+            Host("sbc", at(2), Role.TARGET),
+            Host("caller", at(10)),
+            Host("callee1", at(21)),
+            Host("callee2", at(22)),
         ),
     )

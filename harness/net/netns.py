@@ -34,12 +34,16 @@ def _setns(fd: int) -> None:
 
 @contextmanager
 def netns(name: str | None) -> Iterator[None]:
-    """Run the body with this thread inside network namespace `name` (None: stay where we are)."""
+    """Run the body with this thread inside network namespace `name` (None: stay where we are).
+
+    `name` is a name under /run/netns, or a path such as /proc/<pid>/ns/net.
+    """
     if name is None:
         yield
         return
+    path = name if name.startswith("/") else f"/run/netns/{name}"
     try:
-        target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+        target = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         raise LabError(f"network namespace {name!r} does not exist (is the lab up?)") from None
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,8 +20,7 @@ from pathlib import Path
 from harness.errors import MissingToolError, TargetStartError
 from harness.lab import Lab
 from harness.lab.netns import ProcessRecord, stop_process
-from harness.net import udp_socket
-from harness.targets.ng import ng_command
+from harness.targets.ready import probe
 from harness.targets.spec import LoadedTarget, Program
 
 # Debian package for each program the default target needs.
@@ -105,7 +103,8 @@ class ProcessTarget:
                     f"(log: {self._log_path(program.name)})",
                     self.log_tail(program.name),
                 )
-            if await self._probe(program):
+            if await probe(program.ready, self.netns, ng_address=program.ready_address,
+                           sip=self.sip_address):
                 return
             if loop.time() > deadline:
                 raise TargetStartError(
@@ -114,44 +113,6 @@ class ProcessTarget:
                     self.log_tail(program.name),
                 )
             await asyncio.sleep(0.02)
-
-    async def _probe(self, program: Program) -> bool:
-        if program.ready == "none":
-            return True
-        if program.ready == "ng-ping":
-            host, _, port = (program.ready_address or "127.0.0.1:2223").rpartition(":")
-            try:
-                reply = await ng_command(self.netns, (host, int(port)), {"command": "ping"}, 0.1)
-            except (TimeoutError, OSError, ValueError):
-                return False
-            return reply.get("result") == b"pong"
-        return await self._options_ping()
-
-    async def _options_ping(self) -> bool:
-        """Any SIP response to an OPTIONS on the signalling address means it is up."""
-        loop = asyncio.get_running_loop()
-        address, port = self.sip_address
-        sock = udp_socket(self.netns, address, 0)
-        try:
-            local_port = sock.getsockname()[1]
-            branch = "z9hG4bK" + secrets.token_hex(8)
-            msg = (
-                f"OPTIONS sip:{address}:{port} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP {address}:{local_port};branch={branch};rport\r\n"
-                "Max-Forwards: 70\r\n"
-                f"From: <sip:ready@{address}>;tag={secrets.token_hex(4)}\r\n"
-                f"To: <sip:{address}:{port}>\r\n"
-                f"Call-ID: ready-{secrets.token_hex(8)}\r\n"
-                "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-            ).encode()
-            await loop.sock_sendto(sock, msg, (address, port))
-            try:
-                data = await asyncio.wait_for(loop.sock_recv(sock, 65535), 0.1)
-            except TimeoutError:
-                return False
-            return data.startswith(b"SIP/2.0 ")
-        finally:
-            sock.close()
 
     async def stop(self) -> None:
         for _program, proc, record in reversed(self._procs):

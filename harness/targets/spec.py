@@ -15,7 +15,14 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness.errors import TargetFileError
 
@@ -97,12 +104,52 @@ class ProcessBackend(_Strict):
     programs: list[Program] = Field(min_length=1)
 
 
+class Mount(_Strict):
+    """A file or folder of the target's folder mounted into the container."""
+
+    source: str = Field(description="relative to the target file's folder, or absolute")
+    target: str = Field(pattern=r"^/")
+    read_only: bool = True
+
+
+ReadyProbe = Literal["sip-options", "ng-ping"]
+
+
+class DockerBackend(_Strict):
+    """The Docker backend: a ready image, or a build context with a Dockerfile."""
+
+    image: str | None = None
+    build: str | None = Field(None, description="build context, relative to the target file")
+    dockerfile: str = "Dockerfile"
+    base_arg: str = Field("BASE", description="build argument that receives the base image")
+    environment: dict[str, str] = {}
+    mounts: list[Mount] = []
+    ready: list[ReadyProbe] = ["sip-options"]
+    ready_address: str = "127.0.0.1:2223"
+    ready_timeout: float = Field(30.0, gt=0)
+    stop_timeout: float = Field(5.0, ge=0)
+    config_errors: list[str] = []
+
+    @model_validator(mode="after")
+    def _image_or_build(self) -> DockerBackend:
+        if (self.image is None) == (self.build is None):
+            raise ValueError("give exactly one of 'image' (a ready image) or 'build' "
+                             "(a folder with a Dockerfile)")
+        return self
+
+    @field_validator("config_errors")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        return Program._regexes(value)
+
+
 class TargetSpec(_Strict):
     target: TargetInfo
     signalling: Signalling = Field(default_factory=Signalling)
     capabilities: Capabilities = Field(default_factory=Capabilities)
     modes: dict[MediaMode, ModeDial] = {}
     process: ProcessBackend | None = None
+    docker: DockerBackend | None = None
 
     def claims(self, mode: MediaMode) -> bool:
         return mode in self.capabilities.media_modes
