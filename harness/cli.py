@@ -36,7 +36,10 @@ def main() -> None:
     "--results", "results", default=str(PROJECT_ROOT / "results"), show_default=True,
     help="folder for allure-results/, junit.xml, pcaps and target logs",
 )
-@click.option("--backend", type=click.Choice(["process"]), default="process", show_default=True)
+@click.option(
+    "--backend", type=click.Choice(["process", "docker"]), default="process", show_default=True,
+    help="local processes in a namespace, or a container built from the target's Dockerfile",
+)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def run(target: str, results: str, backend: str, pytest_args: tuple[str, ...]) -> None:
     """Start the target, run the conformance suites against it, write Allure results.
@@ -51,6 +54,13 @@ def run(target: str, results: str, backend: str, pytest_args: tuple[str, ...]) -
     try:
         loaded = load_target(target)
         check_privileges()
+        if backend == "docker":
+            from harness.targets.docker_engine import connect
+
+            if loaded.spec.docker is None:
+                raise TargetFileError(str(loaded.path), "no [docker] table: cannot run it "
+                                      "with --backend docker")
+            connect()
     except TargetFileError as exc:
         raise click.ClickException(f"target file error: {exc}") from None
     except HarnessError as exc:
@@ -63,6 +73,7 @@ def run(target: str, results: str, backend: str, pytest_args: tuple[str, ...]) -
         str(SUITES),
         f"--target={loaded.path.parent}",
         f"--results-dir={out}",
+        f"--backend={backend}",
         f"--alluredir={allure_dir}",
         f"--junitxml={out / 'junit.xml'}",
         "-p", "no:cacheprovider",
@@ -82,18 +93,58 @@ def lab() -> None:
 
 @lab.command("down")
 @click.option("--all", "include_live", is_flag=True, help="also runs whose owner is still alive")
-def lab_down(include_live: bool) -> None:
-    """Remove namespaces and processes left by earlier (crashed or interrupted) runs."""
-    from harness.lab import check_privileges, cleanup_leftovers
+@click.option("--images", is_flag=True, help="also remove the target images the harness built")
+def lab_down(include_live: bool, images: bool) -> None:
+    """Remove namespaces, processes, containers and networks left by earlier runs."""
+    from harness.lab import check_privileges
+    from harness.targets.cleanup import cleanup_everything
 
     try:
         check_privileges()
-        done = cleanup_leftovers(include_live=include_live)
+        done = cleanup_everything(include_live=include_live)
+        if images:
+            from harness.targets.docker_engine import connect
+            from harness.targets.docker_image import remove_images
+
+            done += [f"removed image {name}" for name in remove_images(connect())]
     except HarnessError as exc:
         raise click.ClickException(str(exc)) from None
     for line in done:
         click.echo(line)
     click.echo("nothing left behind" if not done else f"{len(done)} item(s) cleaned")
+
+
+@main.group()
+def engine() -> None:
+    """The Docker engine for the docker backend."""
+
+
+@engine.command("start")
+def engine_start() -> None:
+    """Start dockerd with the lab's address plan (198.18.0.0/15) unless one already answers."""
+    from harness.targets.docker_engine import DOCKERD_ARGS, ensure_engine
+
+    try:
+        started = ensure_engine(start=True)
+    except HarnessError as exc:
+        raise click.ClickException(str(exc)) from None
+    if started.pid is None:
+        click.echo("a Docker engine already answers; using it as it is")
+    else:
+        click.echo(f"started dockerd (pid {started.pid}) with {' '.join(DOCKERD_ARGS)}")
+
+
+@engine.command("status")
+def engine_status() -> None:
+    """Say whether a Docker engine answers, and which."""
+    from harness.targets.docker_engine import connect
+
+    try:
+        client = connect()
+    except HarnessError as exc:
+        raise click.ClickException(str(exc)) from None
+    version = client.version()
+    click.echo(f"Docker engine {version.get('Version')} (API {version.get('ApiVersion')})")
 
 
 @main.command()

@@ -11,13 +11,17 @@ from __future__ import annotations
 import signal
 from collections.abc import AsyncIterator, Iterator
 from types import FrameType
+from typing import Any
 
 import pytest
 
 from harness.errors import TargetFileError
-from harness.lab import Lab, check_privileges, cleanup_leftovers, default_topology
+from harness.lab import ExternalBridge, Lab, check_privileges, default_topology
+from harness.lab.netns import reserve_prefix
 from harness.pytest_plugin.options import CONFIG_KEY, HarnessConfig
 from harness.targets.base import Target
+from harness.targets.cleanup import cleanup_everything
+from harness.targets.docker import DockerTarget
 from harness.targets.process import ProcessTarget
 from harness.targets.spec import load_target
 
@@ -35,7 +39,10 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from pathlib import Path
 
-    hc = HarnessConfig(Path(target_opt), Path(config.getoption("--results-dir")))
+    hc = HarnessConfig(
+        Path(target_opt), Path(config.getoption("--results-dir")),
+        backend=config.getoption("--backend"),
+    )
     config.stash[CONFIG_KEY] = hc
     signal.signal(signal.SIGTERM, _sigterm)
 
@@ -63,19 +70,52 @@ def loaded_target(config: pytest.Config) -> HarnessConfig:
 
 
 @pytest.fixture(scope="session")
-def lab(harness_config: HarnessConfig) -> Iterator[Lab]:
+def lab(pytestconfig: pytest.Config, harness_config: HarnessConfig) -> Iterator[Lab]:
     check_privileges()  # an error, never a skip: a run that judged nothing must not pass
-    for line in cleanup_leftovers():
+    docker = harness_config.backend == "docker"
+    for line in cleanup_everything(docker=docker):
         print(f"sbc-harness: leftover of an earlier run: {line}")
-    the_lab = Lab(default_topology())
+    if not docker:
+        the_lab = Lab(default_topology())
+        _LABS.append(the_lab)
+        the_lab.up()
+        try:
+            yield the_lab
+        finally:
+            the_lab.down()
+            if the_lab in _LABS:
+                _LABS.remove(the_lab)
+        return
+    from harness.targets.docker_engine import connect, create_lab_network
+
+    hc = loaded_target(pytestconfig)
+    assert hc.loaded is not None
+    client = connect()
+    prefix = reserve_prefix()
+    network, subnet = create_lab_network(client, prefix)
+    harness_config.docker_client, harness_config.docker_network = client, network.name
+    the_lab = Lab(
+        default_topology(subnet), prefix=prefix, bridge=ExternalBridge(f"{prefix}-br"),
+        provided=frozenset({hc.loaded.spec.signalling.host}),
+    )
     _LABS.append(the_lab)
-    the_lab.up()
     try:
+        the_lab.up()
         yield the_lab
     finally:
         the_lab.down()
         if the_lab in _LABS:
             _LABS.remove(the_lab)
+        _remove_network(network)
+
+
+def _remove_network(network: Any) -> None:
+    import docker.errors
+
+    try:
+        network.remove()
+    except docker.errors.DockerException as exc:
+        print(f"sbc-harness: could not remove Docker network {network.name}: {exc}")
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +125,13 @@ async def target(
     hc = loaded_target(pytestconfig)
     assert hc.loaded is not None
     run_dir = harness_config.results_dir / "runs" / lab.prefix
-    started = ProcessTarget(hc.loaded, lab, run_dir)
+    started: ProcessTarget | DockerTarget
+    if harness_config.backend == "docker":
+        assert harness_config.docker_network is not None
+        started = DockerTarget(hc.loaded, lab, run_dir, harness_config.docker_client,
+                               harness_config.docker_network)
+    else:
+        started = ProcessTarget(hc.loaded, lab, run_dir)
     await started.start()
     try:
         yield started

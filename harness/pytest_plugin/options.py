@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,10 @@ from harness.targets.spec import LoadedTarget
 class HarnessConfig:
     target_path: Path
     results_dir: Path
+    backend: str = "process"
     loaded: LoadedTarget | None = None  # loaded (and validated) at configure time
+    docker_client: Any = None  # docker.DockerClient, for the docker backend
+    docker_network: str | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -24,6 +28,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--target",
         default=str(DEFAULT_TARGET),
         help="target folder or target.toml (default: peers/kamailio-rtpengine)",
+    )
+    group.addoption(
+        "--backend",
+        choices=("process", "docker"),
+        default="process",
+        help="run the target as local processes in a namespace, or as a Docker container",
     )
     group.addoption(
         "--results-dir",

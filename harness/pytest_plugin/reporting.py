@@ -135,7 +135,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         "harness.version": __version__,
         "host": platform.node(),
         "python": platform.python_version(),
-        "backend": "process",
+        "backend": hc.backend,
     }
     if hc.loaded is not None:
         spec = hc.loaded.spec

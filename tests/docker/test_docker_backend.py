@@ -1,0 +1,205 @@
+"""The Docker backend against the real engine: same verdicts as local processes, nothing
+left behind, and every error in words."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import pytest
+
+from harness.errors import HarnessError, SetupError, TargetStartError
+from harness.lab import ExternalBridge, Lab, default_topology
+from harness.lab.netns import reserve_prefix
+from harness.targets.cleanup import cleanup_everything
+from harness.targets.docker import DockerTarget
+from harness.targets.docker_engine import RUN_LABEL, create_lab_network
+from harness.targets.spec import load_target
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "harness.cli"]
+
+
+def _verdicts(results: Path) -> dict[str, str]:
+    out = {}
+    for tc in ET.parse(results / "junit.xml").getroot().iter("testcase"):
+        state = "passed"
+        for kind in ("failure", "error", "skipped"):
+            if tc.find(kind) is not None:
+                state = kind
+        out[str(tc.get("name"))] = state
+    return out
+
+
+def _run(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_suite_in_docker_gives_the_same_verdicts_as_local_processes(
+    tmp_path: Path, target_image: str
+) -> None:
+    docker_run = _run("run", "--backend", "docker", "--results", str(tmp_path / "docker"))
+    assert docker_run.returncode == 0, docker_run.stdout[-4000:] + docker_run.stderr[-2000:]
+    process_run = _run("run", "--results", str(tmp_path / "process"))
+    assert process_run.returncode == 0, process_run.stdout[-4000:]
+    in_docker = _verdicts(tmp_path / "docker")
+    assert len(in_docker) >= 9 and set(in_docker.values()) == {"passed"}
+    assert in_docker == _verdicts(tmp_path / "process")
+    env = (tmp_path / "docker" / "allure-results" / "environment.properties").read_text()
+    assert "backend=docker" in env
+
+
+def _network(client: docker.DockerClient, prefix: str) -> Any:
+    return client.networks.list(filters={"label": f"{RUN_LABEL}={prefix}"})
+
+
+def test_leftovers_of_a_killed_docker_run_are_removed_and_nothing_else(
+    client: docker.DockerClient, target_image: str
+) -> None:
+    # Something that is not ours, in the lab range: it must survive every cleanup.
+    foreign = client.networks.create(
+        f"not-sbc-harness-{secrets.token_hex(3)}", driver="bridge",
+        ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
+            subnet="198.18.253.0/24", gateway="198.18.253.1")]),
+    )
+    try:
+        run = subprocess.Popen(
+            [*CLI, "run", "--backend", "docker", "--results", "/tmp/sbc-harness-killed",
+             "-k", "forwarding_delay"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        containers: list[Any] = []
+        while time.monotonic() < deadline and not containers:
+            containers = client.containers.list(filters={"label": RUN_LABEL})
+            time.sleep(0.1)
+        assert containers, "the run never started its container"
+        prefix = containers[0].labels[RUN_LABEL]
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        assert _network(client, prefix), "the killed run's network should still be there"
+        done = cleanup_everything()
+        assert any("removed container" in line for line in done)
+        assert not client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={prefix}"})
+        assert not _network(client, prefix)
+        client.networks.get(foreign.id)  # untouched
+    finally:
+        foreign.remove()
+
+
+def _peer(tmp_path: Path, dockerfile: str, *, extra: str = "") -> Path:
+    folder = tmp_path / "peer"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text(dockerfile)
+    (folder / "target.toml").write_text(textwrap.dedent(f"""
+        [target]
+        name = "probe-{secrets.token_hex(3)}"
+        [docker]
+        build = "."
+        ready_timeout = 10
+        {extra}
+    """))
+    return folder
+
+
+async def _start(client: docker.DockerClient, folder: Path, tmp_path: Path) -> None:
+    loaded = load_target(folder)
+    prefix = reserve_prefix()
+    network, subnet = create_lab_network(client, prefix)
+    lab = Lab(default_topology(subnet), prefix=prefix, bridge=ExternalBridge(f"{prefix}-br"),
+              provided=frozenset({"sbc"}))
+    try:
+        lab.up()
+        target = DockerTarget(loaded, lab, tmp_path / "run", client, str(network.name),
+                              progress=lambda line: None)
+        try:
+            await target.start()
+        finally:
+            await target.stop()
+    finally:
+        lab.down()
+        network.remove()
+
+
+async def test_container_that_exits_at_once_gives_exit_code_and_log(
+    client: docker.DockerClient, base_image: str, tmp_path: Path
+) -> None:
+    folder = _peer(tmp_path, f'FROM {base_image}\nCMD ["sh", "-c", "echo boom-at-start >&2; '
+                             f'exit 3"]\n')
+    with pytest.raises(TargetStartError) as err:
+        await _start(client, folder, tmp_path)
+    assert "exited at once with code 3" in str(err.value)
+    assert "boom-at-start" in err.value.log_tail
+
+
+async def test_build_that_fails_shows_the_last_lines(
+    client: docker.DockerClient, base_image: str, tmp_path: Path
+) -> None:
+    folder = _peer(tmp_path, f"FROM {base_image}\nRUN echo this-step-breaks && false\n")
+    with pytest.raises(HarnessError) as err:
+        await _start(client, folder, tmp_path)
+    assert "this-step-breaks" in str(err.value) + getattr(err.value, "log_tail", "")
+
+
+async def test_target_file_naming_a_missing_image(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
+    folder = tmp_path / "peer"
+    folder.mkdir()
+    (folder / "target.toml").write_text(
+        '[target]\nname = "ghost"\n[docker]\nimage = "sbc-harness/no-such-image:0"\n'
+    )
+    with pytest.raises(TargetStartError, match=r"docker\.image 'sbc-harness/no-such-image:0' "
+                                               r"does not exist locally"):
+        await _start(client, folder, tmp_path)
+
+
+async def test_address_already_in_use_on_the_lab_network(
+    client: docker.DockerClient, base_image: str, tmp_path: Path
+) -> None:
+    loaded = load_target(_peer(tmp_path, f'FROM {base_image}\nCMD ["sleep", "30"]\n'))
+    prefix = reserve_prefix()
+    network, subnet = create_lab_network(client, prefix)
+    lab = Lab(default_topology(subnet), prefix=prefix, bridge=ExternalBridge(f"{prefix}-br"),
+              provided=frozenset({"sbc"}))
+    squatter = client.containers.create(
+        base_image, ["sleep", "30"], labels={RUN_LABEL: prefix}, network=str(network.name)
+    )
+    try:
+        client.api.disconnect_container_from_network(squatter.id, network.id)
+        client.api.connect_container_to_network(squatter.id, network.id,
+                                                ipv4_address=lab.address("sbc"))
+        squatter.start()
+        lab.up()
+        target = DockerTarget(loaded, lab, tmp_path / "run", client, str(network.name),
+                              progress=lambda line: None)
+        with pytest.raises(SetupError, match=rf"address {lab.address('sbc')} is already in use"):
+            await target.start()
+    finally:
+        squatter.remove(force=True)
+        lab.down()
+        network.remove()
+
+
+def test_no_engine_is_said_in_words(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [*CLI, "run", "--backend", "docker", "--results", str(tmp_path)], cwd=ROOT,
+        capture_output=True, text=True, env={**os.environ, "DOCKER_HOST": "unix:///nonexistent"},
+    )
+    assert proc.returncode != 0
+    assert "no Docker engine reachable at unix:///nonexistent" in proc.stderr
+    assert "sbc-harness engine start" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
