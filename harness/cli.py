@@ -134,6 +134,14 @@ def engine_start() -> None:
         click.echo(f"started dockerd (pid {started.pid}) with {' '.join(DOCKERD_ARGS)}")
 
 
+@engine.command("stop")
+def engine_stop() -> None:
+    """Stop the dockerd that 'engine start' started (never an engine the harness did not start)."""
+    from harness.targets.docker_engine import stop_started_engine
+
+    click.echo(stop_started_engine())
+
+
 @engine.command("status")
 def engine_status() -> None:
     """Say whether a Docker engine answers, and which."""

@@ -9,6 +9,7 @@ namespace name, which also covers Ctrl-C in the middle of a session.
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import AsyncIterator, Iterator
 from types import FrameType
 from typing import Any
@@ -118,6 +119,13 @@ def _remove_network(network: Any) -> None:
         print(f"sbc-harness: could not remove Docker network {network.name}: {exc}")
 
 
+def _show_progress(line: str) -> None:
+    """Image build progress goes to the terminal even while pytest captures output."""
+    stream = sys.__stderr__
+    if stream is not None:
+        print(f"sbc-harness: [image] {line}", file=stream, flush=True)
+
+
 @pytest.fixture(scope="session")
 async def target(
     pytestconfig: pytest.Config, harness_config: HarnessConfig, lab: Lab
@@ -129,7 +137,7 @@ async def target(
     if harness_config.backend == "docker":
         assert harness_config.docker_network is not None
         started = DockerTarget(hc.loaded, lab, run_dir, harness_config.docker_client,
-                               harness_config.docker_network)
+                               harness_config.docker_network, progress=_show_progress)
     else:
         started = ProcessTarget(hc.loaded, lab, run_dir)
     await started.start()

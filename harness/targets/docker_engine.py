@@ -104,6 +104,24 @@ def ensure_engine(*, start: bool) -> Engine:
     raise SetupError(f"dockerd did not answer within 30 s (log: {STATE / 'dockerd.log'})")
 
 
+def stop_started_engine() -> str:
+    """Stop the dockerd whose pidfile the harness wrote, if it is still that process."""
+    from harness.lab.netns import ProcessRecord, _start_time, stop_process
+
+    pidfile = STATE / "dockerd.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return "no dockerd started by the harness"
+    start = _start_time(pid)
+    comm = Path(f"/proc/{pid}/comm").read_text().strip() if start is not None else ""
+    if start is None or comm != "dockerd":
+        pidfile.unlink(missing_ok=True)
+        return "the dockerd the harness started is gone"
+    stop_process(ProcessRecord(pid, start, "dockerd"), timeout=15)
+    return f"stopped dockerd (pid {pid})"
+
+
 def create_lab_network(client: docker.DockerClient, prefix: str) -> tuple[Network, str]:
     """The run's Docker network: an unused /24 in 198.18.0.0/16, bridge `<prefix>-br`."""
     candidates = list(range(1, 255))

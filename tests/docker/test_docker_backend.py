@@ -203,3 +203,24 @@ def test_no_engine_is_said_in_words(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+
+
+def test_ctrl_c_mid_docker_run_leaves_nothing_behind(
+    client: docker.DockerClient, target_image: str, tmp_path: Path
+) -> None:
+    run = subprocess.Popen(
+        [*CLI, "run", "--backend", "docker", "--results", str(tmp_path)], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((tmp_path / "pcaps").glob("*.pcap")):
+        time.sleep(0.05)
+    containers = client.containers.list(filters={"label": RUN_LABEL})
+    assert containers, "no container while a call was under way"
+    prefix = containers[0].labels[RUN_LABEL]
+    os.kill(run.pid, signal.SIGINT)
+    out, _ = run.communicate(timeout=60)
+    assert run.returncode != 0
+    assert not client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={prefix}"}), out
+    assert not _network(client, prefix), out
+    assert not [n for n in os.listdir("/run/netns") if n.startswith(prefix)]
