@@ -224,3 +224,39 @@ def test_ctrl_c_mid_docker_run_leaves_nothing_behind(
     assert not client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={prefix}"}), out
     assert not _network(client, prefix), out
     assert not [n for n in os.listdir("/run/netns") if n.startswith(prefix)]
+
+
+async def test_environment_and_mounted_configuration_reach_the_container(
+    client: docker.DockerClient, base_image: str, tmp_path: Path
+) -> None:
+    folder = _peer(
+        tmp_path,
+        f'FROM {base_image}\nCMD ["sh", "-c", "echo env=$ACME_MODE addr=$SBC_ADDRESS; '
+        f'cat /etc/acme/acme.conf; sleep 30"]\n',
+        extra='ready = []\nstop_timeout = 0\nenvironment = { ACME_MODE = "lab" }\n'
+              'mounts = [{ source = "acme.conf", target = "/etc/acme/acme.conf" }]',
+    )
+    (folder / "acme.conf").write_text("listen = sip:0.0.0.0:5060\n")
+    loaded = load_target(folder)
+    prefix = reserve_prefix()
+    network, subnet = create_lab_network(client, prefix)
+    lab = Lab(default_topology(subnet), prefix=prefix, bridge=ExternalBridge(f"{prefix}-br"),
+              provided=frozenset({"sbc"}))
+    try:
+        lab.up()
+        target = DockerTarget(loaded, lab, tmp_path / "run", client, str(network.name),
+                              progress=lambda line: None)
+        await target.start()
+        try:
+            deadline = time.monotonic() + 5
+            while "listen" not in target.logs()["container"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            log = target.logs()["container"]
+        finally:
+            await target.stop()
+    finally:
+        lab.down()
+        network.remove()
+    assert f"env=lab addr={lab.address('sbc')}" in log
+    assert "listen = sip:0.0.0.0:5060" in log
+    assert (tmp_path / "run" / "container.log").read_text() == log
