@@ -22,12 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.lab import ExternalBridge, Lab, default_topology
-from harness.lab.netns import reserve_prefix
 from harness.paths import DEFAULT_TARGET, PROJECT_ROOT
 from harness.targets.cleanup import cleanup_everything
 from harness.targets.docker import DockerTarget
-from harness.targets.docker_engine import connect, create_lab_network
+from harness.targets.docker_engine import connect, docker_lab
 from harness.targets.docker_image import context_hash, ensure_target_image
 from harness.targets.spec import load_target
 
@@ -69,15 +67,10 @@ async def main(rounds: int, rebuild: bool) -> None:
           f"{'' if rebuild else ' (not rebuilt: --no-rebuild)'}")
 
     scratch = Path(tempfile.mkdtemp(prefix="sbc-bench-docker-"))
-    prefix = reserve_prefix()
-    network, subnet = create_lab_network(client, prefix)
-    lab = Lab(default_topology(subnet), prefix=prefix, bridge=ExternalBridge(f"{prefix}-br"),
-              provided=frozenset({loaded.spec.signalling.host}))
     starts, stops = [], []
-    try:
-        lab.up()
+    with docker_lab(client, provided_host=loaded.spec.signalling.host) as (lab, network):
         for i in range(rounds):
-            target = DockerTarget(loaded, lab, scratch / f"r{i}", client, str(network.name),
+            target = DockerTarget(loaded, lab, scratch / f"r{i}", client, network,
                                   progress=lambda line: None)
             t0 = time.perf_counter()
             await target.start()
@@ -85,9 +78,6 @@ async def main(rounds: int, rebuild: bool) -> None:
             await target.stop()
             starts.append(t1 - t0)
             stops.append(time.perf_counter() - t1)
-    finally:
-        lab.down()
-        network.remove()
     print(f"container start to ready     {med(starts)}")
     print(f"container stop (+log, rm)    {med(stops)}")
 

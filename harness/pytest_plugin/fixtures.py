@@ -12,13 +12,11 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
 from types import FrameType
-from typing import Any
 
 import pytest
 
 from harness.errors import TargetFileError
-from harness.lab import ExternalBridge, Lab, check_privileges, default_topology
-from harness.lab.netns import reserve_prefix
+from harness.lab import Lab, check_privileges, default_topology
 from harness.pytest_plugin.options import CONFIG_KEY, HarnessConfig
 from harness.targets.base import Target
 from harness.targets.cleanup import cleanup_everything
@@ -29,8 +27,13 @@ from harness.targets.spec import load_target
 _LABS: list[Lab] = []
 
 
-def _sigterm(signum: int, frame: FrameType | None) -> None:
-    # CI and service managers stop us with SIGTERM: unwind like Ctrl-C so teardown runs.
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C and SIGTERM unwind the same way: KeyboardInterrupt, so every teardown runs.
+
+    Installed for SIGINT too: asyncio.Runner (used by pytest-asyncio) otherwise replaces
+    the default handler with one that only cancels the running task, and a cancellation
+    can be absorbed, so a Ctrl-C was seen to let the run finish and exit 0.
+    """
     raise KeyboardInterrupt
 
 
@@ -45,7 +48,8 @@ def pytest_configure(config: pytest.Config) -> None:
         backend=config.getoption("--backend"),
     )
     config.stash[CONFIG_KEY] = hc
-    signal.signal(signal.SIGTERM, _sigterm)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -87,36 +91,19 @@ def lab(pytestconfig: pytest.Config, harness_config: HarnessConfig) -> Iterator[
             if the_lab in _LABS:
                 _LABS.remove(the_lab)
         return
-    from harness.targets.docker_engine import connect, create_lab_network
+    from harness.targets.docker_engine import connect, docker_lab
 
     hc = loaded_target(pytestconfig)
     assert hc.loaded is not None
     client = connect()
-    prefix = reserve_prefix()
-    network, subnet = create_lab_network(client, prefix)
-    harness_config.docker_client, harness_config.docker_network = client, network.name
-    the_lab = Lab(
-        default_topology(subnet), prefix=prefix, bridge=ExternalBridge(f"{prefix}-br"),
-        provided=frozenset({hc.loaded.spec.signalling.host}),
-    )
-    _LABS.append(the_lab)
-    try:
-        the_lab.up()
-        yield the_lab
-    finally:
-        the_lab.down()
-        if the_lab in _LABS:
-            _LABS.remove(the_lab)
-        _remove_network(network)
-
-
-def _remove_network(network: Any) -> None:
-    import docker.errors
-
-    try:
-        network.remove()
-    except docker.errors.DockerException as exc:
-        print(f"sbc-harness: could not remove Docker network {network.name}: {exc}")
+    with docker_lab(client, provided_host=hc.loaded.spec.signalling.host) as (the_lab, network):
+        harness_config.docker_client, harness_config.docker_network = client, network
+        _LABS.append(the_lab)
+        try:
+            yield the_lab
+        finally:
+            if the_lab in _LABS:
+                _LABS.remove(the_lab)
 
 
 def _show_progress(line: str) -> None:

@@ -4,7 +4,24 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from harness.lab import Lab
 from harness.targets.spec import LoadedTarget
+
+
+class LabHosted:
+    """What a launcher whose target sits on a lab host knows of its addresses."""
+
+    loaded: LoadedTarget
+    lab: Lab
+    host: str
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        return frozenset({self.lab.address(self.host)})
+
+    @property
+    def sip_address(self) -> tuple[str, int]:
+        return self.lab.address(self.host), self.loaded.spec.signalling.port
 
 
 class Target(Protocol):

@@ -23,6 +23,7 @@ import docker.errors
 
 from harness.errors import SetupError, TargetStartError
 from harness.lab import Lab
+from harness.targets.base import LabHosted
 from harness.targets.docker_engine import RUN_LABEL
 from harness.targets.ready import probe
 from harness.targets.spec import DockerBackend, LoadedTarget
@@ -30,7 +31,7 @@ from harness.targets.spec import DockerBackend, LoadedTarget
 LOG_NAME = "container"
 
 
-class DockerTarget:
+class DockerTarget(LabHosted):
     """A target started as a container by the harness."""
 
     def __init__(
@@ -50,14 +51,6 @@ class DockerTarget:
         self.image: str | None = None
         self.container_id: str | None = None
         self._saved_log: bytes | None = None
-
-    @property
-    def addresses(self) -> frozenset[str]:
-        return frozenset({self.lab.address(self.host)})
-
-    @property
-    def sip_address(self) -> tuple[str, int]:
-        return self.lab.address(self.host), self.loaded.spec.signalling.port
 
     async def start(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)

@@ -17,14 +17,20 @@ import random
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docker
 import docker.errors
 from docker.models.networks import Network
 
 from harness.errors import LabError, SetupError
+
+if TYPE_CHECKING:
+    from harness.lab import Lab
 
 RUN_LABEL = "org.sbc-harness.run"
 DOCKERD_ARGS = [
@@ -148,6 +154,28 @@ def create_lab_network(client: docker.DockerClient, prefix: str) -> tuple[Networ
             raise LabError(f"cannot create the lab's Docker network {subnet}: {last}") from None
         return network, subnet
     raise LabError(f"no free /24 for the lab network in 198.18.0.0/16: {last}")
+
+
+@contextmanager
+def docker_lab(client: docker.DockerClient, *, provided_host: str) -> Iterator[tuple[Lab, str]]:
+    """A lab whose hosts join a fresh Docker network of the run; the target host is provided
+    by a container. Yields the lab (up) and the network's name; takes both down after."""
+    from harness.lab import ExternalBridge, Lab, default_topology
+    from harness.lab.netns import reserve_prefix
+
+    prefix = reserve_prefix()  # before the network exists: a concurrent cleanup sees a live run
+    network, subnet = create_lab_network(client, prefix)
+    lab = Lab(default_topology(subnet), prefix=prefix, bridge=ExternalBridge(f"{prefix}-br"),
+              provided=frozenset({provided_host}))
+    try:
+        lab.up()
+        yield lab, str(network.name)
+    finally:
+        lab.down()
+        try:
+            network.remove()
+        except docker.errors.DockerException as exc:
+            print(f"sbc-harness: could not remove Docker network {network.name}: {exc}")
 
 
 def cleanup_docker_leftovers(live_prefixes: set[str]) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from harness.errors import MissingToolError, TargetStartError
 from harness.lab import Lab
 from harness.lab.netns import ProcessRecord, stop_process
+from harness.targets.base import LabHosted
 from harness.targets.ready import probe
 from harness.targets.spec import LoadedTarget, Program
 
@@ -27,7 +28,7 @@ from harness.targets.spec import LoadedTarget, Program
 PACKAGES = {"rtpengine": "rtpengine-daemon", "kamailio": "kamailio"}
 
 
-class ProcessTarget:
+class ProcessTarget(LabHosted):
     """A target made of local programs in the lab's target namespace."""
 
     def __init__(self, loaded: LoadedTarget, lab: Lab, run_dir: Path) -> None:
@@ -39,14 +40,6 @@ class ProcessTarget:
         self.host = loaded.spec.signalling.host
         self.netns = lab.netns(self.host)
         self._procs: list[tuple[Program, subprocess.Popen[bytes], ProcessRecord]] = []
-
-    @property
-    def addresses(self) -> frozenset[str]:
-        return frozenset({self.lab.address(self.host)})
-
-    @property
-    def sip_address(self) -> tuple[str, int]:
-        return self.lab.address(self.host), self.loaded.spec.signalling.port
 
     def _log_path(self, name: str) -> Path:
         return self.run_dir / f"{name}.log"

@@ -19,11 +19,9 @@ import docker.errors
 import pytest
 
 from harness.errors import HarnessError, SetupError, TargetStartError
-from harness.lab import ExternalBridge, Lab, default_topology
-from harness.lab.netns import reserve_prefix
 from harness.targets.cleanup import cleanup_everything
 from harness.targets.docker import DockerTarget
-from harness.targets.docker_engine import RUN_LABEL, create_lab_network
+from harness.targets.docker_engine import RUN_LABEL, docker_lab
 from harness.targets.spec import load_target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,21 +113,13 @@ def _peer(tmp_path: Path, dockerfile: str, *, extra: str = "") -> Path:
 
 async def _start(client: docker.DockerClient, folder: Path, tmp_path: Path) -> None:
     loaded = load_target(folder)
-    prefix = reserve_prefix()
-    network, subnet = create_lab_network(client, prefix)
-    lab = Lab(default_topology(subnet), prefix=prefix, bridge=ExternalBridge(f"{prefix}-br"),
-              provided=frozenset({"sbc"}))
-    try:
-        lab.up()
-        target = DockerTarget(loaded, lab, tmp_path / "run", client, str(network.name),
+    with docker_lab(client, provided_host="sbc") as (lab, network):
+        target = DockerTarget(loaded, lab, tmp_path / "run", client, network,
                               progress=lambda line: None)
         try:
             await target.start()
         finally:
             await target.stop()
-    finally:
-        lab.down()
-        network.remove()
 
 
 async def test_container_that_exits_at_once_gives_exit_code_and_log(
@@ -169,27 +159,22 @@ async def test_address_already_in_use_on_the_lab_network(
     client: docker.DockerClient, base_image: str, tmp_path: Path
 ) -> None:
     loaded = load_target(_peer(tmp_path, f'FROM {base_image}\nCMD ["sleep", "30"]\n'))
-    prefix = reserve_prefix()
-    network, subnet = create_lab_network(client, prefix)
-    lab = Lab(default_topology(subnet), prefix=prefix, bridge=ExternalBridge(f"{prefix}-br"),
-              provided=frozenset({"sbc"}))
-    squatter = client.containers.create(
-        base_image, ["sleep", "30"], labels={RUN_LABEL: prefix}, network=str(network.name)
-    )
-    try:
-        client.api.disconnect_container_from_network(squatter.id, network.id)
-        client.api.connect_container_to_network(squatter.id, network.id,
-                                                ipv4_address=lab.address("sbc"))
-        squatter.start()
-        lab.up()
-        target = DockerTarget(loaded, lab, tmp_path / "run", client, str(network.name),
-                              progress=lambda line: None)
-        with pytest.raises(SetupError, match=rf"address {lab.address('sbc')} is already in use"):
-            await target.start()
-    finally:
-        squatter.remove(force=True)
-        lab.down()
-        network.remove()
+    with docker_lab(client, provided_host="sbc") as (lab, network):
+        squatter = client.containers.create(
+            base_image, ["sleep", "30"], labels={RUN_LABEL: lab.prefix}, network=network
+        )
+        try:
+            client.api.disconnect_container_from_network(squatter.id, network)
+            client.api.connect_container_to_network(squatter.id, network,
+                                                    ipv4_address=lab.address("sbc"))
+            squatter.start()
+            target = DockerTarget(loaded, lab, tmp_path / "run", client, network,
+                                  progress=lambda line: None)
+            with pytest.raises(SetupError,
+                               match=rf"address {lab.address('sbc')} is already in use"):
+                await target.start()
+        finally:
+            squatter.remove(force=True)
 
 
 def test_no_engine_is_said_in_words(tmp_path: Path) -> None:
@@ -238,13 +223,8 @@ async def test_environment_and_mounted_configuration_reach_the_container(
     )
     (folder / "acme.conf").write_text("listen = sip:0.0.0.0:5060\n")
     loaded = load_target(folder)
-    prefix = reserve_prefix()
-    network, subnet = create_lab_network(client, prefix)
-    lab = Lab(default_topology(subnet), prefix=prefix, bridge=ExternalBridge(f"{prefix}-br"),
-              provided=frozenset({"sbc"}))
-    try:
-        lab.up()
-        target = DockerTarget(loaded, lab, tmp_path / "run", client, str(network.name),
+    with docker_lab(client, provided_host="sbc") as (lab, network):
+        target = DockerTarget(loaded, lab, tmp_path / "run", client, network,
                               progress=lambda line: None)
         await target.start()
         try:
@@ -254,9 +234,6 @@ async def test_environment_and_mounted_configuration_reach_the_container(
             log = target.logs()["container"]
         finally:
             await target.stop()
-    finally:
-        lab.down()
-        network.remove()
     assert f"env=lab addr={lab.address('sbc')}" in log
     assert "listen = sip:0.0.0.0:5060" in log
     assert (tmp_path / "run" / "container.log").read_text() == log
