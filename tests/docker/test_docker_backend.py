@@ -237,3 +237,16 @@ async def test_environment_and_mounted_configuration_reach_the_container(
     assert f"env=lab addr={lab.address('sbc')}" in log
     assert "listen = sip:0.0.0.0:5060" in log
     assert (tmp_path / "run" / "container.log").read_text() == log
+
+
+def test_no_permission_on_the_socket_is_said_in_words(engine: object) -> None:
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    probe = subprocess.run([*as_nobody, sys.executable, "-c", "import harness.cli"], cwd="/",
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"user nobody cannot read this checkout: {probe.stderr.strip()[-200:]}")
+    proc = subprocess.run([*as_nobody, *CLI, "engine", "status"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "no permission on the Docker socket unix:///var/run/docker.sock" in proc.stderr
+    assert "Traceback" not in proc.stderr
