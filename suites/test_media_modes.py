@@ -93,6 +93,28 @@ async def test_proxy_payload_unchanged(media_call: MediaCall) -> None:
     )
 
 
+ZRTP_CALLER = ("zrtp-hash", "1.10 " + "a1" * 32)
+ZRTP_CALLEE = ("zrtp-hash", "1.10 " + "c3" * 32)
+
+
+@case(
+    "MM-PROXY-4",
+    title="Proxy: security attributes pass through unchanged",
+    reference=SEED_001 + " (proxy keeps the ZRTP handshake); RFC 4568 (SDES), RFC 6189 "
+    "(zrtp-hash)",
+    expectation="An SRTP call offering a=crypto and a=zrtp-hash, answered alike: both arrive "
+    "unchanged at the far end in offer and answer, none added or removed.",
+    mode=MediaMode.PROXY,
+)
+async def test_proxy_security_attributes(media_call: MediaCall) -> None:
+    call = await media_call(
+        MediaMode.PROXY,
+        caller=Side(srtp=True, attributes=(ZRTP_CALLER,)),
+        callee=Side(srtp=True, attributes=(ZRTP_CALLEE,)),
+    )
+    mc.require(mc.call_established(call, "MM-PROXY-4"), mc.security_attributes_unchanged(call))
+
+
 @case(
     "MM-ANCHOR-1",
     title="Anchored: media is relayed through the target and terminated there",

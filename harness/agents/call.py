@@ -26,6 +26,7 @@ from harness.net import Address
 from harness.sdp import (
     PCMA,
     PCMU,
+    Attribute,
     Codec,
     CryptoAttribute,
     SdpParseError,
@@ -132,7 +133,10 @@ async def _flow(
     if outcome.caller_side.srtp:
         crypto = [CryptoAttribute.generate(1, SRTP_SUITE)]
         caller_rtp.tx_srtp = SrtpSession(SRTP_SUITE, crypto[0].key_params[0].key_salt, "outbound")
-    offer = make_offer(caller.address, caller_rtp.port, caller_codecs, crypto=crypto)
+    offer = make_offer(
+        caller.address, caller_rtp.port, caller_codecs, crypto=crypto,
+        extra_attributes=[Attribute(n, v) for n, v in outcome.caller_side.attributes],
+    )
     outcome.offer_sent = offer
     invite = caller.endpoint.create_invite(
         outcome.request_uri, body=bytes(offer), content_type="application/sdp"
@@ -236,6 +240,8 @@ def _callee_answer(
     codec = negotiated_codec(answer)
     if codec is None:
         return None
+    for name, value in outcome.callee_side.attributes:
+        answer.media[0].add_attribute(name, value)
     outcome.callee_codec = codec
     callee_rtp.remote = _remote(offer)
     if offered_srtp:

@@ -25,6 +25,8 @@ class Side:
     codecs: tuple[Codec, ...] | None = None  # None: PCMU and PCMA
     srtp: bool = False  # caller: offer RTP/SAVP; callee: accept RTP/SAVP
     tone_hz: float | None = None  # None: the caller 700 Hz, the callee 1300 Hz
+    # extra media-level attributes for its offer or answer, e.g. ("zrtp-hash", "1.10 ab..")
+    attributes: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass

@@ -18,7 +18,7 @@ from harness.conformance.findings import Finding, failed, informational, ok, req
 __all__ = [
     "Finding", "audio_both_ways", "bypass_media_path", "bypass_sdp", "call_established",
     "forwarding_delay", "payloads_unchanged", "proxy_sdp_untouched", "relayed", "require",
-    "srtp_bridged",
+    "security_attributes_unchanged", "srtp_bridged",
 ]
 from harness.media import g711
 from harness.sdp import SessionDescription, effective_address
@@ -154,6 +154,46 @@ def proxy_sdp_untouched(call: CallOutcome) -> Finding:
     if problems:
         return failed("MM-PROXY-2", "; ".join(problems), evidence)
     return ok("MM-PROXY-2", "only origin, connection address and ports changed", evidence)
+
+
+SECURITY_ATTRIBUTES = ("crypto", "zrtp-hash")
+
+
+def _security_lines(sd: SessionDescription | None) -> list[str]:
+    if sd is None:
+        return []
+    sections = [sd, *sd.media]
+    return sorted(
+        f"a={a.name}:{a.value}" for s in sections for a in s.attributes
+        if a.name in SECURITY_ATTRIBUTES
+    )
+
+
+def security_attributes_unchanged(call: CallOutcome) -> Finding:
+    """MM-PROXY-4: a=crypto and a=zrtp-hash arrive exactly as sent, none added or removed."""
+    problems, evidence = [], []
+    for what, sent, received in (
+        ("offer (caller -> callee)", call.offer_sent, call.offer_received),
+        ("answer (callee -> caller)", call.answer_sent, call.answer_received),
+    ):
+        if sent is None or received is None:
+            problems.append(f"{what}: no SDP to compare")
+            continue
+        before, after = _security_lines(sent), _security_lines(received)
+        evidence.append(f"{what}: sent {len(before)}, received {len(after)} security line(s)")
+        removed = [line for line in before if line not in after]
+        added = [line for line in after if line not in before]
+        evidence += [f"  removed {line}" for line in removed]
+        evidence += [f"  added   {line}" for line in added]
+        if not before:
+            problems.append(f"{what}: nothing to judge, the sender offered no security "
+                            "attribute")
+        if removed or added:
+            problems.append(f"{what}: {len(removed)} security line(s) removed or changed, "
+                            f"{len(added)} added")
+    if problems:
+        return failed("MM-PROXY-4", "; ".join(problems), evidence)
+    return ok("MM-PROXY-4", "a=crypto and a=zrtp-hash arrived unchanged both ways", evidence)
 
 
 def payloads_unchanged(call: CallOutcome) -> Finding:

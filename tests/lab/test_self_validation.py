@@ -8,14 +8,22 @@ target dialled in another mode, e.g. the proxy checks on a bypassed call.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
+from harness.agents.captured import captured_call, new_outcome
 from harness.agents.outcome import Side
 from harness.conformance import Verdict
 from harness.conformance import media_checks as mc
+from harness.lab import Lab, default_topology
 from harness.pytest_plugin.calls import MediaCall
 from harness.sdp import PCMA, PCMU
-from harness.targets.spec import MediaMode
+from harness.targets.process import ProcessTarget
+from harness.targets.spec import MediaMode, load_target
+
+ROOT = Path(__file__).resolve().parents[2]
 
 BYPASS, PROXY, ANCHORED = MediaMode.BYPASS, MediaMode.PROXY, MediaMode.ANCHORED
 
@@ -130,3 +138,47 @@ async def test_delay_measurement_fails_without_relayed_media(media_call: MediaCa
     assert relayed.verdict is Verdict.INFORMATIONAL
     assert all("median" in line for line in relayed.evidence)
     assert mc.forwarding_delay(await media_call(BYPASS)).verdict is Verdict.FAILED
+
+
+SECURE_CALLER = Side(srtp=True, attributes=(("zrtp-hash", "1.10 " + "a1" * 32),))
+SECURE_CALLEE = Side(srtp=True, attributes=(("zrtp-hash", "1.10 " + "c3" * 32),))
+
+
+async def test_security_attribute_check_fails_when_the_target_terminates_srtp(
+    media_call: MediaCall,
+) -> None:
+    proxied = await media_call(PROXY, caller=SECURE_CALLER, callee=SECURE_CALLEE)
+    assert mc.security_attributes_unchanged(proxied).verdict is Verdict.OK
+    anchored = mc.security_attributes_unchanged(
+        await media_call(ANCHORED, caller=SECURE_CALLER, callee=SECURE_CALLEE)
+    )
+    assert anchored.verdict is Verdict.FAILED
+    assert any("removed a=crypto:1" in line for line in anchored.evidence)
+
+
+async def test_security_attribute_check_fails_when_the_target_adds_crypto_suites(
+    tmp_path: Path,
+) -> None:
+    """A real misconfiguration: rtpengine's proxy flags without DTLS=off and SDES-no-*
+    make it offer eleven crypto suites and a DTLS fingerprint of its own."""
+    peer = tmp_path / "peer"
+    shutil.copytree(ROOT / "peers" / "kamailio-rtpengine", peer)
+    cfg = peer / "kamailio.cfg"
+    text = cfg.read_text()
+    start = text.index('#!define PROXY_FLAGS "')
+    end = text.index("\n", start)
+    cfg.write_text(text[:start] + '#!define PROXY_FLAGS "replace-origin '
+                   'replace-session-connection ICE=remove"' + text[end:])
+    with Lab(default_topology()) as lab:
+        target = ProcessTarget(load_target(peer), lab, tmp_path / "run")
+        await target.start()
+        try:
+            call = new_outcome(lab, target, PROXY, pcap=tmp_path / "call.pcap",
+                               caller=SECURE_CALLER, callee=SECURE_CALLEE)
+            await captured_call(call, lab, target)
+        finally:
+            await target.stop()
+    found = mc.security_attributes_unchanged(call)
+    assert found.verdict is Verdict.FAILED
+    assert "added" in found.summary
+    assert sum("added   a=crypto:" in line for line in found.evidence) >= 5
