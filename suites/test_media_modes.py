@@ -12,7 +12,7 @@ from harness.agents.outcome import Side
 from harness.conformance import case
 from harness.conformance import media_checks as mc
 from harness.pytest_plugin.calls import MediaCall
-from harness.sdp import PCMA, PCMU, Codec
+from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT, Codec
 from harness.targets.spec import AnchoredFeature, MediaMode
 
 SEED_001 = "seed 001 (FreeSWITCH media modes: bypass, proxy, default/anchored)"
@@ -173,3 +173,21 @@ async def test_anchored_bridges_srtp(media_call: MediaCall) -> None:
 async def test_forwarding_delay(media_call: MediaCall) -> None:
     call = await media_call(MediaMode.PROXY, packets=50)
     mc.require(mc.call_established(call, "MM-LAT-1"), mc.forwarding_delay(call))
+
+
+@case(
+    "MM-ANCHOR-4",
+    title="Anchored: RFC 4733 DTMF events reach the far end",
+    reference=SEED_001 + " (default mode: DTMF interception); RFC 4733",
+    expectation="The caller (PCMU + telephone-event) sends 1, 5, 9, # as RFC 4733 events of "
+    "100 ms after its tone; the callee (PCMA + telephone-event, so media is transcoded) "
+    "receives the same digits, each with an end packet and a duration within 20 ms.",
+    mode=MediaMode.ANCHORED,
+)
+async def test_anchored_carries_dtmf(media_call: MediaCall) -> None:
+    call = await media_call(
+        MediaMode.ANCHORED,
+        caller=Side(codecs=(PCMU, TELEPHONE_EVENT), dtmf="159#"),
+        callee=Side(codecs=(PCMA, TELEPHONE_EVENT)),
+    )
+    mc.require(mc.call_established(call, "MM-ANCHOR-4"), mc.dtmf_delivered(call))

@@ -69,6 +69,16 @@ def negotiated_codec(sd: SessionDescription) -> Codec | None:
     return None
 
 
+def telephone_event_pt(sd: SessionDescription | None) -> int | None:
+    """The payload type of telephone-event/8000 in the first stream, if negotiated."""
+    if sd is None or not sd.media:
+        return None
+    for rtpmap in sd.media[0].rtpmaps().values():
+        if rtpmap.encoding.lower() == "telephone-event" and rtpmap.clock_rate == 8000:
+            return rtpmap.payload_type
+    return None
+
+
 def _remote(sd: SessionDescription) -> Address:
     return effective_address(sd, 0), sd.media[0].port
 
@@ -199,16 +209,24 @@ async def _flow(
     # -- media both ways --------------------------------------------------------------
     callee_codec = outcome.callee_codec
     assert callee_codec is not None  # set by _callee_answer whenever the callee said 200
+    caller_stream = StreamConfig(codec.payload_type)
     await asyncio.gather(
         caller_rtp.send_stream(
-            StreamConfig(codec.payload_type),
-            payloads_for(codec, outcome.caller_tone_hz, "caller"), packets,
+            caller_stream, payloads_for(codec, outcome.caller_tone_hz, "caller"), packets,
         ),
         callee_rtp.send_stream(
             StreamConfig(callee_codec.payload_type),
             payloads_for(callee_codec, outcome.callee_tone_hz, "callee"), packets,
         ),
     )
+    if outcome.caller_side.dtmf:
+        event_pt = telephone_event_pt(answer_in)
+        if event_pt is None:
+            outcome.notes.append("the answer to the caller negotiated no telephone-event")
+        else:
+            outcome.dtmf_sent = await caller_rtp.send_dtmf(
+                caller_stream, outcome.caller_side.dtmf, event_pt
+            )
     await asyncio.sleep(DRAIN_S)
 
     # -- hang up --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from harness.media.dtmf import DtmfEvent, event_of
 from harness.media.rtp import RtpPacket, RtpParseError, looks_like_rtcp
 from harness.media.srtp import SrtpError, SrtpSession
 from harness.net import Address, UdpEndpoint
@@ -40,12 +41,15 @@ class RtpRecord:
 
 @dataclass
 class StreamConfig:
+    """One outgoing RTP stream; `sequence` and `timestamp` are the *next* packet's, so
+    tone and DTMF sent one after the other form one continuous stream."""
+
     payload_type: int
     clock_rate: int = 8000
     ptime_ms: int = 20
     ssrc: int = field(default_factory=lambda: secrets.randbits(32))
-    first_sequence: int = field(default_factory=lambda: secrets.randbits(15))
-    first_timestamp: int = field(default_factory=lambda: secrets.randbits(31))
+    sequence: int = field(default_factory=lambda: secrets.randbits(15))
+    timestamp: int = field(default_factory=lambda: secrets.randbits(31))
 
     @property
     def samples_per_packet(self) -> int:
@@ -105,18 +109,52 @@ class RtpEndpoint:
             delay = start + n * interval - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            packet = RtpPacket(
-                payload_type=config.payload_type,
-                sequence=(config.first_sequence + n) & 0xFFFF,
-                timestamp=(config.first_timestamp + n * config.samples_per_packet) & 0xFFFFFFFF,
-                ssrc=config.ssrc,
-                payload=payloads(n),
-                marker=n == 0,
-            )
-            plain = bytes(packet)
-            wire = self.tx_srtp.protect(plain) if self.tx_srtp is not None else plain
-            self._udp.sendto(wire, self.remote)
-            self.records.append(RtpRecord(loop.time(), "sent", self.remote, wire, packet))
+            self._send(config, config.payload_type, payloads(n), marker=n == 0)
+            config.timestamp = (config.timestamp + config.samples_per_packet) & 0xFFFFFFFF
+
+    def _send(self, config: StreamConfig, payload_type: int, payload: bytes,
+              *, marker: bool = False) -> RtpPacket:
+        assert self._udp is not None and self.remote is not None
+        packet = RtpPacket(
+            payload_type=payload_type, sequence=config.sequence, timestamp=config.timestamp,
+            ssrc=config.ssrc, payload=payload, marker=marker,
+        )
+        config.sequence = (config.sequence + 1) & 0xFFFF
+        plain = bytes(packet)
+        wire = self.tx_srtp.protect(plain) if self.tx_srtp is not None else plain
+        self._udp.sendto(wire, self.remote)
+        self.records.append(RtpRecord(asyncio.get_running_loop().time(), "sent", self.remote,
+                                      wire, packet))
+        return packet
+
+    async def send_dtmf(
+        self, config: StreamConfig, digits: str, event_payload_type: int,
+        *, duration_ms: int = 100, gap_ms: int = 60,
+    ) -> list[tuple[str, int]]:
+        """Send each digit as an RFC 4733 event on the same stream; return (digit, duration).
+
+        Per RFC 4733 §2.5: every packet of an event carries the event's start timestamp
+        and the duration so far, the first has the marker bit, the end packet (E bit) is
+        sent three times. The stream's timestamp then moves past the event and the gap.
+        """
+        step = config.samples_per_packet
+        total = config.clock_rate * duration_ms // 1000
+        sent = []
+        for digit in digits:
+            code = event_of(digit)
+            durations = list(range(step, total + 1, step))
+            for n, duration in enumerate(durations):
+                final = n == len(durations) - 1
+                payload = bytes(DtmfEvent(code, end=final, volume=10, duration=duration))
+                for _ in range(3 if final else 1):
+                    self._send(config, event_payload_type, payload, marker=n == 0)
+                await asyncio.sleep(config.ptime_ms / 1000)
+            sent.append((digit, total))
+            config.timestamp = (config.timestamp + total) & 0xFFFFFFFF
+            await asyncio.sleep(gap_ms / 1000)
+            config.timestamp = (config.timestamp + config.clock_rate * gap_ms // 1000) \
+                & 0xFFFFFFFF
+        return sent
 
     @property
     def sent(self) -> list[RtpRecord]:

@@ -27,6 +27,7 @@ class Side:
     tone_hz: float | None = None  # None: the caller 700 Hz, the callee 1300 Hz
     # extra media-level attributes for its offer or answer, e.g. ("zrtp-hash", "1.10 ab..")
     attributes: tuple[tuple[str, str | None], ...] = ()
+    dtmf: str = ""  # digits the side sends as RFC 4733 events after its tone
 
 
 @dataclass
@@ -48,6 +49,7 @@ class CallOutcome:
     answer_received: SessionDescription | None = None  # target -> caller
     caller_codec: Codec | None = None  # what the caller ended up sending
     callee_codec: Codec | None = None  # what the callee ended up sending
+    dtmf_sent: list[tuple[str, int]] = field(default_factory=list)  # (digit, duration in ts)
     caller_rtp: list[RtpRecord] = field(default_factory=list)
     callee_rtp: list[RtpRecord] = field(default_factory=list)
     sip: list[SipRecord] = field(default_factory=list)

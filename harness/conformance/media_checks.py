@@ -17,10 +17,13 @@ from harness.conformance.findings import Finding, failed, informational, ok, req
 
 __all__ = [
     "Finding", "audio_both_ways", "bypass_media_path", "bypass_sdp", "call_established",
+    "dtmf_delivered",
     "forwarding_delay", "payloads_unchanged", "proxy_sdp_untouched", "relayed", "require",
     "security_attributes_unchanged", "srtp_bridged",
 ]
+from harness.agents.call import telephone_event_pt
 from harness.media import g711
+from harness.media.dtmf import DtmfEvent, DtmfParseError
 from harness.sdp import SessionDescription, effective_address
 from harness.sdp.diff import diff_sdp, only_transport_changes
 
@@ -313,6 +316,65 @@ def srtp_bridged(call: CallOutcome) -> Finding:
     if problems:
         return failed("MM-ANCHOR-3", "; ".join(problems), evidence)
     return ok("MM-ANCHOR-3", "SRTP on the caller leg, RTP on the callee leg, audio both ways",
+              evidence)
+
+
+DTMF_DURATION_TOLERANCE = 160  # 20 ms at 8 kHz: one packet's worth
+
+
+def received_events(call: CallOutcome, payload_type: int) -> list[tuple[str, int, bool]]:
+    """The RFC 4733 events the callee received: (digit, final duration, end seen), in order.
+
+    Packets of one event share its start timestamp; retransmitted end packets repeat it.
+    """
+    events: dict[int, list[DtmfEvent]] = {}
+    order: list[int] = []
+    for r in call.callee_rtp:
+        if r.direction != "received" or r.packet is None:
+            continue
+        if r.packet.payload_type != payload_type:
+            continue
+        try:
+            event = DtmfEvent.parse(r.packet.payload)
+        except DtmfParseError:
+            continue
+        if r.packet.timestamp not in events:
+            order.append(r.packet.timestamp)
+        events.setdefault(r.packet.timestamp, []).append(event)
+    return [
+        (events[ts][0].digit or f"event {events[ts][0].event}",
+         max(e.duration for e in events[ts]), any(e.end for e in events[ts]))
+        for ts in order
+    ]
+
+
+def dtmf_delivered(call: CallOutcome, requirement: str = "MM-ANCHOR-4") -> Finding:
+    """MM-ANCHOR-4: RFC 4733 events the caller sent reach the callee: digits and durations."""
+    sent = call.dtmf_sent
+    evidence = [f"sent: {' '.join(f'{d}/{n // 8} ms' for d, n in sent) or 'nothing'}"]
+    if not sent:
+        return failed(requirement, "no DTMF could be sent: the caller's answer negotiated no "
+                      "telephone-event", evidence + call.notes)
+    pt = telephone_event_pt(call.offer_received)
+    if pt is None:
+        return failed(requirement, "the callee was offered no telephone-event, so the events "
+                      "cannot reach it as RFC 4733", evidence)
+    got = received_events(call, pt)
+    shown = " ".join(f"{d}/{n // 8} ms" + ("" if e else " (no end)") for d, n, e in got)
+    evidence.append(f"received (PT {pt}): {shown or 'nothing'}")
+    problems = []
+    if [d for d, _, _ in got] != [d for d, _ in sent]:
+        problems.append(f"digits sent {''.join(d for d, _ in sent)!r}, received "
+                        f"{''.join(d for d, _, _ in got)!r}")
+    else:
+        for (digit, want), (_, have, ended) in zip(sent, got, strict=True):
+            if abs(have - want) > DTMF_DURATION_TOLERANCE:
+                problems.append(f"digit {digit}: duration {have // 8} ms, sent {want // 8} ms")
+            if not ended:
+                problems.append(f"digit {digit}: no end packet")
+    if problems:
+        return failed(requirement, "; ".join(problems), evidence)
+    return ok(requirement, f"{len(sent)} DTMF event(s) arrived with their digits and durations",
               evidence)
 
 

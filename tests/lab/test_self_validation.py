@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from harness.agents.captured import captured_call, new_outcome
-from harness.agents.outcome import Side
+from harness.agents.outcome import CallOutcome, Side
 from harness.conformance import Verdict
 from harness.conformance import media_checks as mc
 from harness.lab import Lab, default_topology
 from harness.pytest_plugin.calls import MediaCall
-from harness.sdp import PCMA, PCMU
+from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT
 from harness.targets.process import ProcessTarget
 from harness.targets.spec import MediaMode, load_target
 
@@ -161,24 +161,71 @@ async def test_security_attribute_check_fails_when_the_target_adds_crypto_suites
 ) -> None:
     """A real misconfiguration: rtpengine's proxy flags without DTLS=off and SDES-no-*
     make it offer eleven crypto suites and a DTLS fingerprint of its own."""
-    peer = tmp_path / "peer"
-    shutil.copytree(ROOT / "peers" / "kamailio-rtpengine", peer)
-    cfg = peer / "kamailio.cfg"
-    text = cfg.read_text()
-    start = text.index('#!define PROXY_FLAGS "')
-    end = text.index("\n", start)
-    cfg.write_text(text[:start] + '#!define PROXY_FLAGS "replace-origin '
-                   'replace-session-connection ICE=remove"' + text[end:])
-    with Lab(default_topology()) as lab:
-        target = ProcessTarget(load_target(peer), lab, tmp_path / "run")
-        await target.start()
-        try:
-            call = new_outcome(lab, target, PROXY, pcap=tmp_path / "call.pcap",
-                               caller=SECURE_CALLER, callee=SECURE_CALLEE)
-            await captured_call(call, lab, target)
-        finally:
-            await target.stop()
+    peer = _peer_with_define(tmp_path, "PROXY_FLAGS",
+                             "replace-origin replace-session-connection ICE=remove")
+    call = await _call_through(peer, tmp_path, PROXY, SECURE_CALLER, SECURE_CALLEE)
     found = mc.security_attributes_unchanged(call)
     assert found.verdict is Verdict.FAILED
     assert "added" in found.summary
     assert sum("added   a=crypto:" in line for line in found.evidence) >= 5
+
+
+def _peer_with_define(tmp_path: Path, name: str, value: str) -> Path:
+    """A copy of the default target whose kamailio.cfg defines `name` as `value`."""
+    peer = tmp_path / "peer"
+    shutil.copytree(ROOT / "peers" / "kamailio-rtpengine", peer)
+    cfg = peer / "kamailio.cfg"
+    text = cfg.read_text()
+    start = text.index(f'#!define {name} "')
+    end = text.index("\n", start)
+    cfg.write_text(f'{text[:start]}#!define {name} "{value}"{text[end:]}')
+    return peer
+
+
+async def _call_through(
+    peer: Path, tmp_path: Path, mode: MediaMode, caller: Side, callee: Side
+) -> CallOutcome:
+    """One captured call through a target started from `peer` in a lab of its own."""
+    with Lab(default_topology()) as lab:
+        target = ProcessTarget(load_target(peer), lab, tmp_path / "run")
+        await target.start()
+        try:
+            call = new_outcome(lab, target, mode, pcap=tmp_path / "call.pcap",
+                               caller=caller, callee=callee)
+            return await captured_call(call, lab, target)
+        finally:
+            await target.stop()
+
+
+DTMF_CALLER = Side(codecs=(PCMU, TELEPHONE_EVENT), dtmf="159#")
+DTMF_CALLEE = Side(codecs=(PCMA, TELEPHONE_EVENT))
+
+
+async def test_dtmf_check_fails_when_the_target_masks_telephone_event(
+    media_call: MediaCall, tmp_path: Path
+) -> None:
+    """A real misconfiguration (the default target's first anchored profile): masking all
+    of the caller's codecs masked telephone-event too, so no RFC 4733 reached the callee."""
+    assert mc.dtmf_delivered(await media_call(ANCHORED, caller=DTMF_CALLER,
+                                              callee=DTMF_CALLEE)).verdict is Verdict.OK
+    peer = _peer_with_define(
+        tmp_path, "ANCHOR_OFFER_FLAGS", "replace-origin replace-session-connection "
+        "ICE=remove RTP/AVP codec-mask=all codec-transcode=PCMA codec-transcode=PCMU",
+    )
+    found = mc.dtmf_delivered(await _call_through(peer, tmp_path, ANCHORED, DTMF_CALLER,
+                                                  DTMF_CALLEE))
+    assert found.verdict is Verdict.FAILED
+    assert "negotiated no telephone-event" in found.summary
+
+
+async def test_dtmf_check_fails_when_digits_or_durations_differ(media_call: MediaCall) -> None:
+    call = await media_call(ANCHORED, caller=DTMF_CALLER, callee=DTMF_CALLEE)
+    assert mc.dtmf_delivered(call).verdict is Verdict.OK
+    # What arrived is judged against what was sent: claim other digits or durations were sent.
+    call.dtmf_sent = [("1", 800), ("5", 800), ("9", 800), ("0", 800)]
+    wrong_digit = mc.dtmf_delivered(call)
+    assert wrong_digit.verdict is Verdict.FAILED and "received '159#'" in wrong_digit.summary
+    call.dtmf_sent = [(d, 1600) for d in "159#"]
+    wrong_length = mc.dtmf_delivered(call)
+    assert wrong_length.verdict is Verdict.FAILED
+    assert "duration 100 ms, sent 200 ms" in wrong_length.summary
