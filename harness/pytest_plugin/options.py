@@ -36,6 +36,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the target as local processes in a namespace, or as a Docker container",
     )
     group.addoption(
+        "--requirement",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only the cases checking this requirement (e.g. MM-PROXY-3); repeatable",
+    )
+    group.addoption(
         "--results-dir",
         default=str(PROJECT_ROOT / "results"),
         help="where pcaps, target logs and scratch files of the run go (default: results/)",

@@ -49,6 +49,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     cases = [(item, case_of(item)) for item in items]
     if not any(meta for _, meta in cases):
         return
+    wanted = set(config.getoption("--requirement", default=[]) or [])
+    if wanted:
+        known = {rid for _, meta in cases if meta for rid in meta.requirements}
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise pytest.UsageError(
+                f"--requirement {', '.join(unknown)}: no case checks it (cases check: "
+                f"{', '.join(sorted(known))})"
+            )
+        keep = [item for item, meta in cases if meta and wanted & set(meta.requirements)]
+        dropped = [item for item in items if item not in keep]
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+        cases = [(item, case_of(item)) for item in items]
     hc = loaded_target(config)
     assert hc.loaded is not None
     spec = hc.loaded.spec

@@ -79,3 +79,17 @@ def test_ctrl_c_mid_run_leaves_nothing_behind(tmp_path: Path) -> None:
     assert set(_harness_state_files()) == before_state
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists(), f"process {pid} survived Ctrl-C"
+
+
+def test_select_cases_by_requirement(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [*CLI, "run", "--results", str(tmp_path), "--requirement", "MM-LAT-1",
+         "--requirement", "MM-BYPASS-2"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    names = {tc.get("name") for tc in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")}
+    assert names == {"test_forwarding_delay", "test_bypass_sdp_end_to_end"}
+    bad = subprocess.run([*CLI, "run", "--results", str(tmp_path), "--requirement", "MM-XX-9"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0
+    assert "--requirement MM-XX-9: no case checks it" in bad.stdout + bad.stderr
