@@ -85,6 +85,16 @@ def bypass_media_path(call: CallOutcome) -> Finding:
               evidence)
 
 
+def _sdp_legs(
+    call: CallOutcome,
+) -> tuple[tuple[str, SessionDescription | None, SessionDescription | None], ...]:
+    """Each SDP as sent and as received across the target: the offer, then the answer."""
+    return (
+        ("offer (caller -> callee)", call.offer_sent, call.offer_received),
+        ("answer (callee -> caller)", call.answer_sent, call.answer_received),
+    )
+
+
 def _transport(sd: SessionDescription | None) -> tuple[str, int] | None:
     if sd is None or not sd.media:
         return None
@@ -94,10 +104,7 @@ def _transport(sd: SessionDescription | None) -> tuple[str, int] | None:
 def bypass_sdp(call: CallOutcome) -> Finding:
     """MM-BYPASS-2: each side receives the other's connection address and port unchanged."""
     problems, evidence = [], []
-    for what, sent, received in (
-        ("offer (caller -> callee)", call.offer_sent, call.offer_received),
-        ("answer (callee -> caller)", call.answer_sent, call.answer_received),
-    ):
+    for what, sent, received in _sdp_legs(call):
         s, r = _transport(sent), _transport(received)
         evidence.append(f"{what}: sent c=/port {s}, received {r}")
         if s is None or r is None:
@@ -138,10 +145,7 @@ def relayed(call: CallOutcome, requirement: str) -> Finding:
 def proxy_sdp_untouched(call: CallOutcome) -> Finding:
     """MM-PROXY-2: between the legs only o=, c=, the m= port and a=rtcp differ."""
     problems, evidence = [], []
-    for what, sent, received in (
-        ("offer", call.offer_sent, call.offer_received),
-        ("answer", call.answer_sent, call.answer_received),
-    ):
+    for what, sent, received in _sdp_legs(call):
         if sent is None or received is None:
             problems.append(f"{what}: no SDP to compare")
             continue
@@ -175,10 +179,7 @@ def _security_lines(sd: SessionDescription | None) -> list[str]:
 def security_attributes_unchanged(call: CallOutcome) -> Finding:
     """MM-PROXY-4: a=crypto and a=zrtp-hash arrive exactly as sent, none added or removed."""
     problems, evidence = [], []
-    for what, sent, received in (
-        ("offer (caller -> callee)", call.offer_sent, call.offer_received),
-        ("answer (callee -> caller)", call.answer_sent, call.answer_received),
-    ):
+    for what, sent, received in _sdp_legs(call):
         if sent is None or received is None:
             problems.append(f"{what}: no SDP to compare")
             continue
