@@ -80,7 +80,8 @@ class Topology:
 
 
 def default_topology(subnet: str = "198.18.0.0/24") -> Topology:
-    """caller (.10), callee1 (.21), callee2 (.22) and the target "sbc" (.2) on `subnet`.
+    """The target "sbc" (.2), a fault-injecting relay "shim" (.5), the caller (.10) and
+    callee1..3 (.21-.23) on `subnet`.
 
     .1 is left free: it is the gateway address of a Docker network.
     """
@@ -93,8 +94,10 @@ def default_topology(subnet: str = "198.18.0.0/24") -> Topology:
         subnet=subnet,
         hosts=(
             Host("sbc", at(2), Role.TARGET),
+            Host("shim", at(5)),
             Host("caller", at(10)),
             Host("callee1", at(21)),
             Host("callee2", at(22)),
+            Host("callee3", at(23)),
         ),
     )
