@@ -114,6 +114,9 @@ async def basic_call(
     caller_address = lab.address(outcome.caller)
     callee_address = lab.address(outcome.callee)
     async with AsyncExitStack() as stack:
+        # Runs last: asyncio closes a datagram socket on the next loop turn, so yield once
+        # and the ports are free again when the call returns.
+        stack.push_async_callback(asyncio.sleep, 0)
         caller = SipAgent(outcome.caller, lab.netns(outcome.caller), caller_address)
         callee = SipAgent(outcome.callee, lab.netns(outcome.callee), callee_address)
         caller_rtp = RtpEndpoint(outcome.caller, lab.netns(outcome.caller), caller_address)

@@ -6,9 +6,12 @@ This is the unit of work of every media-mode case (the pytest fixture
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from harness.agents.call import basic_call
+from harness.agents.forking import ForkOutcome, forked_call
 from harness.agents.outcome import CallOutcome, Side
 from harness.capture.ladder import sip_ladder
 from harness.capture.mediapath import classify_media_path
@@ -37,23 +40,21 @@ def new_outcome(
     )
 
 
-async def captured_call(
-    outcome: CallOutcome, lab: Lab, target: Target, *, packets: int = 10
-) -> CallOutcome:
-    """Place the call `outcome` describes with a capture running on the lab bridge.
+@asynccontextmanager
+async def capturing(lab: Lab, pcap: Path) -> AsyncIterator[None]:
+    """A capture on the lab bridge around the body, confirmed listening before it runs.
 
     Immediate mode with a 4 MiB kernel buffer: no 1 s libpcap block timeout to
     wait out before stopping, and no drops in a burst. A drop is a HarnessError
     (the evidence would be incomplete, so there is no verdict).
     """
-    assert outcome.pcap is not None
-    outcome.pcap.parent.mkdir(parents=True, exist_ok=True)
-    capture = Capture(lab.bridge_interface, outcome.pcap, bpf_filter="udp",
+    pcap.parent.mkdir(parents=True, exist_ok=True)
+    capture = Capture(lab.bridge_interface, pcap, bpf_filter="udp",
                       netns=lab.bridge_netns, immediate=True, buffer_kib=4096)
     await capture.start()
     record = lab.register_process(capture.pid, "tcpdump") if capture.pid else None
     try:
-        await basic_call(outcome, lab=lab, sip_target=target.sip_address, packets=packets)
+        yield
     finally:
         result = await capture.stop()
         if record is not None:
@@ -63,8 +64,29 @@ async def captured_call(
             f"the capture lost {result.stats.dropped_by_kernel} packet(s) in the kernel: "
             "the evidence is incomplete, no verdict"
         )
+
+
+async def captured_call(
+    outcome: CallOutcome, lab: Lab, target: Target, *, packets: int = 10
+) -> CallOutcome:
+    """Place the call `outcome` describes with a capture running on the lab bridge."""
+    assert outcome.pcap is not None
+    async with capturing(lab, outcome.pcap):
+        await basic_call(outcome, lab=lab, sip_target=target.sip_address, packets=packets)
     analyse(outcome)
     return outcome
+
+
+async def captured_fork(out: ForkOutcome, lab: Lab, target: Target) -> ForkOutcome:
+    """Place the forked call `out` describes with a capture running; render its ladder."""
+    assert out.pcap is not None
+    async with capturing(lab, out.pcap):
+        await forked_call(out, lab=lab, sip_target=target.sip_address)
+    out.packets = read_pcap(out.pcap)
+    names = {addr: name for name, addr in out.hosts.items()}
+    names |= {addr: "target" for addr in out.target_addresses}
+    out.ladder = sip_ladder(out.packets, names)
+    return out
 
 
 def analyse(outcome: CallOutcome) -> None:

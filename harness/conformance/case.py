@@ -44,6 +44,7 @@ class Case:
     mode: MediaMode | None = None
     features: tuple[AnchoredFeature, ...] = ()
     informational: bool = False
+    forking: bool = False  # needs the target to declare how to fork ([forking])
     links: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -65,9 +66,11 @@ def case(
     mode: MediaMode | None = None,
     features: tuple[AnchoredFeature, ...] = (),
     informational: bool = False,
+    forking: bool = False,
 ) -> Callable[[F], F]:
     """Declare a test function as a conformance case."""
-    meta = Case(tuple(requirements), title, reference, expectation, mode, features, informational)
+    meta = Case(tuple(requirements), title, reference, expectation, mode, features, informational,
+                forking)
 
     def wrap(fn: F) -> F:
         setattr(fn, CASE_ATTR, meta)

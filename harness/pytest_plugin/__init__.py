@@ -6,7 +6,7 @@
 - `calls`: the ``media_call`` fixture the suites use to place a captured call
 """
 
-from harness.pytest_plugin.calls import media_call
+from harness.pytest_plugin.calls import fork_call, media_call
 from harness.pytest_plugin.fixtures import (
     harness_config,
     lab,
@@ -23,7 +23,7 @@ from harness.pytest_plugin.reporting import (
 )
 
 __all__ = [
-    "_allure_case_labels", "harness_config", "lab", "media_call", "pytest_addoption",
+    "_allure_case_labels", "fork_call", "harness_config", "lab", "media_call", "pytest_addoption",
     "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
     "pytest_sessionfinish", "pytest_unconfigure", "target",
 ]

@@ -18,7 +18,8 @@ from typing import Protocol
 import allure
 import pytest
 
-from harness.agents.captured import captured_call, new_outcome
+from harness.agents.captured import captured_call, captured_fork, new_outcome
+from harness.agents.forking import Branch, ForkOutcome
 from harness.agents.outcome import CallOutcome, Side
 from harness.errors import HarnessError
 from harness.lab import Lab
@@ -114,3 +115,75 @@ def media_call(
     request: pytest.FixtureRequest, lab: Lab, target: Target, harness_config: HarnessConfig
 ) -> MediaCall:
     return CallRunner(lab, target, harness_config, request.node)
+
+
+FORK_TONES = (900.0, 1100.0, 1500.0)
+
+
+class ForkRunner:
+    """Places captured forked calls for one test."""
+
+    def __init__(self, runner: CallRunner) -> None:
+        self.runner = runner
+
+    async def __call__(
+        self, mode: MediaMode, *, callees: int = 3, answerer: int = 0, early_to: int = 0,
+        early_media_s: float = 1.0, streaming: tuple[int, ...] | None = None,
+        label: str | None = None,
+    ) -> ForkOutcome:
+        lab, target, spec = self.runner.lab, self.runner.target, self.runner.target.loaded.spec
+        if spec.forking is None:
+            raise HarnessError(f"target {spec.target.name} declares no [forking]")
+        hosts = [f"callee{i + 1}" for i in range(callees)]
+        item = self.runner.item
+        name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
+        out = ForkOutcome(
+            mode=mode, request_uri=spec.request_uri(mode, lab.address(hosts[0]), 5060),
+            fork_header=spec.forking.header,
+            branches=[Branch(h, FORK_TONES[i % len(FORK_TONES)],
+                             streaming is None or i in streaming) for i, h in enumerate(hosts)],
+            answerer=answerer, early_to=early_to, early_media_s=early_media_s,
+            hosts={h: lab.address(h) for h in ("caller", *hosts)},
+            target_addresses=target.addresses,
+            pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap",
+        )
+        mark = target.log_mark()
+        try:
+            await captured_fork(out, lab, target)
+        finally:
+            tag = label or f"fork ({mode.value})"
+            if out.pcap is not None and out.pcap.exists():
+                allure.attach.file(str(out.pcap), name=f"{tag}: capture (pcap)",
+                                   attachment_type=PCAP_TYPE, extension="pcap")
+            if out.ladder:
+                allure.attach(out.ladder, name=f"{tag}: SIP ladder",
+                              attachment_type=allure.attachment_type.TEXT)
+            dialogs = "\n".join(
+                f"{d.status} To-tag {d.to_tag}\n"
+                + (bytes(d.sdp).decode(errors="replace") if d.sdp else "(no SDP)")
+                for d in out.early_dialogs
+            )
+            if dialogs:
+                allure.attach(dialogs, name=f"{tag}: early dialogs and their SDP",
+                              attachment_type=allure.attachment_type.TEXT)
+            self.runner._remember_logs(mark)
+        problems = target.config_errors(mark)
+        if problems:
+            raise HarnessError("the target's log shows a configuration error during the call:\n"
+                               + "\n".join(problems[:10]))
+        return out
+
+
+class ForkCall(Protocol):
+    def __call__(
+        self, mode: MediaMode, *, callees: int = ..., answerer: int = ..., early_to: int = ...,
+        early_media_s: float = ..., streaming: tuple[int, ...] | None = ...,
+        label: str | None = ...,
+    ) -> Awaitable[ForkOutcome]: ...
+
+
+@pytest.fixture
+def fork_call(
+    request: pytest.FixtureRequest, lab: Lab, target: Target, harness_config: HarnessConfig
+) -> ForkCall:
+    return ForkRunner(CallRunner(lab, target, harness_config, request.node))

@@ -87,8 +87,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     f"UNSUPPORTED: target {spec.target.name} does not claim anchored feature "
                     f"{feature.value!r} (capabilities.anchored_features in {hc.loaded.path})"
                 )
+        if reason is None and meta.forking and spec.forking is None:
+            reason = (f"UNSUPPORTED: target {spec.target.name} declares no way to fork a call "
+                      f"(no [forking] table in {hc.loaded.path})")
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
+            continue
+        for deviation in spec.known_deviations:
+            if any(deviation.covers(rid, meta.mode) for rid in meta.requirements):
+                item.add_marker(pytest.mark.xfail(
+                    raises=TargetViolation, strict=False,
+                    reason=f"KNOWN DEVIATION of {spec.target.name} ({deviation.requirement}, "
+                           f"declared in {hc.loaded.path}): {deviation.note}",
+                ))
 
 
 @pytest.fixture(autouse=True)

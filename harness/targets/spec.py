@@ -58,6 +58,7 @@ class Signalling(_Strict):
 
 class Capabilities(_Strict):
     media_modes: list[MediaMode] = []
+    max_early_dialogs: int = Field(0, ge=0)
     anchored_features: list[AnchoredFeature] = []
     srtp_suites: list[str] = []
 
@@ -143,6 +144,26 @@ class DockerBackend(_Strict):
         return Program._regexes(value)
 
 
+class Forking(_Strict):
+    """How to make the target fork a call in parallel: one header per extra branch."""
+
+    header: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+
+
+class KnownDeviation(_Strict):
+    """A requirement the target is known to miss: its cases still run and show the failure,
+    reported as a known deviation instead of a plain failure."""
+
+    requirement: str = Field(pattern=r"^[A-Z]+(-[A-Z]+)?-\d+$")
+    modes: list[MediaMode] = []  # empty: in every mode
+    note: str = Field(min_length=1)
+
+    def covers(self, requirement: str, mode: MediaMode | None) -> bool:
+        return requirement == self.requirement and (
+            not self.modes or (mode is not None and mode in self.modes)
+        )
+
+
 class TargetSpec(_Strict):
     target: TargetInfo
     signalling: Signalling = Field(default_factory=Signalling)
@@ -150,6 +171,8 @@ class TargetSpec(_Strict):
     modes: dict[MediaMode, ModeDial] = {}
     process: ProcessBackend | None = None
     docker: DockerBackend | None = None
+    forking: Forking | None = None
+    known_deviations: list[KnownDeviation] = []
 
     def claims(self, mode: MediaMode) -> bool:
         return mode in self.capabilities.media_modes

@@ -1,0 +1,273 @@
+"""A forked call with early media: one caller, N callees ringing in parallel behind the target.
+
+The caller's INVITE names the first callee in its Request-URI and the others
+in the target's fork header (the target file says which). Every callee that
+the target reaches answers 183 with its own To-tag and SDP, and the ones told
+to stream send early media (a tone of their own) at once. The caller records
+each 18x with a new To-tag as an early dialog with its own SDP, streams its
+early media toward one chosen early dialog, and after `early_media_s` the
+answering callee sends 200; the target must CANCEL the others. Media goes on
+for `after_answer_s` on the confirmed dialog, then the caller hangs up.
+
+Timing is kept on the event loop's clock (the agents' records); the capture
+is for where packets went.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.agents.call import _parse_sdp, _remote, negotiated_codec, payloads_for
+from harness.agents.media import RtpEndpoint, RtpRecord, StreamConfig
+from harness.agents.sip_agent import SipAgent, SipRecord
+from harness.capture.pcap import CapturedPacket
+from harness.errors import TargetViolation
+from harness.lab import Lab
+from harness.net import Address
+from harness.sdp import PCMA, PCMU, SessionDescription, make_answer, make_offer
+from harness.sip import CancelReceived, DialogConfirmed, RequestReceived, ResponseReceived
+from harness.sip.headers import new_tag
+from harness.targets.spec import MediaMode
+
+PTIME_S = 0.02
+
+
+@dataclass
+class Branch:
+    """One forked callee, as it acted and as it saw the call."""
+
+    host: str
+    tone_hz: float
+    streams_early: bool
+    to_tag: str = field(default_factory=new_tag)
+    reached: bool = False
+    offer_received: SessionDescription | None = None
+    sdp_sent: SessionDescription | None = None
+    cancelled: bool = False
+    answered: bool = False
+    got_bye: bool = False
+    rtp: list[RtpRecord] = field(default_factory=list)
+
+
+@dataclass
+class EarlyDialog:
+    """An early dialog as the caller saw it: the first 18x with a new To-tag."""
+
+    to_tag: str
+    status: int
+    time: float
+    sdp: SessionDescription | None
+    source: Address
+
+
+@dataclass
+class ForkOutcome:
+    mode: MediaMode
+    request_uri: str
+    fork_header: str
+    branches: list[Branch]
+    answerer: int  # index into branches
+    early_to: int  # index of the branch whose early dialog the caller streams to
+    early_media_s: float = 1.0
+    after_answer_s: float = 0.2
+    caller_tone_hz: float = 700.0
+    offer_sent: SessionDescription | None = None
+    early_dialogs: list[EarlyDialog] = field(default_factory=list)
+    final_status: int | None = None
+    final_reason: str = ""
+    final_to_tag: str | None = None
+    answered_at: float | None = None  # when the caller got the 200 (loop clock)
+    caller_rtp: list[RtpRecord] = field(default_factory=list)
+    caller_ssrc: int | None = None
+    bye_status: int | None = None
+    sip: list[SipRecord] = field(default_factory=list)
+    hosts: dict[str, str] = field(default_factory=dict)
+    target_addresses: frozenset[str] = frozenset()
+    pcap: Path | None = None
+    packets: list[CapturedPacket] = field(default_factory=list)
+    ladder: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def dialog_of(self, branch: Branch) -> EarlyDialog | None:
+        return next((d for d in self.early_dialogs if d.to_tag == branch.to_tag), None)
+
+
+async def forked_call(out: ForkOutcome, *, lab: Lab, sip_target: Address) -> None:
+    """Place the forked call `out` describes and fill in what happened."""
+    async with AsyncExitStack() as stack:
+        # Runs last: asyncio closes a datagram socket on the next loop turn, so yield once
+        # and the ports are free again when the call returns.
+        stack.push_async_callback(asyncio.sleep, 0)
+        caller = SipAgent("caller", lab.netns("caller"), lab.address("caller"))
+        caller_rtp = RtpEndpoint("caller", lab.netns("caller"), lab.address("caller"))
+        agents = [SipAgent(b.host, lab.netns(b.host), lab.address(b.host)) for b in out.branches]
+        rtps = [RtpEndpoint(b.host, lab.netns(b.host), lab.address(b.host))
+                for b in out.branches]
+        things: list[SipAgent | RtpEndpoint] = [caller, caller_rtp, *agents, *rtps]
+        for thing in things:
+            await thing.open()
+            stack.callback(thing.close)
+
+        def collect() -> None:
+            records = caller.records + [r for a in agents for r in a.records]
+            out.sip = sorted(records, key=lambda r: r.time)
+            out.caller_rtp = list(caller_rtp.records)
+            for branch, rtp in zip(out.branches, rtps, strict=True):
+                branch.rtp = list(rtp.records)
+
+        stack.callback(collect)
+        answer_now = asyncio.Event()
+        tasks = [
+            asyncio.create_task(_callee(out, b, a, r, answer_now, i == out.answerer))
+            for i, (b, a, r) in enumerate(zip(out.branches, agents, rtps, strict=True))
+        ]
+        try:
+            await _caller(out, caller, caller_rtp, sip_target, answer_now)
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, TargetViolation):
+                raise result
+
+
+async def _callee(
+    out: ForkOutcome, branch: Branch, agent: SipAgent, rtp: RtpEndpoint,
+    answer_now: asyncio.Event, answers: bool,
+) -> None:
+    wait = out.early_media_s + 3.0
+    try:
+        got = await agent.wait_for(RequestReceived, "the forked INVITE", timeout=wait,
+                                   where=lambda e: e.request.method == "INVITE")
+    except TargetViolation:
+        return  # not reached: the checks judge it from `reached`
+    branch.reached = True
+    invite = got.request
+    offer = _parse_sdp(invite.body, branch.host, "offer in the forked INVITE")
+    branch.offer_received = offer
+    answer = make_answer(offer, agent.address, rtp.port, (PCMU, PCMA))
+    codec = negotiated_codec(answer)
+    if codec is None:
+        agent.endpoint.respond(invite, 488, agent.now, to_tag=branch.to_tag)
+        agent.pump()
+        return
+    branch.sdp_sent = answer
+    rtp.remote = _remote(offer)
+    agent.endpoint.respond(invite, 183, agent.now, to_tag=branch.to_tag, body=bytes(answer),
+                           content_type="application/sdp")
+    agent.pump()
+    stream = StreamConfig(codec.payload_type)
+    total = int((out.early_media_s + out.after_answer_s) / PTIME_S)
+    sender = (asyncio.create_task(rtp.send_stream(
+        stream, payloads_for(codec, branch.tone_hz, branch.host), total))
+        if branch.streams_early else None)
+    try:
+        if answers:
+            await answer_now.wait()
+            agent.endpoint.respond(invite, 200, agent.now, to_tag=branch.to_tag,
+                                   body=bytes(answer), content_type="application/sdp")
+            agent.pump()
+            branch.answered = True
+            if sender is None:  # no early media: it talks once it has answered
+                sender = asyncio.create_task(rtp.send_stream(
+                    stream, payloads_for(codec, branch.tone_hz, branch.host),
+                    int(out.after_answer_s / PTIME_S)))
+            bye = await agent.wait_for(RequestReceived, "the BYE", timeout=wait,
+                                       where=lambda e: e.request.method == "BYE")
+            branch.got_bye = True
+            agent.endpoint.respond(bye.request, 200, agent.now)
+            agent.pump()
+        else:
+            await agent.wait_for(CancelReceived, "the CANCEL for this branch", timeout=wait)
+            branch.cancelled = True
+    except TargetViolation as exc:
+        out.notes.append(f"{branch.host}: {exc}")
+    finally:
+        if sender is not None:
+            sender.cancel()
+
+
+async def _caller(
+    out: ForkOutcome, caller: SipAgent, rtp: RtpEndpoint, sip_target: Address,
+    answer_now: asyncio.Event,
+) -> None:
+    offer = make_offer(caller.address, rtp.port, (PCMU, PCMA))
+    out.offer_sent = offer
+    extra = [(out.fork_header, f"sip:{out.request_uri.split(':', 1)[1].split('@')[0]}@"
+              f"{out.hosts[b.host]}:5060") for b in out.branches[1:]]
+    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer),
+                                           content_type="application/sdp", extra=extra)
+    caller.endpoint.send_request(invite, sip_target, caller.now)
+    caller.pump()
+    final: asyncio.Future[ResponseReceived] = asyncio.get_running_loop().create_future()
+    collector = asyncio.create_task(_collect_responses(out, caller, final))
+    try:
+        # Wait for the early dialogs (all branches, or what came within 2 s).
+        deadline = caller.now + 2.0
+        while len(out.early_dialogs) < len(out.branches) and caller.now < deadline \
+                and not final.done():
+            await asyncio.sleep(0.01)
+        target_branch = out.branches[out.early_to]
+        dialog = out.dialog_of(target_branch)
+        stream = StreamConfig(PCMU.payload_type)
+        out.caller_ssrc = stream.ssrc
+        early_packets = int(out.early_media_s / PTIME_S)
+        if dialog is not None and dialog.sdp is not None and dialog.sdp.media:
+            rtp.remote = _remote(dialog.sdp)
+            await rtp.send_stream(stream, payloads_for(PCMU, out.caller_tone_hz, "caller"),
+                                  early_packets)
+        else:
+            out.notes.append(f"no early dialog with SDP for {target_branch.host}: the caller "
+                             "sent no early media")
+            await asyncio.sleep(out.early_media_s)
+        answer_now.set()
+        got = await asyncio.wait_for(asyncio.shield(final), 3.0)
+    except TimeoutError:
+        raise TargetViolation("caller: no final response to the forked INVITE within 3 s "
+                              "of the answer") from None
+    finally:
+        collector.cancel()
+    out.final_status, out.final_reason = got.response.status, got.response.reason
+    out.final_to_tag = got.response.to.tag
+    out.answered_at = caller.now
+    if not 200 <= got.response.status < 300:
+        return
+    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
+    caller.endpoint.send_ack(confirmed.dialog, invite.cseq.seq, caller.now)
+    caller.pump()
+    answer_in = _parse_sdp(got.response.body, "caller", "answer in the 200")
+    if answer_in.media:
+        rtp.remote = _remote(answer_in)
+    await rtp.send_stream(stream, payloads_for(PCMU, out.caller_tone_hz, "caller"),
+                          int(out.after_answer_s / PTIME_S))
+    await asyncio.sleep(0.06)
+    caller.endpoint.send_in_dialog(confirmed.dialog, "BYE", caller.now)
+    caller.pump()
+    ok = await caller.wait_for(
+        ResponseReceived, "the 200 to the BYE",
+        where=lambda e: e.request.method == "BYE" and e.response.status >= 200,
+    )
+    out.bye_status = ok.response.status
+
+
+async def _collect_responses(
+    out: ForkOutcome, caller: SipAgent, final: asyncio.Future[ResponseReceived]
+) -> None:
+    """Record each 18x with a new To-tag as an early dialog; resolve `final` on the final."""
+    seen: set[str] = set()
+    while True:
+        got = await caller.wait_for(ResponseReceived, "responses to the forked INVITE",
+                                    timeout=30.0, where=lambda e: e.request.method == "INVITE")
+        status, tag = got.response.status, got.response.to.tag
+        if 101 <= status < 200 and tag and tag not in seen:
+            seen.add(tag)
+            body = got.response.body
+            sdp = _parse_sdp(body, "caller", f"SDP of the {status}") if body else None
+            out.early_dialogs.append(EarlyDialog(tag, status, caller.now, sdp, got.source))
+        elif status >= 200 and not final.done():
+            final.set_result(got)

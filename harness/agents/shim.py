@@ -1,0 +1,428 @@
+"""A fault-injecting SIP relay ("shim"): proves that each conformance check can FAIL.
+
+Placed between an endpoint and the real target, the shim forwards UDP datagrams
+between two fixed peers and damages exactly one thing on purpose (a `Fault`):
+drops the first 18x, swallows CANCELs, rewrites a To-tag or an SDP. A
+self-test then runs a check on the damaged call and must see it fail.
+
+Why a relay and not a B2BUA: a B2BUA terminates both legs and re-originates
+every message, so it would change Via, Call-ID, tags, CSeq and timing along
+with the one fault, and the self-test would no longer prove that *that* fault
+is what the check caught. The shim keeps both ends' transactions and dialogs
+intact and only edits bytes in flight. It is hand-written, not built on
+`SipEndpoint`, for the same reason the SIP core is ours: byte-level control.
+A datagram the fault leaves alone is forwarded byte for byte; a changed one
+is re-serialised from the parsed message with a correct Content-Length.
+
+The fault logic is the pure function `apply_fault(fault, message, state)`;
+`SipShim` is the socket around it.
+
+Forwarding rule: a datagram from ``downstream`` goes to the upstream peer
+(the fixed ``upstream`` when given, else the last peer that sent to the shim);
+a datagram from anyone else makes that peer the upstream peer and goes to
+``downstream``. The shim sends from its one socket, so the peers see the
+shim's address as the source of everything it relays.
+
+Two placements:
+
+1. **Caller side** (`captured_call_via_shim`): the caller sends its INVITE
+   (and CANCEL) to the shim, ``downstream`` is the target's SIP address. The
+   caller's Via carries ``;rport``, so the target answers to the source of the
+   request (the shim), which relays the responses to the caller. In-dialog
+   requests (ACK for a 2xx, BYE, re-INVITE) follow the target's Record-Route
+   and the remote Contact, so they go to the target directly and **bypass the
+   shim**; the ACK for a non-2xx final goes to where the INVITE went (the shim).
+2. **Callee side**: the Request-URI dialled through the target names the shim
+   (e.g. ``sip:proxy@198.18.0.5:5060``) and ``downstream`` is one callee's
+   ``(address, 5060)``. The target's INVITE and CANCEL for that branch pass the
+   shim. A callee that answers to the request's source (the harness's agents
+   do, as with rport) sends its responses back through the shim; one that
+   follows the top Via (the target's, without rport) answers the target
+   directly. So this placement is for faults in requests, e.g. SWALLOW_CANCEL
+   of the target's CANCEL to one forked branch.
+
+Only SIP is judged: a datagram that does not parse as SIP is forwarded
+unchanged. Media never goes to the shim (the SDP names the endpoints or the
+target, never the shim), so it relays no RTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from harness.agents.call import basic_call
+from harness.agents.captured import analyse
+from harness.agents.outcome import CallOutcome
+from harness.capture.ladder import sip_ladder
+from harness.capture.tcpdump import Capture
+from harness.errors import HarnessError
+from harness.lab import Lab
+from harness.net import Address, UdpEndpoint
+from harness.sdp import Connection, SdpParseError, SessionDescription, effective_address
+from harness.sip import Message, Request, Response, SipParseError, parse_message
+from harness.sip.message import canonical_name
+from harness.targets.base import Target
+
+__all__ = [
+    "UNREACHABLE_ADDRESS",
+    "Fault",
+    "ShimRecord",
+    "ShimState",
+    "SipShim",
+    "apply_fault",
+    "captured_call_via_shim",
+]
+
+UNREACHABLE_ADDRESS = "198.18.0.99"
+"""In the lab's range, on no host: media sent there goes nowhere."""
+
+
+class Fault(enum.Enum):
+    """The one thing the shim damages. Each is keyed per Call-ID."""
+
+    NONE = "none"
+    """Relay everything unchanged."""
+    DROP_18X = "drop-18x"
+    """Drop the first 18x (to an INVITE) carrying a To-tag; later 18x pass."""
+    REUSE_TO_TAG = "reuse-to-tag"
+    """Give every 18x/2xx to an INVITE the To-tag of the first one: two branches, one dialog."""
+    REWRITE_SDP_ADDRESS = "rewrite-sdp-address"
+    """Set every c= of every SDP body (requests and responses) to `UNREACHABLE_ADDRESS`."""
+    SWALLOW_CANCEL = "swallow-cancel"
+    """Drop every CANCEL request."""
+    OLD_SDP_IN_REINVITE_ANSWER = "old-sdp-in-reinvite-answer"
+    """Answer a re-INVITE's 2xx with the SDP of the 2xx to the initial INVITE."""
+    REDIRECT_EARLY_MEDIA = "redirect-early-media"
+    """In the 2nd, 3rd... 18x with SDP, put the c= address and m= port of the first one."""
+
+
+@dataclass
+class ShimState:
+    """What the faults remember between messages, per Call-ID."""
+
+    dropped_18x: set[str] = field(default_factory=set)
+    first_to_tag: dict[str, str] = field(default_factory=dict)
+    initial_invite_cseq: dict[str, int] = field(default_factory=dict)
+    reinvite_cseqs: dict[str, set[int]] = field(default_factory=dict)
+    initial_answer: dict[str, bytes] = field(default_factory=dict)  # SDP of the first 2xx
+    early_sdp_count: dict[str, int] = field(default_factory=dict)
+    first_early_media: dict[str, Address] = field(default_factory=dict)  # (c= address, port)
+
+
+FaultResult = tuple[Message | None, str | None]
+"""(message to send, or None: dropped; what was done, or None: left alone)."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _is_sdp(message: Message) -> bool:
+    ctype = message.content_type
+    return bool(message.body) and ctype is not None and (
+        ctype.split(";")[0].strip().lower() == "application/sdp"
+    )
+
+
+def _sdp(message: Message) -> SessionDescription | None:
+    if not _is_sdp(message):
+        return None
+    try:
+        return SessionDescription.parse(message.body)
+    except SdpParseError:
+        return None  # not ours to judge: forwarded as it is
+
+
+def _invite_response(message: Message) -> Response | None:
+    if isinstance(message, Response) and message.cseq.method == "INVITE":
+        return message
+    return None
+
+
+def _is_18x(status: int) -> bool:
+    return status // 10 == 18
+
+
+def _connections(sd: SessionDescription) -> list[Connection]:
+    found = [sd.connection] if sd.connection is not None else []
+    return found + [md.connection for md in sd.media if md.connection is not None]
+
+
+def _first_line(data: bytes) -> str:
+    return data.split(b"\r\n", 1)[0][:120].decode("utf-8", "replace")
+
+
+# --------------------------------------------------------------------------- the faults
+
+
+def _none(message: Message, state: ShimState) -> FaultResult:
+    return message, None
+
+
+def _drop_18x(message: Message, state: ShimState) -> FaultResult:
+    response = _invite_response(message)
+    if response is None or not _is_18x(response.status) or response.to.tag is None:
+        return message, None
+    if response.call_id in state.dropped_18x:
+        return message, None
+    state.dropped_18x.add(response.call_id)
+    return None, f"dropped the first {response.status} with a To-tag of this call"
+
+
+def _reuse_to_tag(message: Message, state: ShimState) -> FaultResult:
+    response = _invite_response(message)
+    if response is None or not (_is_18x(response.status) or 200 <= response.status < 300):
+        return message, None
+    tag = response.to.tag
+    if tag is None:
+        return message, None
+    first = state.first_to_tag.setdefault(response.call_id, tag)
+    if tag == first:
+        return message, None
+    name = next((n for n, _ in response.headers if canonical_name(n) == "To"), "To")
+    response.headers.set(name, str(response.to.with_tag(first)))
+    return response, f"To-tag {tag} -> {first}"
+
+
+def _rewrite_sdp_address(message: Message, state: ShimState) -> FaultResult:
+    sd = _sdp(message)
+    if sd is None:
+        return message, None
+    before = sorted({c.address for c in _connections(sd) if c.address != UNREACHABLE_ADDRESS})
+    if not before:
+        return message, None
+    for conn in _connections(sd):
+        conn.address = UNREACHABLE_ADDRESS
+    message.set_body(bytes(sd))
+    return message, f"c= {', '.join(before)} -> {UNREACHABLE_ADDRESS}"
+
+
+def _swallow_cancel(message: Message, state: ShimState) -> FaultResult:
+    if isinstance(message, Request) and message.method == "CANCEL":
+        return None, "swallowed the CANCEL"
+    return message, None
+
+
+def _old_sdp_in_reinvite_answer(message: Message, state: ShimState) -> FaultResult:
+    call_id = message.call_id
+    if isinstance(message, Request):
+        if message.method == "INVITE":
+            seq = message.cseq.seq
+            if message.to.tag is None:
+                state.initial_invite_cseq.setdefault(call_id, seq)
+            else:
+                state.reinvite_cseqs.setdefault(call_id, set()).add(seq)
+        return message, None
+    response = _invite_response(message)
+    if response is None or not 200 <= response.status < 300:
+        return message, None
+    seq = response.cseq.seq
+    initial = state.initial_invite_cseq.get(call_id)
+    reinvite = seq in state.reinvite_cseqs.get(call_id, set()) or (
+        initial is not None and seq != initial
+    )
+    if not reinvite:
+        state.initial_invite_cseq.setdefault(call_id, seq)
+        if _is_sdp(response):
+            state.initial_answer.setdefault(call_id, response.body)
+        return message, None
+    old = state.initial_answer.get(call_id)
+    if old is None or response.body == old:
+        return message, None
+    response.set_body(old, "application/sdp")
+    return response, f"SDP of the 2xx to re-INVITE (CSeq {seq}) replaced by the initial answer"
+
+
+def _redirect_early_media(message: Message, state: ShimState) -> FaultResult:
+    response = _invite_response(message)
+    if response is None or not _is_18x(response.status):
+        return message, None
+    sd = _sdp(response)
+    if sd is None or not sd.media:
+        return message, None
+    try:
+        here = (effective_address(sd, 0), sd.media[0].port)
+    except SdpParseError:
+        return message, None  # no c= for the first stream: nothing to compare or copy
+    call_id = response.call_id
+    n = state.early_sdp_count[call_id] = state.early_sdp_count.get(call_id, 0) + 1
+    first = state.first_early_media.setdefault(call_id, here)
+    if n < 2 or here == first:
+        return message, None
+    for conn in _connections(sd):
+        conn.address = first[0]
+    sd.media[0].port = first[1]
+    response.set_body(bytes(sd))
+    return response, (
+        f"early media of 18x #{n} {here[0]}:{here[1]} -> {first[0]}:{first[1]} (the first 18x's)"
+    )
+
+
+_FAULTS: dict[Fault, Callable[[Message, ShimState], FaultResult]] = {
+    Fault.NONE: _none,
+    Fault.DROP_18X: _drop_18x,
+    Fault.REUSE_TO_TAG: _reuse_to_tag,
+    Fault.REWRITE_SDP_ADDRESS: _rewrite_sdp_address,
+    Fault.SWALLOW_CANCEL: _swallow_cancel,
+    Fault.OLD_SDP_IN_REINVITE_ANSWER: _old_sdp_in_reinvite_answer,
+    Fault.REDIRECT_EARLY_MEDIA: _redirect_early_media,
+}
+
+
+def apply_fault(fault: Fault, message: Message, state: ShimState) -> FaultResult:
+    """Apply `fault` to one parsed message; pure apart from `state` (and `message`).
+
+    Returns ``(None, what)`` to drop it, ``(message, what)`` when it was changed
+    (edited in place, Content-Length kept in step), ``(message, None)`` when the
+    fault left it alone. `state` is what the fault remembers between messages.
+    """
+    return _FAULTS[fault](message, state)
+
+
+# --------------------------------------------------------------------------- the relay
+
+
+@dataclass(frozen=True)
+class ShimRecord:
+    """One datagram through the shim and what was done to it."""
+
+    time: float
+    direction: Literal["downstream", "upstream"]  # where it was headed
+    source: Address
+    destination: Address | None  # None: dropped before a destination was known
+    first_line: str
+    action: str  # "forwarded", "dropped: ...", "rewritten: ..."
+    faulted: bool  # the fault dropped or changed it
+
+
+class SipShim:
+    """A UDP relay in the lab's ``shim`` host that injects one `Fault` into SIP.
+
+    ``async with SipShim(lab, downstream=target.sip_address, fault=...) as shim``;
+    afterwards ``shim.log`` says what crossed it and ``shim.fired`` how many
+    messages the fault changed or dropped.
+    """
+
+    def __init__(
+        self, lab: Lab, *, host: str = "shim", port: int = 5060,
+        upstream: Address | None = None, downstream: Address, fault: Fault = Fault.NONE,
+    ) -> None:
+        self.netns = lab.netns(host)
+        self.address: Address = (lab.address(host), port)
+        self.upstream = upstream
+        self.downstream = downstream
+        self.fault = fault
+        self.state = ShimState()
+        self.log: list[ShimRecord] = []
+        self._last_upstream: Address | None = None
+        self._udp: UdpEndpoint | None = None
+
+    @property
+    def fired(self) -> int:
+        """How many messages the fault changed or dropped so far."""
+        return sum(1 for r in self.log if r.faulted)
+
+    async def start(self) -> SipShim:
+        self._udp = await UdpEndpoint.open(self.netns, *self.address, self._received)
+        return self
+
+    def close(self) -> None:
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
+
+    async def __aenter__(self) -> SipShim:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+        await asyncio.sleep(0)  # let the transport release the port before the next shim binds
+
+    def _received(self, data: bytes, source: Address, now: float) -> None:
+        direction: Literal["downstream", "upstream"]
+        destination: Address | None
+        if source == self.downstream:
+            direction, destination = "upstream", self.upstream or self._last_upstream
+        else:
+            self._last_upstream = source
+            direction, destination = "downstream", self.downstream
+        first = _first_line(data)
+
+        def record(action: str, faulted: bool) -> None:
+            self.log.append(
+                ShimRecord(now, direction, source, destination, first, action, faulted)
+            )
+
+        if destination is None:
+            record("dropped: no upstream peer has sent anything yet", False)
+            return
+        out, note = self._apply(data)
+        if out is None:
+            record(f"dropped: {note}", True)
+            return
+        self._send(out, destination)
+        record(f"rewritten: {note}" if note else "forwarded", note is not None)
+
+    def _apply(self, data: bytes) -> tuple[bytes | None, str | None]:
+        if not data.strip(b"\r\n"):
+            return data, None  # keep-alive
+        try:
+            message = parse_message(data)
+            out, note = apply_fault(self.fault, message, self.state)
+        except SipParseError:
+            return data, None  # not SIP (or a header the fault needs is malformed): as is
+        if out is None:
+            return None, note
+        return (bytes(out), note) if note is not None else (data, None)
+
+    def _send(self, data: bytes, destination: Address) -> None:
+        if self._udp is None:
+            raise HarnessError("the shim is not started")
+        self._udp.sendto(data, destination)
+
+
+# --------------------------------------------------------------------------- a captured call
+
+
+async def captured_call_via_shim(
+    outcome: CallOutcome, lab: Lab, target: Target, shim: SipShim, *, packets: int = 10
+) -> CallOutcome:
+    """`harness.agents.captured.captured_call` with the caller's INVITE sent to the shim.
+
+    The shim must be started with ``downstream=target.sip_address`` (caller-side
+    placement). Same capture as `captured_call`; the ladder names the shim.
+    """
+    if shim.downstream != target.sip_address:
+        raise HarnessError(
+            f"the shim relays to {shim.downstream}, not to the target at {target.sip_address}"
+        )
+    assert outcome.pcap is not None
+    outcome.pcap.parent.mkdir(parents=True, exist_ok=True)
+    capture = Capture(lab.bridge_interface, outcome.pcap, bpf_filter="udp",
+                      netns=lab.bridge_netns, immediate=True, buffer_kib=4096)
+    await capture.start()
+    record = lab.register_process(capture.pid, "tcpdump") if capture.pid else None
+    try:
+        await basic_call(outcome, lab=lab, sip_target=shim.address, packets=packets)
+    finally:
+        result = await capture.stop()
+        if record is not None:
+            lab.forget_process(record)
+    if result.stats.dropped_by_kernel:
+        raise HarnessError(
+            f"the capture lost {result.stats.dropped_by_kernel} packet(s) in the kernel: "
+            "the evidence is incomplete, no verdict"
+        )
+    analyse(outcome)
+    names = {addr: name for name, addr in outcome.hosts.items()}
+    names |= {addr: "target" for addr in outcome.target_addresses}
+    names[shim.address[0]] = "shim"
+    outcome.ladder = sip_ladder(outcome.packets, names)
+    outcome.notes.append(
+        f"signalling via the shim at {shim.address[0]}:{shim.address[1]}, fault "
+        f"{shim.fault.name}, fired {shim.fired} time(s)"
+    )
+    return outcome

@@ -1,0 +1,154 @@
+"""Checks for forked calls with early media (SIP-FORK-*, SIP-EARLY-1): pure functions of a
+`ForkOutcome`: what each agent sent and received, with times on one clock."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from harness.agents.call import _remote
+from harness.agents.forking import Branch, ForkOutcome
+from harness.agents.media import RtpRecord
+from harness.conformance.findings import Finding, failed, ok
+
+
+def _ssrc(records: list[RtpRecord]) -> int | None:
+    sent = [r.packet.ssrc for r in records if r.direction == "sent" and r.packet is not None]
+    return sent[0] if sent else None
+
+
+def _received(records: list[RtpRecord], ssrc: int | None,
+              before: float | None = None, after: float | None = None) -> list[RtpRecord]:
+    return [
+        r for r in records
+        if r.direction == "received" and r.packet is not None and r.packet.ssrc == ssrc
+        and (before is None or r.time < before) and (after is None or r.time >= after)
+    ]
+
+
+def early_dialogs_distinct(out: ForkOutcome) -> Finding:
+    """SIP-FORK-1: every forked branch reaches the caller as its own early dialog with SDP."""
+    evidence = [
+        f"early dialog {i + 1}: {d.status} To-tag {d.to_tag} from {d.source[0]}:{d.source[1]}, "
+        + (f"SDP {_remote(d.sdp)[0]}:{_remote(d.sdp)[1]}" if d.sdp and d.sdp.media else "no SDP")
+        for i, d in enumerate(out.early_dialogs)
+    ]
+    problems = []
+    for branch in out.branches:
+        dialog = out.dialog_of(branch)
+        if not branch.reached:
+            problems.append(f"{branch.host} never got the INVITE")
+        elif dialog is None:
+            problems.append(f"{branch.host}'s 183 (To-tag {branch.to_tag}) never reached the "
+                            "caller as an early dialog")
+        elif dialog.sdp is None:
+            problems.append(f"{branch.host}'s early dialog reached the caller without SDP")
+    strays = [d for d in out.early_dialogs
+              if all(d.to_tag != b.to_tag for b in out.branches)]
+    if strays:
+        problems.append(f"{len(strays)} early dialog(s) with To-tags no callee sent: "
+                        + ", ".join(d.to_tag for d in strays))
+    if problems:
+        return failed("SIP-FORK-1", "; ".join(problems), evidence)
+    return ok("SIP-FORK-1", f"{len(out.branches)} forks, {len(out.early_dialogs)} distinct "
+              "early dialogs, each with its own SDP", evidence)
+
+
+def _ending(branch: Branch) -> str:
+    if branch.answered:
+        return "answered"
+    if branch.cancelled:
+        return "CANCEL received"
+    return "BYE received" if branch.got_bye else "not ended"
+
+
+def others_ended(out: ForkOutcome) -> Finding:
+    """SIP-FORK-2: the branches that did not answer get CANCEL (or BYE); the call stays up."""
+    answerer = out.branches[out.answerer]
+    evidence = [f"{b.host}: {_ending(b)}" for b in out.branches]
+    evidence.append(f"final response to the caller: {out.final_status} {out.final_reason} "
+                    f"(To-tag {out.final_to_tag}); BYE answered {out.bye_status}")
+    problems = []
+    for i, branch in enumerate(out.branches):
+        if i != out.answerer and not (branch.cancelled or branch.got_bye):
+            problems.append(f"{branch.host} did not answer and was never sent CANCEL or BYE")
+    if out.final_status != 200 or out.final_to_tag != answerer.to_tag:
+        problems.append(f"the caller's call is not {answerer.host}'s: final {out.final_status} "
+                        f"with To-tag {out.final_to_tag}")
+    elif out.bye_status != 200:
+        problems.append(f"the call did not stay up to its BYE (BYE answered {out.bye_status})")
+    if problems:
+        return failed("SIP-FORK-2", "; ".join(problems), evidence)
+    return ok("SIP-FORK-2", "the other branches were cancelled and the call stayed up",
+              evidence)
+
+
+def _describe(address: tuple[str, int], out: ForkOutcome) -> str:
+    names = [f"dialog {i + 1} ({out.branches[j].host})"
+             for i, d in enumerate(out.early_dialogs) if d.sdp and d.sdp.media
+             and _remote(d.sdp) == address
+             for j, b in enumerate(out.branches) if b.to_tag == d.to_tag]
+    return f"{address[0]}:{address[1]}" + (f", the address {' and '.join(names)} named"
+                                           if names else "")
+
+
+def early_media_separated(out: ForkOutcome) -> Finding:
+    """SIP-EARLY-1: early media before the 200, kept per early dialog, continuing after it."""
+    if out.answered_at is None:
+        return failed("SIP-EARLY-1", "the call was never answered", out.notes)
+    t = out.answered_at
+    evidence: list[str] = []
+    problems: list[str] = []
+    caller_ssrc = out.caller_ssrc
+    chosen = out.branches[out.early_to]
+    # The caller's early media must reach only the chosen dialog's callee.
+    for branch in out.branches:
+        got = _received(branch.rtp, caller_ssrc, before=t)
+        sources = Counter(r.peer for r in got)
+        evidence.append(f"caller's early media (SSRC {caller_ssrc:#x}) at {branch.host}: "
+                        f"{len(got)} packet(s)"
+                        + (f" from {', '.join(f'{a[0]}:{a[1]} x{n}' for a, n in sources.items())}"
+                           if got else ""))
+        if branch is chosen and not got:
+            problems.append(f"the caller's early media for {branch.host}'s dialog never "
+                            f"reached {branch.host}")
+        if branch is not chosen and got:
+            first = got[0].packet
+            assert first is not None
+            problems.append(
+                f"CROSSOVER: {len(got)} of the caller's early packets for {chosen.host}'s "
+                f"dialog reached {branch.host} (first: seq {first.sequence})"
+            )
+    # Each callee's early media must reach the caller from the address its dialog named.
+    for branch in (b for b in out.branches if b.streams_early and b.reached):
+        dialog = out.dialog_of(branch)
+        ssrc = _ssrc(branch.rtp)
+        got = _received(out.caller_rtp, ssrc, before=t)
+        sources = Counter(r.peer for r in got)
+        evidence.append(f"{branch.host}'s early media (SSRC {ssrc:#x}) at the caller: "
+                        f"{len(got)} packet(s) from "
+                        + (", ".join(f"{_describe(a, out)} x{n}" for a, n in sources.items())
+                           or "nowhere"))
+        if dialog is None or dialog.sdp is None or not dialog.sdp.media:
+            continue
+        named = _remote(dialog.sdp)
+        if not got:
+            problems.append(f"{branch.host}'s early media never reached the caller")
+        for address, n in sources.items():
+            if address != named:
+                problems.append(
+                    f"CROSSOVER: {n} of {branch.host}'s early packets reached the caller from "
+                    f"{_describe(address, out)}, not from {named[0]}:{named[1]} that "
+                    f"{branch.host}'s dialog named"
+                )
+    # After the 200, media goes on both ways on the confirmed dialog.
+    answerer: Branch = out.branches[out.answerer]
+    after_in = _received(out.caller_rtp, _ssrc(answerer.rtp), after=t)
+    after_out = _received(answerer.rtp, caller_ssrc, after=t)
+    evidence.append(f"after the 200: caller got {len(after_in)} packet(s) from "
+                    f"{answerer.host}, {answerer.host} got {len(after_out)} from the caller")
+    if not after_in or not after_out:
+        problems.append("media did not continue both ways after the 200")
+    if problems:
+        return failed("SIP-EARLY-1", "; ".join(problems), evidence)
+    return ok("SIP-EARLY-1", "early media flowed per early dialog, no crossover, and went on "
+              "after the 200", evidence)

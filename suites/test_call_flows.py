@@ -1,0 +1,53 @@
+"""Call flows: parallel forking with early dialogs and early media (seed 002, design card).
+
+Three callees ring in parallel behind the target; each answers 183 with its
+own To-tag, SDP and early media (a tone of its own); the caller streams its
+early media toward the first early dialog; after the early-media phase the
+first callee answers and the target must cancel the others. Judged from what
+every agent sent and received, on one clock, and from the capture.
+"""
+
+from __future__ import annotations
+
+from harness.conformance import case
+from harness.conformance import fork_checks as fc
+from harness.conformance.findings import require
+from harness.pytest_plugin.calls import ForkCall
+from harness.targets.spec import MediaMode
+
+REF = ("seed 002 (gateways must handle many early dialogs from forking); seed 003 "
+       "(forked 183s); RFC 3261 §12.1, §16.7; RFC 3960 (early media)")
+FORK_EXPECTATION = ("Three callees forked in parallel each answer 183 with their own To-tag "
+                    "and SDP: the caller sees three early dialogs, each with its SDP; when the "
+                    "first answers 200, the other two get CANCEL and the call stays up to its "
+                    "BYE.")
+EARLY_EXPECTATION = ("Each callee streams early media: it reaches the caller from the address "
+                     "its own early dialog's SDP named; the caller's early media for the first "
+                     "dialog reaches only the first callee; media goes on both ways after the "
+                     "200. A packet that crosses over is reported with where it went.")
+
+
+@case("SIP-FORK-1", "SIP-FORK-2", title="Bypass: forking gives separate early dialogs",
+      reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.BYPASS, forking=True)
+async def test_fork_dialogs_bypass(fork_call: ForkCall) -> None:
+    out = await fork_call(MediaMode.BYPASS, early_media_s=0.3)
+    require(fc.early_dialogs_distinct(out), fc.others_ended(out))
+
+
+@case("SIP-FORK-1", "SIP-FORK-2", title="Proxy: forking gives separate early dialogs",
+      reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.PROXY, forking=True)
+async def test_fork_dialogs_proxy(fork_call: ForkCall) -> None:
+    out = await fork_call(MediaMode.PROXY, early_media_s=0.3)
+    require(fc.early_dialogs_distinct(out), fc.others_ended(out))
+
+
+@case("SIP-EARLY-1", title="Bypass: early media of forked dialogs stays separate",
+      reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.BYPASS, forking=True)
+async def test_fork_early_media_bypass(fork_call: ForkCall) -> None:
+    require(fc.early_media_separated(await fork_call(MediaMode.BYPASS)))
+
+
+@case("SIP-EARLY-1", title="Proxy: early media of forked dialogs stays separate",
+      reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.PROXY, forking=True)
+async def test_fork_early_media_proxy(fork_call: ForkCall) -> None:
+    require(fc.early_media_separated(await fork_call(MediaMode.PROXY)))

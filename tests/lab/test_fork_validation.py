@@ -1,0 +1,65 @@
+"""The forking checks can fail: against the real target where it really misbehaves
+(rtpengine's early media in relay mode) and against a copy that does not fork."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from harness.agents.captured import captured_fork
+from harness.agents.forking import Branch, ForkOutcome
+from harness.conformance import Verdict
+from harness.conformance import fork_checks as fc
+from harness.lab import Lab, default_topology
+from harness.pytest_plugin.calls import ForkCall
+from harness.targets.process import ProcessTarget
+from harness.targets.spec import MediaMode, load_target
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_early_media_check_passes_in_bypass_and_finds_rtpengine_crossovers(
+    fork_call: ForkCall,
+) -> None:
+    bypass = await fork_call(MediaMode.BYPASS)
+    assert fc.early_media_separated(bypass).verdict is Verdict.OK
+    assert fc.early_dialogs_distinct(bypass).verdict is Verdict.OK
+    assert fc.others_ended(bypass).verdict is Verdict.OK
+    relayed = fc.early_media_separated(await fork_call(MediaMode.PROXY))
+    assert relayed.verdict is Verdict.FAILED
+    assert "CROSSOVER" in relayed.summary
+    # The caller's early media for callee1's dialog went to the last branch (callee3) ...
+    assert "early packets for callee1's dialog reached callee3" in relayed.summary
+    # ... and the callees' early media came from a port another dialog named.
+    assert "that callee1's dialog named" in relayed.summary
+
+
+async def test_fork_checks_fail_against_a_target_that_does_not_fork(tmp_path: Path) -> None:
+    peer = tmp_path / "peer"
+    shutil.copytree(ROOT / "peers" / "kamailio-rtpengine", peer)
+    cfg = peer / "kamailio.cfg"
+    cfg.write_text(cfg.read_text().replace("\troute(FORK);\n", "", 1))
+    with Lab(default_topology()) as lab:
+        target = ProcessTarget(load_target(peer), lab, tmp_path / "run")
+        await target.start()
+        try:
+            hosts = ["callee1", "callee2", "callee3"]
+            out = ForkOutcome(
+                mode=MediaMode.BYPASS,
+                request_uri=target.loaded.spec.request_uri(MediaMode.BYPASS,
+                                                           lab.address("callee1"), 5060),
+                fork_header="X-Harness-Fork",
+                branches=[Branch(h, 900.0 + 200 * i, True) for i, h in enumerate(hosts)],
+                answerer=0, early_to=0, early_media_s=0.3,
+                hosts={h: lab.address(h) for h in ("caller", *hosts)},
+                target_addresses=target.addresses, pcap=tmp_path / "fork.pcap",
+            )
+            await captured_fork(out, lab, target)
+        finally:
+            await target.stop()
+    dialogs = fc.early_dialogs_distinct(out)
+    assert dialogs.verdict is Verdict.FAILED
+    assert "callee2 never got the INVITE" in dialogs.summary
+    ended = fc.others_ended(out)
+    assert ended.verdict is Verdict.FAILED
+    assert "callee3 did not answer and was never sent CANCEL or BYE" in ended.summary
