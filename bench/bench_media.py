@@ -7,6 +7,8 @@ Prints, with medians over repeated runs:
   confirmed, INVITE/200/ACK, 10 RTP packets each way, BYE, capture stopped,
   pcap read, media path classified, the case's checks (budget: median <= 1.0 s),
 - the same with the lab brought up and down around it (cold),
+- a forked call: 3 callees, 1 s of early media, 200, CANCELs, BYE, checks
+  (budget: <= 3 s),
 - the whole media-mode suite through the README's command (budget: <= 20 s).
 
 Run as root from the project: .venv/bin/python bench/bench_media.py [--rounds N]
@@ -24,7 +26,9 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.agents.captured import captured_call, new_outcome
+from harness.agents.captured import captured_call, captured_fork, new_outcome
+from harness.agents.forking import Branch, ForkOutcome
+from harness.conformance import fork_checks as fc
 from harness.conformance import media_checks as mc
 from harness.lab import Lab, cleanup_leftovers, default_topology
 from harness.paths import DEFAULT_TARGET, PROJECT_ROOT
@@ -44,6 +48,23 @@ async def one_case(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path)
     call = await captured_call(new_outcome(lab, target, mode, pcap=pcap), lab, target, packets=10)
     check = mc.bypass_media_path if mode is MediaMode.BYPASS else mc.payloads_unchanged
     mc.require(mc.call_established(call), check(call))
+    return time.perf_counter() - start
+
+
+async def one_fork(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path) -> float:
+    start = time.perf_counter()
+    hosts = ["callee1", "callee2", "callee3"]
+    out = ForkOutcome(
+        mode=mode, request_uri=target.loaded.spec.request_uri(mode, lab.address(hosts[0]), 5060),
+        fork_header="X-Harness-Fork",
+        branches=[Branch(h, 900.0 + 200 * i, True) for i, h in enumerate(hosts)],
+        answerer=0, early_to=0, early_media_s=1.0,
+        hosts={h: lab.address(h) for h in ("caller", *hosts)},
+        target_addresses=target.addresses, pcap=pcap,
+    )
+    await captured_fork(out, lab, target)
+    for check in (fc.early_dialogs_distinct, fc.others_ended, fc.early_media_separated):
+        check(out)
     return time.perf_counter() - start
 
 
@@ -85,6 +106,10 @@ async def main(rounds: int) -> None:
                 times = [await one_case(lab, target, mode, scratch / f"{mode.value}{i}.pcap")
                          for i in range(rounds)]
                 print(f"one case, warm ({mode.value:8})  {fmt(times)}")
+            for mode in (MediaMode.BYPASS, MediaMode.PROXY):
+                times = [await one_fork(lab, target, mode, scratch / f"fork{mode.value}{i}.pcap")
+                         for i in range(max(3, rounds // 4))]
+                print(f"fork 3x1 s early ({mode.value:6})   {fmt(times)}")
         finally:
             await target.stop()
 

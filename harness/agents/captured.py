@@ -77,11 +77,15 @@ async def captured_call(
     return outcome
 
 
-async def captured_fork(out: ForkOutcome, lab: Lab, target: Target) -> ForkOutcome:
-    """Place the forked call `out` describes with a capture running; render its ladder."""
+async def captured_fork(
+    out: ForkOutcome, lab: Lab, target: Target, *, via: tuple[str, int] | None = None
+) -> ForkOutcome:
+    """Place the forked call `out` describes with a capture running; render its ladder.
+
+    `via`: where the caller sends its INVITE instead of the target (a shim)."""
     assert out.pcap is not None
     async with capturing(lab, out.pcap):
-        await forked_call(out, lab=lab, sip_target=target.sip_address)
+        await forked_call(out, lab=lab, sip_target=via or target.sip_address)
     out.packets = read_pcap(out.pcap)
     names = {addr: name for name, addr in out.hosts.items()}
     names |= {addr: "target" for addr in out.target_addresses}

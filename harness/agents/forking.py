@@ -43,6 +43,8 @@ class Branch:
     tone_hz: float
     streams_early: bool
     to_tag: str = field(default_factory=new_tag)
+    # "address:port" the target is told to fork to instead of the callee (a shim)
+    dial: str | None = None
     reached: bool = False
     offer_received: SessionDescription | None = None
     sdp_sent: SessionDescription | None = None
@@ -198,8 +200,9 @@ async def _caller(
 ) -> None:
     offer = make_offer(caller.address, rtp.port, (PCMU, PCMA))
     out.offer_sent = offer
-    extra = [(out.fork_header, f"sip:{out.request_uri.split(':', 1)[1].split('@')[0]}@"
-              f"{out.hosts[b.host]}:5060") for b in out.branches[1:]]
+    user = out.request_uri.split(":", 1)[1].split("@")[0]
+    extra = [(out.fork_header, f"sip:{user}@{b.dial or out.hosts[b.host] + ':5060'}")
+             for b in out.branches[1:]]
     invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer),
                                            content_type="application/sdp", extra=extra)
     caller.endpoint.send_request(invite, sip_target, caller.now)

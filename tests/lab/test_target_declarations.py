@@ -100,7 +100,8 @@ def test_a_violating_target_gets_failed_verdicts_with_evidence(tmp_path: Path) -
     results = tmp_path / "results"
     proc = subprocess.run(
         [sys.executable, "-m", "harness.cli", "run", "--target", str(peer), "--results",
-         str(results), "-k", "bypass"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+         str(results), "--requirement", "MM-BYPASS-1", "--requirement", "MM-BYPASS-2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 1, proc.stdout[-3000:]
     failed = [

@@ -1,0 +1,88 @@
+"""Each forking check FAILS through the fault-injecting shim with its matching fault, and
+passes through the same shim without it (Fault.NONE), against the real target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.agents.captured import captured_fork
+from harness.agents.forking import Branch, ForkOutcome
+from harness.agents.shim import Fault, SipShim
+from harness.conformance import Verdict
+from harness.conformance import fork_checks as fc
+from harness.lab import Lab
+from harness.targets.base import Target
+from harness.targets.spec import MediaMode
+
+HOSTS = ("callee1", "callee2", "callee3")
+
+
+def _outcome(lab: Lab, target: Target, tmp_path: Path, name: str, *,
+             dial: dict[str, str] | None = None, early_media_s: float = 0.4) -> ForkOutcome:
+    mode = MediaMode.BYPASS
+    return ForkOutcome(
+        mode=mode,
+        request_uri=target.loaded.spec.request_uri(mode, lab.address(HOSTS[0]), 5060),
+        fork_header="X-Harness-Fork",
+        branches=[Branch(h, 900.0 + 200 * i, True, dial=(dial or {}).get(h))
+                  for i, h in enumerate(HOSTS)],
+        answerer=0, early_to=0, early_media_s=early_media_s,
+        hosts={h: lab.address(h) for h in ("caller", *HOSTS)},
+        target_addresses=target.addresses, pcap=tmp_path / f"{name}.pcap",
+    )
+
+
+async def _through_caller_side_shim(
+    lab: Lab, target: Target, tmp_path: Path, fault: Fault
+) -> tuple[ForkOutcome, int]:
+    async with SipShim(lab, downstream=target.sip_address, fault=fault) as shim:
+        out = _outcome(lab, target, tmp_path, fault.name)
+        await captured_fork(out, lab, target, via=shim.address)
+        return out, shim.fired
+
+
+@pytest.mark.parametrize("fault", [Fault.DROP_18X, Fault.REUSE_TO_TAG])
+async def test_fork_dialog_check_fails_when_an_early_dialog_is_lost_or_merged(
+    lab: Lab, target: Target, tmp_path: Path, fault: Fault
+) -> None:
+    clean, fired = await _through_caller_side_shim(lab, target, tmp_path, Fault.NONE)
+    assert fired == 0 and fc.early_dialogs_distinct(clean).verdict is Verdict.OK
+    out, fired = await _through_caller_side_shim(lab, target, tmp_path, fault)
+    assert fired >= 1
+    found = fc.early_dialogs_distinct(out)
+    assert found.verdict is Verdict.FAILED
+    assert "never reached the caller as an early dialog" in found.summary
+
+
+async def test_fork_cancel_check_fails_when_a_cancel_is_swallowed(
+    lab: Lab, target: Target, tmp_path: Path
+) -> None:
+    """The shim sits between the target and callee3; it eats the target's CANCEL."""
+    callee3 = (lab.address("callee3"), 5060)
+    for fault, expected in ((Fault.NONE, Verdict.OK), (Fault.SWALLOW_CANCEL, Verdict.FAILED)):
+        async with SipShim(lab, downstream=callee3, fault=fault) as shim:
+            dial = {"callee3": f"{shim.address[0]}:{shim.address[1]}"}
+            out = _outcome(lab, target, tmp_path, f"cancel-{fault.name}", dial=dial)
+            await captured_fork(out, lab, target)
+        found = fc.others_ended(out)
+        assert found.verdict is expected, found
+        if expected is Verdict.FAILED:
+            assert shim.fired >= 1
+            assert "callee3 did not answer and was never sent CANCEL or BYE" in found.summary
+
+
+async def test_early_media_check_fails_when_early_media_is_redirected(
+    lab: Lab, target: Target, tmp_path: Path
+) -> None:
+    """Bypass mode passes on its own; with the 2nd and 3rd 183s pointing at the 1st branch's
+    address, the caller is told media comes from one place and gets it from another."""
+    clean, _ = await _through_caller_side_shim(lab, target, tmp_path, Fault.NONE)
+    assert fc.early_media_separated(clean).verdict is Verdict.OK
+    out, fired = await _through_caller_side_shim(lab, target, tmp_path,
+                                                 Fault.REDIRECT_EARLY_MEDIA)
+    assert fired == 2
+    found = fc.early_media_separated(out)
+    assert found.verdict is Verdict.FAILED
+    assert "CROSSOVER" in found.summary
