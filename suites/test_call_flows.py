@@ -9,10 +9,13 @@ every agent sent and received, on one clock, and from the capture.
 
 from __future__ import annotations
 
+import pytest
+
 from harness.conformance import case
 from harness.conformance import fork_checks as fc
 from harness.conformance.findings import require
 from harness.pytest_plugin.calls import ForkCall
+from harness.targets.base import Target
 from harness.targets.spec import MediaMode
 
 REF = ("seed 002 (gateways must handle many early dialogs from forking); seed 003 "
@@ -51,3 +54,21 @@ async def test_fork_early_media_bypass(fork_call: ForkCall) -> None:
       reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.PROXY, forking=True)
 async def test_fork_early_media_proxy(fork_call: ForkCall) -> None:
     require(fc.early_media_separated(await fork_call(MediaMode.PROXY)))
+
+
+@case("SIP-FORK-3", title="Proxy: as many early dialogs as the target declares, and one more",
+      reference=REF + "; seed 002 (gateways declare how many early dialogs they support)",
+      expectation="With as many parallel forks as the target declares (max_early_dialogs), "
+      "every 183 reaches the caller as its own early dialog; with one fork more, the call "
+      "still ends properly (no 5xx, no lost call) and the target still answers OPTIONS.",
+      mode=MediaMode.PROXY, forking=True)
+async def test_fork_declared_early_dialogs(fork_call: ForkCall, target: Target) -> None:
+    n = target.loaded.spec.capabilities.max_early_dialogs
+    if n < 1:
+        pytest.skip(f"UNSUPPORTED: {target.loaded.spec.target.name} declares no "
+                    "capabilities.max_early_dialogs")
+    declared = await fork_call(MediaMode.PROXY, callees=n, early_media_s=0.3, streaming=(),
+                               label=f"{n} forks")
+    beyond = await fork_call(MediaMode.PROXY, callees=n + 1, early_media_s=0.3, streaming=(),
+                             label=f"{n + 1} forks")
+    require(fc.declared_early_dialogs(declared, beyond))

@@ -42,6 +42,7 @@ class Branch:
     host: str
     tone_hz: float
     streams_early: bool
+    port: int = 5060  # several branches can share a host, each user agent on its own port
     to_tag: str = field(default_factory=new_tag)
     # "address:port" the target is told to fork to instead of the callee (a shim)
     dial: str | None = None
@@ -85,6 +86,7 @@ class ForkOutcome:
     caller_rtp: list[RtpRecord] = field(default_factory=list)
     caller_ssrc: int | None = None
     bye_status: int | None = None
+    target_alive_after: bool | None = None  # answered OPTIONS after the call (None: not asked)
     sip: list[SipRecord] = field(default_factory=list)
     hosts: dict[str, str] = field(default_factory=dict)
     target_addresses: frozenset[str] = frozenset()
@@ -105,7 +107,8 @@ async def forked_call(out: ForkOutcome, *, lab: Lab, sip_target: Address) -> Non
         stack.push_async_callback(asyncio.sleep, 0)
         caller = SipAgent("caller", lab.netns("caller"), lab.address("caller"))
         caller_rtp = RtpEndpoint("caller", lab.netns("caller"), lab.address("caller"))
-        agents = [SipAgent(b.host, lab.netns(b.host), lab.address(b.host)) for b in out.branches]
+        agents = [SipAgent(b.host, lab.netns(b.host), lab.address(b.host), b.port)
+                  for b in out.branches]
         rtps = [RtpEndpoint(b.host, lab.netns(b.host), lab.address(b.host))
                 for b in out.branches]
         things: list[SipAgent | RtpEndpoint] = [caller, caller_rtp, *agents, *rtps]
@@ -201,7 +204,7 @@ async def _caller(
     offer = make_offer(caller.address, rtp.port, (PCMU, PCMA))
     out.offer_sent = offer
     user = out.request_uri.split(":", 1)[1].split("@")[0]
-    extra = [(out.fork_header, f"sip:{user}@{b.dial or out.hosts[b.host] + ':5060'}")
+    extra = [(out.fork_header, f"sip:{user}@{b.dial or f'{out.hosts[b.host]}:{b.port}'}")
              for b in out.branches[1:]]
     invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer),
                                            content_type="application/sdp", extra=extra)

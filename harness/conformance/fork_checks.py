@@ -152,3 +152,29 @@ def early_media_separated(out: ForkOutcome) -> Finding:
         return failed("SIP-EARLY-1", "; ".join(problems), evidence)
     return ok("SIP-EARLY-1", "early media flowed per early dialog, no crossover, and went on "
               "after the 200", evidence)
+
+
+def declared_early_dialogs(declared: ForkOutcome, beyond: ForkOutcome) -> Finding:
+    """SIP-FORK-3: N forks (N declared) all arrive as early dialogs; N+1 is handled cleanly."""
+    n = len(declared.branches)
+    evidence = [f"{n} forks: {len(declared.early_dialogs)} early dialog(s) reached the caller",
+                f"{len(beyond.branches)} forks: {len(beyond.early_dialogs)} early dialog(s), "
+                f"final {beyond.final_status} {beyond.final_reason}, BYE answered "
+                f"{beyond.bye_status}, target answers OPTIONS afterwards: "
+                f"{beyond.target_alive_after}"]
+    problems = []
+    distinct = early_dialogs_distinct(declared)
+    if distinct.verdict.name == "FAILED":
+        problems.append(f"with the {n} forks it declares: {distinct.summary}")
+    if beyond.final_status is None or beyond.final_status >= 500:
+        problems.append(f"with {len(beyond.branches)} forks the call got "
+                        f"{beyond.final_status} {beyond.final_reason}")
+    elif beyond.final_status == 200 and beyond.bye_status != 200:
+        problems.append(f"with {len(beyond.branches)} forks the call was lost before its BYE")
+    if beyond.target_alive_after is False:
+        problems.append(f"after {len(beyond.branches)} forks the target no longer answers "
+                        "OPTIONS")
+    if problems:
+        return failed("SIP-FORK-3", "; ".join(problems), evidence + list(distinct.evidence))
+    return ok("SIP-FORK-3", f"all {n} declared early dialogs arrived; {n + 1} were handled "
+              "cleanly", evidence)

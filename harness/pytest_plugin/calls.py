@@ -26,6 +26,7 @@ from harness.lab import Lab
 from harness.pytest_plugin.options import HarnessConfig
 from harness.pytest_plugin.reporting import LOG_TAIL_KEY
 from harness.targets.base import Target
+from harness.targets.ready import sip_options_ping
 from harness.targets.spec import MediaMode
 
 PCAP_TYPE = "application/vnd.tcpdump.pcap"
@@ -134,14 +135,16 @@ class ForkRunner:
         lab, target, spec = self.runner.lab, self.runner.target, self.runner.target.loaded.spec
         if spec.forking is None:
             raise HarnessError(f"target {spec.target.name} declares no [forking]")
-        hosts = [f"callee{i + 1}" for i in range(callees)]
+        spread = [f"callee{i % 3 + 1}" for i in range(callees)]  # branches over 3 hosts
+        hosts = sorted(set(spread))
         item = self.runner.item
         name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         out = ForkOutcome(
-            mode=mode, request_uri=spec.request_uri(mode, lab.address(hosts[0]), 5060),
+            mode=mode, request_uri=spec.request_uri(mode, lab.address(spread[0]), 5060),
             fork_header=spec.forking.header,
             branches=[Branch(h, FORK_TONES[i % len(FORK_TONES)],
-                             streaming is None or i in streaming) for i, h in enumerate(hosts)],
+                             streaming is None or i in streaming, port=5060 + 2 * (i // 3))
+                      for i, h in enumerate(spread)],
             answerer=answerer, early_to=early_to, early_media_s=early_media_s,
             hosts={h: lab.address(h) for h in ("caller", *hosts)},
             target_addresses=target.addresses,
@@ -167,6 +170,11 @@ class ForkRunner:
                 allure.attach(dialogs, name=f"{tag}: early dialogs and their SDP",
                               attachment_type=allure.attachment_type.TEXT)
             self.runner._remember_logs(mark)
+        out.target_alive_after = False
+        for _ in range(5):  # a few tries: one lost datagram must not make it look dead
+            if await sip_options_ping(lab.netns(spec.signalling.host), target.sip_address):
+                out.target_alive_after = True
+                break
         problems = target.config_errors(mark)
         if problems:
             raise HarnessError("the target's log shows a configuration error during the call:\n"

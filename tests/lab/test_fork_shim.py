@@ -86,3 +86,35 @@ async def test_early_media_check_fails_when_early_media_is_redirected(
     found = fc.early_media_separated(out)
     assert found.verdict is Verdict.FAILED
     assert "CROSSOVER" in found.summary
+
+
+async def test_declared_early_dialogs_check_fails_when_one_183_is_lost(
+    lab: Lab, target: Target, tmp_path: Path
+) -> None:
+    n = 4
+    mode = MediaMode.PROXY
+
+    def forks(count: int, name: str) -> ForkOutcome:
+        hosts = [HOSTS[i % 3] for i in range(count)]
+        return ForkOutcome(
+            mode=mode, request_uri=target.loaded.spec.request_uri(mode, lab.address(hosts[0]),
+                                                                  5060),
+            fork_header="X-Harness-Fork",
+            branches=[Branch(h, 900.0, False, port=5060 + 2 * (i // 3))
+                      for i, h in enumerate(hosts)],
+            answerer=0, early_to=0, early_media_s=0.3,
+            hosts={h: lab.address(h) for h in ("caller", *HOSTS)},
+            target_addresses=target.addresses, pcap=tmp_path / f"{name}.pcap",
+        )
+
+    beyond = await captured_fork(forks(n + 1, "beyond"), lab, target)
+    beyond.target_alive_after = True
+    declared = await captured_fork(forks(n, "clean"), lab, target)
+    assert fc.declared_early_dialogs(declared, beyond).verdict is Verdict.OK
+    async with SipShim(lab, downstream=target.sip_address, fault=Fault.DROP_18X) as shim:
+        lossy = await captured_fork(forks(n, "lossy"), lab, target, via=shim.address)
+    found = fc.declared_early_dialogs(lossy, beyond)
+    assert found.verdict is Verdict.FAILED
+    assert f"with the {n} forks it declares" in found.summary
+    beyond.target_alive_after = False  # as if the target had died after N+1 forks
+    assert "no longer answers OPTIONS" in fc.declared_early_dialogs(declared, beyond).summary
