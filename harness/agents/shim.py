@@ -55,10 +55,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from harness.agents.call import basic_call
-from harness.agents.captured import analyse
+from harness.agents.captured import analyse, capturing
 from harness.agents.outcome import CallOutcome
 from harness.capture.ladder import sip_ladder
-from harness.capture.tcpdump import Capture
 from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.net import Address, UdpEndpoint
@@ -400,22 +399,8 @@ async def captured_call_via_shim(
             f"the shim relays to {shim.downstream}, not to the target at {target.sip_address}"
         )
     assert outcome.pcap is not None
-    outcome.pcap.parent.mkdir(parents=True, exist_ok=True)
-    capture = Capture(lab.bridge_interface, outcome.pcap, bpf_filter="udp",
-                      netns=lab.bridge_netns, immediate=True, buffer_kib=4096)
-    await capture.start()
-    record = lab.register_process(capture.pid, "tcpdump") if capture.pid else None
-    try:
+    async with capturing(lab, outcome.pcap):
         await basic_call(outcome, lab=lab, sip_target=shim.address, packets=packets)
-    finally:
-        result = await capture.stop()
-        if record is not None:
-            lab.forget_process(record)
-    if result.stats.dropped_by_kernel:
-        raise HarnessError(
-            f"the capture lost {result.stats.dropped_by_kernel} packet(s) in the kernel: "
-            "the evidence is incomplete, no verdict"
-        )
     analyse(outcome)
     names = {addr: name for name, addr in outcome.hosts.items()}
     names |= {addr: "target" for addr in outcome.target_addresses}
