@@ -25,13 +25,17 @@ async def test_early_media_check_passes_in_bypass_and_finds_rtpengine_crossovers
     assert fc.early_media_separated(bypass).verdict is Verdict.OK
     assert fc.early_dialogs_distinct(bypass).verdict is Verdict.OK
     assert fc.others_ended(bypass).verdict is Verdict.OK
-    relayed = fc.early_media_separated(await fork_call(MediaMode.PROXY))
+    out = await fork_call(MediaMode.PROXY)
+    relayed = fc.early_media_separated(out)
     assert relayed.verdict is Verdict.FAILED
-    assert "CROSSOVER" in relayed.summary
-    # The caller's early media for callee1's dialog went to the last branch (callee3) ...
-    assert "early packets for callee1's dialog reached callee3" in relayed.summary
-    # ... and the callees' early media came from a port another dialog named.
-    assert "that callee1's dialog named" in relayed.summary
+    # rtpengine sends every branch's early media to the caller from the port of the branch
+    # whose 183 came last, so at least two callees' media arrive from a port not theirs ...
+    assert relayed.summary.count("CROSSOVER") >= 2
+    assert "early packets reached the caller from" in relayed.summary
+    # ... and the caller's early media goes to that last branch (which varies run to run).
+    last = next(b.host for b in out.branches if b.to_tag == out.early_dialogs[-1].to_tag)
+    if last != "callee1":
+        assert f"early packets for callee1's dialog reached {last}" in relayed.summary
 
 
 async def test_fork_checks_fail_against_a_target_that_does_not_fork(tmp_path: Path) -> None:
