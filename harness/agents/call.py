@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 from harness.agents.media import PayloadSource, RtpEndpoint, StreamConfig
@@ -46,7 +45,7 @@ SRTP_SUITE = "AES_CM_128_HMAC_SHA1_80"
 DRAIN_S = 0.06  # time for the last packets to cross the target after the last send
 
 
-def _parse_sdp(body: bytes, who: str, what: str) -> SessionDescription:
+def parse_sdp_from(body: bytes, who: str, what: str) -> SessionDescription:
     try:
         return SessionDescription.parse(body)
     except SdpParseError as exc:
@@ -79,7 +78,7 @@ def telephone_event_pt(sd: SessionDescription | None) -> int | None:
     return None
 
 
-def _remote(sd: SessionDescription) -> Address:
+def media_address(sd: SessionDescription) -> Address:
     return effective_address(sd, 0), sd.media[0].port
 
 
@@ -163,7 +162,7 @@ async def _flow(
         where=lambda e: e.request.method == "INVITE",
     )
     request = got.request
-    offer_in = _parse_sdp(request.body, outcome.callee, "offer in the INVITE")
+    offer_in = parse_sdp_from(request.body, outcome.callee, "offer in the INVITE")
     outcome.offer_received = offer_in
     to_tag = new_tag()
     answer = _callee_answer(outcome, offer_in, callee, callee_rtp, callee_codecs)
@@ -194,14 +193,14 @@ async def _flow(
     dialog = confirmed.dialog
     caller.endpoint.send_ack(dialog, invite.cseq.seq, caller.now)
     caller.pump()
-    answer_in = _parse_sdp(final.response.body, outcome.caller, "answer in the 200")
+    answer_in = parse_sdp_from(final.response.body, outcome.caller, "answer in the 200")
     outcome.answer_received = answer_in
     codec = negotiated_codec(answer_in)
     if codec is None or not answer_in.media:
         raise TargetViolation(f"{outcome.caller}: the 200's SDP accepts no codec",
                               evidence=final.response.body)
     outcome.caller_codec = codec
-    caller_rtp.remote = _remote(answer_in)
+    caller_rtp.remote = media_address(answer_in)
     if outcome.caller_side.srtp:
         key = _srtp_key(answer_in.media[0].crypto())
         if key is not None:
@@ -256,15 +255,14 @@ def _callee_answer(
     offered_srtp = offer.media[0].proto.upper().endswith("SAVP")
     if offered_srtp and not outcome.callee_side.srtp:
         return None
-    choose: Callable[..., CryptoAttribute | None] | None = None
-    answer = make_answer(offer, callee.address, callee_rtp.port, codecs, crypto_choice=choose)
+    answer = make_answer(offer, callee.address, callee_rtp.port, codecs)
     codec = negotiated_codec(answer)
     if codec is None:
         return None
     for name, value in outcome.callee_side.attributes:
         answer.media[0].add_attribute(name, value)
     outcome.callee_codec = codec
-    callee_rtp.remote = _remote(offer)
+    callee_rtp.remote = media_address(offer)
     if offered_srtp:
         mine = _srtp_key(answer.media[0].crypto())
         theirs = _srtp_key(offer.media[0].crypto(), mine.tag if mine else None)

@@ -20,7 +20,12 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.agents.call import _parse_sdp, _remote, negotiated_codec, payloads_for
+from harness.agents.call import (
+    media_address,
+    negotiated_codec,
+    parse_sdp_from,
+    payloads_for,
+)
 from harness.agents.media import RtpEndpoint, RtpRecord, StreamConfig
 from harness.agents.sip_agent import SipAgent, SipRecord
 from harness.capture.pcap import CapturedPacket
@@ -153,7 +158,7 @@ async def _callee(
         return  # not reached: the checks judge it from `reached`
     branch.reached = True
     invite = got.request
-    offer = _parse_sdp(invite.body, branch.host, "offer in the forked INVITE")
+    offer = parse_sdp_from(invite.body, branch.host, "offer in the forked INVITE")
     branch.offer_received = offer
     answer = make_answer(offer, agent.address, rtp.port, (PCMU, PCMA))
     codec = negotiated_codec(answer)
@@ -162,7 +167,7 @@ async def _callee(
         agent.pump()
         return
     branch.sdp_sent = answer
-    rtp.remote = _remote(offer)
+    rtp.remote = media_address(offer)
     agent.endpoint.respond(invite, 183, agent.now, to_tag=branch.to_tag, body=bytes(answer),
                            content_type="application/sdp")
     agent.pump()
@@ -224,7 +229,7 @@ async def _caller(
         out.caller_ssrc = stream.ssrc
         early_packets = int(out.early_media_s / PTIME_S)
         if dialog is not None and dialog.sdp is not None and dialog.sdp.media:
-            rtp.remote = _remote(dialog.sdp)
+            rtp.remote = media_address(dialog.sdp)
             await rtp.send_stream(stream, payloads_for(PCMU, out.caller_tone_hz, "caller"),
                                   early_packets)
         else:
@@ -246,9 +251,9 @@ async def _caller(
     confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
     caller.endpoint.send_ack(confirmed.dialog, invite.cseq.seq, caller.now)
     caller.pump()
-    answer_in = _parse_sdp(got.response.body, "caller", "answer in the 200")
+    answer_in = parse_sdp_from(got.response.body, "caller", "answer in the 200")
     if answer_in.media:
-        rtp.remote = _remote(answer_in)
+        rtp.remote = media_address(answer_in)
     await rtp.send_stream(stream, payloads_for(PCMU, out.caller_tone_hz, "caller"),
                           int(out.after_answer_s / PTIME_S))
     await asyncio.sleep(0.06)
@@ -273,7 +278,7 @@ async def _collect_responses(
         if 101 <= status < 200 and tag and tag not in seen:
             seen.add(tag)
             body = got.response.body
-            sdp = _parse_sdp(body, "caller", f"SDP of the {status}") if body else None
+            sdp = parse_sdp_from(body, "caller", f"SDP of the {status}") if body else None
             out.early_dialogs.append(EarlyDialog(tag, status, caller.now, sdp, got.source))
         elif status >= 200 and not final.done():
             final.set_result(got)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from harness.agents.call import _remote
+from harness.agents.call import media_address
 from harness.agents.forking import Branch, ForkOutcome
 from harness.agents.media import RtpRecord
 from harness.conformance.findings import Finding, failed, ok
@@ -29,7 +29,7 @@ def early_dialogs_distinct(out: ForkOutcome) -> Finding:
     """SIP-FORK-1: every forked branch reaches the caller as its own early dialog with SDP."""
     evidence = [
         f"early dialog {i + 1}: {d.status} To-tag {d.to_tag} from {d.source[0]}:{d.source[1]}, "
-        + (f"SDP {_remote(d.sdp)[0]}:{_remote(d.sdp)[1]}" if d.sdp and d.sdp.media else "no SDP")
+        + ("SDP {}:{}".format(*media_address(d.sdp)) if d.sdp and d.sdp.media else "no SDP")
         for i, d in enumerate(out.early_dialogs)
     ]
     problems = []
@@ -85,7 +85,7 @@ def others_ended(out: ForkOutcome) -> Finding:
 def _describe(address: tuple[str, int], out: ForkOutcome) -> str:
     names = [f"dialog {i + 1} ({out.branches[j].host})"
              for i, d in enumerate(out.early_dialogs) if d.sdp and d.sdp.media
-             and _remote(d.sdp) == address
+             and media_address(d.sdp) == address
              for j, b in enumerate(out.branches) if b.to_tag == d.to_tag]
     return f"{address[0]}:{address[1]}" + (f", the address {' and '.join(names)} named"
                                            if names else "")
@@ -130,7 +130,7 @@ def early_media_separated(out: ForkOutcome) -> Finding:
                            or "nowhere"))
         if dialog is None or dialog.sdp is None or not dialog.sdp.media:
             continue
-        named = _remote(dialog.sdp)
+        named = media_address(dialog.sdp)
         if not got:
             problems.append(f"{branch.host}'s early media never reached the caller")
         for address, n in sources.items():
