@@ -26,8 +26,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.agents.captured import captured_call, captured_fork, new_outcome
-from harness.agents.forking import Branch, ForkOutcome
+from harness.agents.captured import captured_call, captured_fork, new_fork, new_outcome
 from harness.conformance import fork_checks as fc
 from harness.conformance import media_checks as mc
 from harness.lab import Lab, cleanup_leftovers, default_topology
@@ -53,15 +52,7 @@ async def one_case(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path)
 
 async def one_fork(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path) -> float:
     start = time.perf_counter()
-    hosts = ["callee1", "callee2", "callee3"]
-    out = ForkOutcome(
-        mode=mode, request_uri=target.loaded.spec.request_uri(mode, lab.address(hosts[0]), 5060),
-        fork_header="X-Harness-Fork",
-        branches=[Branch(h, 900.0 + 200 * i, True) for i, h in enumerate(hosts)],
-        answerer=0, early_to=0, early_media_s=1.0,
-        hosts={h: lab.address(h) for h in ("caller", *hosts)},
-        target_addresses=target.addresses, pcap=pcap,
-    )
+    out = new_fork(lab, target, mode, pcap=pcap)
     await captured_fork(out, lab, target)
     for check in (fc.early_dialogs_distinct, fc.others_ended, fc.early_media_separated):
         check(out)

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from harness.agents.call import basic_call
-from harness.agents.forking import ForkOutcome, forked_call
+from harness.agents.forking import FORK_TONES, Branch, ForkOutcome, forked_call
 from harness.agents.outcome import CallOutcome, Side
 from harness.capture.ladder import sip_ladder
 from harness.capture.mediapath import classify_media_path
@@ -64,6 +64,33 @@ async def capturing(lab: Lab, pcap: Path) -> AsyncIterator[None]:
             f"the capture lost {result.stats.dropped_by_kernel} packet(s) in the kernel: "
             "the evidence is incomplete, no verdict"
         )
+
+
+def new_fork(
+    lab: Lab, target: Target, mode: MediaMode, *, pcap: Path, callees: int = 3,
+    answerer: int = 0, early_to: int = 0, early_media_s: float = 1.0,
+    streaming: tuple[int, ...] | None = None, dial: dict[int, str] | None = None,
+) -> ForkOutcome:
+    """What a forked call is to be: `callees` branches spread over callee1..3 (several user
+    agents per host, each on its own port), all streaming early media unless `streaming`
+    names the ones that do; `dial` maps a branch index to the "address:port" the target is
+    told to fork to instead (a shim)."""
+    spec = target.loaded.spec
+    if spec.forking is None:
+        raise HarnessError(f"target {spec.target.name} declares no [forking]")
+    spread = [f"callee{i % 3 + 1}" for i in range(callees)]
+    return ForkOutcome(
+        mode=mode, request_uri=spec.request_uri(mode, lab.address(spread[0]), 5060),
+        fork_header=spec.forking.header,
+        branches=[
+            Branch(host, FORK_TONES[i % len(FORK_TONES)], streaming is None or i in streaming,
+                   port=5060 + 2 * (i // 3), dial=(dial or {}).get(i))
+            for i, host in enumerate(spread)
+        ],
+        answerer=answerer, early_to=early_to, early_media_s=early_media_s,
+        hosts={h: lab.address(h) for h in ("caller", *sorted(set(spread)))},
+        target_addresses=target.addresses, pcap=pcap,
+    )
 
 
 async def captured_call(

@@ -38,6 +38,7 @@ from harness.sip.headers import new_tag
 from harness.targets.spec import MediaMode
 
 PTIME_S = 0.02
+FORK_TONES = (900.0, 1100.0, 1500.0)  # each branch's early media is a tone of its own
 
 
 @dataclass

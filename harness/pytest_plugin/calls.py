@@ -18,8 +18,8 @@ from typing import Protocol
 import allure
 import pytest
 
-from harness.agents.captured import captured_call, captured_fork, new_outcome
-from harness.agents.forking import Branch, ForkOutcome
+from harness.agents.captured import captured_call, captured_fork, new_fork, new_outcome
+from harness.agents.forking import ForkOutcome
 from harness.agents.outcome import CallOutcome, Side
 from harness.errors import HarnessError
 from harness.lab import Lab
@@ -118,8 +118,6 @@ def media_call(
     return CallRunner(lab, target, harness_config, request.node)
 
 
-FORK_TONES = (900.0, 1100.0, 1500.0)
-
 
 class ForkRunner:
     """Places captured forked calls for one test."""
@@ -133,21 +131,11 @@ class ForkRunner:
         label: str | None = None,
     ) -> ForkOutcome:
         lab, target, spec = self.runner.lab, self.runner.target, self.runner.target.loaded.spec
-        if spec.forking is None:
-            raise HarnessError(f"target {spec.target.name} declares no [forking]")
-        spread = [f"callee{i % 3 + 1}" for i in range(callees)]  # branches over 3 hosts
-        hosts = sorted(set(spread))
         item = self.runner.item
         name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
-        out = ForkOutcome(
-            mode=mode, request_uri=spec.request_uri(mode, lab.address(spread[0]), 5060),
-            fork_header=spec.forking.header,
-            branches=[Branch(h, FORK_TONES[i % len(FORK_TONES)],
-                             streaming is None or i in streaming, port=5060 + 2 * (i // 3))
-                      for i, h in enumerate(spread)],
-            answerer=answerer, early_to=early_to, early_media_s=early_media_s,
-            hosts={h: lab.address(h) for h in ("caller", *hosts)},
-            target_addresses=target.addresses,
+        out = new_fork(
+            lab, target, mode, callees=callees, answerer=answerer, early_to=early_to,
+            early_media_s=early_media_s, streaming=streaming,
             pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap",
         )
         mark = target.log_mark()

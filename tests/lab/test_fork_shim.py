@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.agents.captured import captured_fork
-from harness.agents.forking import Branch, ForkOutcome
+from harness.agents.captured import captured_fork, new_fork
+from harness.agents.forking import ForkOutcome
 from harness.agents.shim import Fault, SipShim
 from harness.conformance import Verdict
 from harness.conformance import fork_checks as fc
@@ -16,22 +16,11 @@ from harness.lab import Lab
 from harness.targets.base import Target
 from harness.targets.spec import MediaMode
 
-HOSTS = ("callee1", "callee2", "callee3")
-
 
 def _outcome(lab: Lab, target: Target, tmp_path: Path, name: str, *,
-             dial: dict[str, str] | None = None, early_media_s: float = 0.4) -> ForkOutcome:
-    mode = MediaMode.BYPASS
-    return ForkOutcome(
-        mode=mode,
-        request_uri=target.loaded.spec.request_uri(mode, lab.address(HOSTS[0]), 5060),
-        fork_header="X-Harness-Fork",
-        branches=[Branch(h, 900.0 + 200 * i, True, dial=(dial or {}).get(h))
-                  for i, h in enumerate(HOSTS)],
-        answerer=0, early_to=0, early_media_s=early_media_s,
-        hosts={h: lab.address(h) for h in ("caller", *HOSTS)},
-        target_addresses=target.addresses, pcap=tmp_path / f"{name}.pcap",
-    )
+             dial: dict[int, str] | None = None) -> ForkOutcome:
+    return new_fork(lab, target, MediaMode.BYPASS, early_media_s=0.4, dial=dial,
+                    pcap=tmp_path / f"{name}.pcap")
 
 
 async def _through_caller_side_shim(
@@ -63,7 +52,7 @@ async def test_fork_cancel_check_fails_when_a_cancel_is_swallowed(
     callee3 = (lab.address("callee3"), 5060)
     for fault, expected in ((Fault.NONE, Verdict.OK), (Fault.SWALLOW_CANCEL, Verdict.FAILED)):
         async with SipShim(lab, downstream=callee3, fault=fault) as shim:
-            dial = {"callee3": f"{shim.address[0]}:{shim.address[1]}"}
+            dial = {2: f"{shim.address[0]}:{shim.address[1]}"}  # branch 3 is callee3
             out = _outcome(lab, target, tmp_path, f"cancel-{fault.name}", dial=dial)
             await captured_fork(out, lab, target)
         found = fc.others_ended(out)
@@ -92,20 +81,10 @@ async def test_declared_early_dialogs_check_fails_when_one_183_is_lost(
     lab: Lab, target: Target, tmp_path: Path
 ) -> None:
     n = 4
-    mode = MediaMode.PROXY
 
     def forks(count: int, name: str) -> ForkOutcome:
-        hosts = [HOSTS[i % 3] for i in range(count)]
-        return ForkOutcome(
-            mode=mode, request_uri=target.loaded.spec.request_uri(mode, lab.address(hosts[0]),
-                                                                  5060),
-            fork_header="X-Harness-Fork",
-            branches=[Branch(h, 900.0, False, port=5060 + 2 * (i // 3))
-                      for i, h in enumerate(hosts)],
-            answerer=0, early_to=0, early_media_s=0.3,
-            hosts={h: lab.address(h) for h in ("caller", *HOSTS)},
-            target_addresses=target.addresses, pcap=tmp_path / f"{name}.pcap",
-        )
+        return new_fork(lab, target, MediaMode.PROXY, callees=count, early_media_s=0.3,
+                        streaming=(), pcap=tmp_path / f"{name}.pcap")
 
     beyond = await captured_fork(forks(n + 1, "beyond"), lab, target)
     beyond.target_alive_after = True

@@ -6,8 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from harness.agents.captured import captured_fork
-from harness.agents.forking import Branch, ForkOutcome
+from harness.agents.captured import captured_fork, new_fork
 from harness.conformance import Verdict
 from harness.conformance import fork_checks as fc
 from harness.lab import Lab, default_topology
@@ -47,17 +46,8 @@ async def test_fork_checks_fail_against_a_target_that_does_not_fork(tmp_path: Pa
         target = ProcessTarget(load_target(peer), lab, tmp_path / "run")
         await target.start()
         try:
-            hosts = ["callee1", "callee2", "callee3"]
-            out = ForkOutcome(
-                mode=MediaMode.BYPASS,
-                request_uri=target.loaded.spec.request_uri(MediaMode.BYPASS,
-                                                           lab.address("callee1"), 5060),
-                fork_header="X-Harness-Fork",
-                branches=[Branch(h, 900.0 + 200 * i, True) for i, h in enumerate(hosts)],
-                answerer=0, early_to=0, early_media_s=0.3,
-                hosts={h: lab.address(h) for h in ("caller", *hosts)},
-                target_addresses=target.addresses, pcap=tmp_path / "fork.pcap",
-            )
+            out = new_fork(lab, target, MediaMode.BYPASS, early_media_s=0.3,
+                           pcap=tmp_path / "fork.pcap")
             await captured_fork(out, lab, target)
         finally:
             await target.stop()
