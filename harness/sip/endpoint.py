@@ -52,7 +52,7 @@ from harness.sip.events import (
 )
 from harness.sip.headers import CSeq, NameAddr, RandomBytes, SipUri, Via, new_branch, new_call_id
 from harness.sip.headers import new_tag as _new_tag
-from harness.sip.message import Headers, Request, Response, build_request, build_response
+from harness.sip.message import Request, Response, build_request, build_response
 from harness.sip.message import parse_message as _parse_message
 from harness.sip.transaction import (
     AckPassedUp,
@@ -67,6 +67,7 @@ from harness.sip.transaction import (
     Transmit,
     TxState,
     client_key,
+    headers_from_invite,
     server_key,
 )
 
@@ -298,15 +299,7 @@ class SipEndpoint:
         tx = self._client.get(client_key(invite))
         if not isinstance(tx, ClientInviteTransaction):
             raise SipUsageError("no client INVITE transaction for this request")
-        src = invite.headers
-        headers = Headers()
-        headers.add("Via", src.get("Via") or "")
-        headers.add("Max-Forwards", "70")
-        for route in src.get_all("Route"):
-            headers.add("Route", route)
-        for name in ("From", "To", "Call-ID"):
-            headers.copy_field(src, name)
-        headers.add("CSeq", f"{invite.cseq.seq} CANCEL")
+        headers = headers_from_invite(invite, "CANCEL")
         if self.user_agent:
             headers.add("User-Agent", self.user_agent)
         headers.add("Content-Length", "0")

@@ -491,12 +491,10 @@ class ClientInviteTransaction(_ClientTransaction):
         self._send(bytes(self.ack), self.ack)
 
 
-def build_non2xx_ack(invite: Request, response: Response) -> Request:
-    """§17.1.1.3: the ACK for a non-2xx final response, part of the INVITE transaction.
-
-    Same Request-URI, Call-ID, From, CSeq number and top Via (same branch) as
-    the INVITE; To from the response (with its tag); the INVITE's Route set.
-    """
+def headers_from_invite(invite: Request, method: str, *, to: str | None = None) -> Headers:
+    """The headers a CANCEL (§9.1) or a non-2xx ACK (§17.1.1.3) copies from its INVITE:
+    the top Via (same branch), Max-Forwards, the Route set, From, To (the INVITE's, or
+    `to`), Call-ID, and the CSeq number with `method`. Content-Length is the caller's."""
     src = invite.headers
     headers = Headers()
     headers.add("Via", src.get("Via") or "")
@@ -504,9 +502,22 @@ def build_non2xx_ack(invite: Request, response: Response) -> Request:
     for route in src.get_all("Route"):
         headers.add("Route", route)
     headers.copy_field(src, "From")
-    headers.add("To", response.headers.get("To") or "")
+    if to is None:
+        headers.copy_field(src, "To")
+    else:
+        headers.add("To", to)
     headers.copy_field(src, "Call-ID")
-    headers.add("CSeq", f"{invite.cseq.seq} ACK")
+    headers.add("CSeq", f"{invite.cseq.seq} {method}")
+    return headers
+
+
+def build_non2xx_ack(invite: Request, response: Response) -> Request:
+    """§17.1.1.3: the ACK for a non-2xx final response, part of the INVITE transaction.
+
+    Same Request-URI, Call-ID, From, CSeq number and top Via (same branch) as
+    the INVITE; To from the response (with its tag); the INVITE's Route set.
+    """
+    headers = headers_from_invite(invite, "ACK", to=response.headers.get("To") or "")
     headers.add("Content-Length", "0")
     return Request("ACK", invite.uri, headers, b"", invite.version)
 
