@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import start_stop_times
+
 from harness.paths import DEFAULT_TARGET, PROJECT_ROOT
 from harness.targets.cleanup import cleanup_everything
 from harness.targets.docker import DockerTarget
@@ -67,17 +69,10 @@ async def main(rounds: int, rebuild: bool) -> None:
           f"{'' if rebuild else ' (not rebuilt: --no-rebuild)'}")
 
     scratch = Path(tempfile.mkdtemp(prefix="sbc-bench-docker-"))
-    starts, stops = [], []
     with docker_lab(client, provided_host=loaded.spec.signalling.host) as (lab, network):
-        for i in range(rounds):
-            target = DockerTarget(loaded, lab, scratch / f"r{i}", client, network,
-                                  progress=lambda line: None)
-            t0 = time.perf_counter()
-            await target.start()
-            t1 = time.perf_counter()
-            await target.stop()
-            starts.append(t1 - t0)
-            stops.append(time.perf_counter() - t1)
+        starts, stops = await start_stop_times(
+            lambda i: DockerTarget(loaded, lab, scratch / f"r{i}", client, network,
+                                   progress=lambda line: None), rounds)
     print(f"container start to ready     {med(starts)}")
     print(f"container stop (+log, rm)    {med(stops)}")
 

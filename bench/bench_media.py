@@ -26,6 +26,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from common import start_stop_times
+
 from harness.agents.captured import captured_call, captured_fork, new_fork, new_outcome
 from harness.conformance import fork_checks as fc
 from harness.conformance import media_checks as mc
@@ -76,16 +78,9 @@ async def main(rounds: int) -> None:
     print(f"lab up                       {fmt(ups)}")
     print(f"lab down                     {fmt(downs)}")
 
-    starts, stops = [], []
     with Lab(default_topology()) as lab:
-        for i in range(max(3, rounds // 4)):
-            target = ProcessTarget(loaded, lab, scratch / f"start{i}")
-            t0 = time.perf_counter()
-            await target.start()
-            t1 = time.perf_counter()
-            await target.stop()
-            starts.append(t1 - t0)
-            stops.append(time.perf_counter() - t1)
+        starts, stops = await start_stop_times(
+            lambda i: ProcessTarget(loaded, lab, scratch / f"start{i}"), max(3, rounds // 4))
     print(f"target start to ready        {fmt(starts)}")
     print(f"target stop                  {fmt(stops)}")
 
