@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+
+from peer_copies import copy_default_peer
 
 from harness.agents.captured import captured_fork, new_fork
 from harness.conformance import Verdict
@@ -13,8 +14,6 @@ from harness.lab import Lab, default_topology
 from harness.pytest_plugin.calls import ForkCall
 from harness.targets.process import ProcessTarget
 from harness.targets.spec import MediaMode, load_target
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_early_media_check_passes_in_bypass_and_finds_rtpengine_crossovers(
@@ -38,8 +37,7 @@ async def test_early_media_check_passes_in_bypass_and_finds_rtpengine_crossovers
 
 
 async def test_fork_checks_fail_against_a_target_that_does_not_fork(tmp_path: Path) -> None:
-    peer = tmp_path / "peer"
-    shutil.copytree(ROOT / "peers" / "kamailio-rtpengine", peer)
+    peer = copy_default_peer(tmp_path)
     cfg = peer / "kamailio.cfg"
     cfg.write_text(cfg.read_text().replace("\troute(FORK);\n", "", 1))
     with Lab(default_topology()) as lab:

@@ -8,10 +8,10 @@ target dialled in another mode, e.g. the proxy checks on a bypassed call.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from peer_copies import with_define
 
 from harness.agents.captured import captured_call, new_outcome
 from harness.agents.outcome import CallOutcome, Side
@@ -22,8 +22,6 @@ from harness.pytest_plugin.calls import MediaCall
 from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT
 from harness.targets.process import ProcessTarget
 from harness.targets.spec import MediaMode, load_target
-
-ROOT = Path(__file__).resolve().parents[2]
 
 BYPASS, PROXY, ANCHORED = MediaMode.BYPASS, MediaMode.PROXY, MediaMode.ANCHORED
 
@@ -161,25 +159,13 @@ async def test_security_attribute_check_fails_when_the_target_adds_crypto_suites
 ) -> None:
     """A real misconfiguration: rtpengine's proxy flags without DTLS=off and SDES-no-*
     make it offer eleven crypto suites and a DTLS fingerprint of its own."""
-    peer = _peer_with_define(tmp_path, "PROXY_FLAGS",
+    peer = with_define(tmp_path, "PROXY_FLAGS",
                              "replace-origin replace-session-connection ICE=remove")
     call = await _call_through(peer, tmp_path, PROXY, SECURE_CALLER, SECURE_CALLEE)
     found = mc.security_attributes_unchanged(call)
     assert found.verdict is Verdict.FAILED
     assert "added" in found.summary
     assert sum("added   a=crypto:" in line for line in found.evidence) >= 5
-
-
-def _peer_with_define(tmp_path: Path, name: str, value: str) -> Path:
-    """A copy of the default target whose kamailio.cfg defines `name` as `value`."""
-    peer = tmp_path / "peer"
-    shutil.copytree(ROOT / "peers" / "kamailio-rtpengine", peer)
-    cfg = peer / "kamailio.cfg"
-    text = cfg.read_text()
-    start = text.index(f'#!define {name} "')
-    end = text.index("\n", start)
-    cfg.write_text(f'{text[:start]}#!define {name} "{value}"{text[end:]}')
-    return peer
 
 
 async def _call_through(
@@ -208,7 +194,7 @@ async def test_dtmf_check_fails_when_the_target_masks_telephone_event(
     of the caller's codecs masked telephone-event too, so no RFC 4733 reached the callee."""
     assert mc.dtmf_delivered(await media_call(ANCHORED, caller=DTMF_CALLER,
                                               callee=DTMF_CALLEE)).verdict is Verdict.OK
-    peer = _peer_with_define(
+    peer = with_define(
         tmp_path, "ANCHOR_OFFER_FLAGS", "replace-origin replace-session-connection "
         "ICE=remove RTP/AVP codec-mask=all codec-transcode=PCMA codec-transcode=PCMU",
     )

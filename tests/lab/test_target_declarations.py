@@ -4,13 +4,13 @@ passed), and a misconfiguration that only shows in the target's log fails the ru
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from peer_copies import copy_default_peer
 
 from harness.agents.captured import captured_call, new_outcome
 from harness.lab import Lab, default_topology
@@ -18,17 +18,10 @@ from harness.targets.process import ProcessTarget
 from harness.targets.spec import MediaMode, load_target
 
 ROOT = Path(__file__).resolve().parents[2]
-PEER = ROOT / "peers" / "kamailio-rtpengine"
-
-
-def _copy_peer(tmp_path: Path) -> Path:
-    folder = tmp_path / "peer"
-    shutil.copytree(PEER, folder)
-    return folder
 
 
 def test_unclaimed_modes_are_skipped_as_unsupported(tmp_path: Path) -> None:
-    peer = _copy_peer(tmp_path)
+    peer = copy_default_peer(tmp_path)
     toml = peer / "target.toml"
     toml.write_text(toml.read_text().replace(
         'media_modes = ["bypass", "proxy", "anchored"]', 'media_modes = ["bypass"]'
@@ -53,7 +46,7 @@ def test_unclaimed_modes_are_skipped_as_unsupported(tmp_path: Path) -> None:
 
 
 async def test_unknown_rtpengine_flag_in_the_config_is_reported(tmp_path: Path) -> None:
-    peer = _copy_peer(tmp_path)
+    peer = copy_default_peer(tmp_path)
     cfg = peer / "kamailio.cfg"
     cfg.write_text(cfg.read_text().replace(
         '#!define PROXY_FLAGS "replace-origin', '#!define PROXY_FLAGS "no-such-flag replace-origin'
@@ -75,7 +68,7 @@ async def test_unknown_rtpengine_flag_in_the_config_is_reported(tmp_path: Path) 
 
 @pytest.mark.parametrize("mode", [MediaMode.BYPASS])
 def test_claimed_mode_needs_a_dial_plan(tmp_path: Path, mode: MediaMode) -> None:
-    peer = _copy_peer(tmp_path)
+    peer = copy_default_peer(tmp_path)
     toml = peer / "target.toml"
     toml.write_text(toml.read_text().replace(
         '[modes.bypass]\nrequest_uri = "sip:bypass@{callee_address}:{callee_port}"\n', ''
@@ -91,7 +84,7 @@ def test_claimed_mode_needs_a_dial_plan(tmp_path: Path, mode: MediaMode) -> None
 def test_a_violating_target_gets_failed_verdicts_with_evidence(tmp_path: Path) -> None:
     """A target that claims bypass but relays: the bypass cases fail (not break), and each
     failed result carries the findings, the pcap, the ladder and the target's log tail."""
-    peer = _copy_peer(tmp_path)
+    peer = copy_default_peer(tmp_path)
     toml = peer / "target.toml"
     toml.write_text(toml.read_text().replace(
         'request_uri = "sip:bypass@{callee_address}:{callee_port}"',
