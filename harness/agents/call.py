@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 
 from harness.agents.media import PayloadSource, RtpEndpoint, StreamConfig
-from harness.agents.outcome import CallOutcome
+from harness.agents.outcome import CallOutcome, Phase
 from harness.agents.sip_agent import SipAgent
-from harness.errors import TargetViolation
+from harness.errors import HarnessError, TargetViolation
 from harness.lab import Lab
 from harness.media import g711
 from harness.media.srtp import SrtpSession
@@ -35,6 +37,7 @@ from harness.sdp import (
     make_offer,
 )
 from harness.sip import (
+    Dialog,
     DialogConfirmed,
     RequestReceived,
     ResponseReceived,
@@ -106,10 +109,51 @@ def _srtp_key(crypto: list[CryptoAttribute], tag: int | None = None) -> CryptoAt
     return None
 
 
+@dataclass
+class LiveCall:
+    """A call in progress: the agents, the media endpoints in use and the SDP each side
+    holds. `basic_call` builds it; the re-INVITE steps (`harness.agents.reinvite`) move
+    it on."""
+
+    outcome: CallOutcome
+    caller: SipAgent
+    callee: SipAgent
+    caller_rtp: RtpEndpoint
+    callee_rtp: RtpEndpoint
+    stack: AsyncExitStack
+    caller_endpoints: list[RtpEndpoint] = field(default_factory=list)
+    callee_endpoints: list[RtpEndpoint] = field(default_factory=list)
+    dialog: Dialog | None = None  # the caller's, once confirmed
+    caller_stream: StreamConfig | None = None
+    callee_stream: StreamConfig | None = None
+    caller_sdp: SessionDescription | None = None  # the last SDP each side sent
+    callee_sdp: SessionDescription | None = None
+
+    async def new_endpoint(self, side: str) -> RtpEndpoint:
+        """Open another RTP port for ``caller`` or ``callee`` (it stays open to the end)."""
+        agent = self.caller if side == "caller" else self.callee
+        rtp = RtpEndpoint(agent.name, agent.netns, agent.address)
+        await rtp.open()
+        self.stack.callback(rtp.close)
+        (self.caller_endpoints if side == "caller" else self.callee_endpoints).append(rtp)
+        return rtp
+
+
+AfterMedia = Callable[[LiveCall, int], Awaitable[None]]
+"""What to do between the first media phase and the BYE (the re-INVITE steps)."""
+
+
 async def basic_call(
-    outcome: CallOutcome, *, lab: Lab, sip_target: Address, packets: int = 10
+    outcome: CallOutcome, *, lab: Lab, sip_target: Address, packets: int = 10,
+    then: AfterMedia | None = None, callee_contact: Address | None = None,
 ) -> None:
-    """Place one call as `outcome` describes and fill in what happened."""
+    """Place one call as `outcome` describes and fill in what happened.
+
+    `then` runs after the first media phase (and DTMF), before the BYE;
+    `callee_contact`: the address the callee puts in its Contact (a relay in front
+    of it, so that in-dialog requests pass the relay too)."""
+    if outcome.reinvites and then is None:
+        raise HarnessError("the call asks for re-INVITEs but no step runner was given")
     caller_address = lab.address(outcome.caller)
     callee_address = lab.address(outcome.callee)
     async with AsyncExitStack() as stack:
@@ -117,26 +161,38 @@ async def basic_call(
         # and the ports are free again when the call returns.
         stack.push_async_callback(asyncio.sleep, 0)
         caller = SipAgent(outcome.caller, lab.netns(outcome.caller), caller_address)
-        callee = SipAgent(outcome.callee, lab.netns(outcome.callee), callee_address)
+        callee = SipAgent(outcome.callee, lab.netns(outcome.callee), callee_address,
+                          contact=callee_contact)
         caller_rtp = RtpEndpoint(outcome.caller, lab.netns(outcome.caller), caller_address)
         callee_rtp = RtpEndpoint(outcome.callee, lab.netns(outcome.callee), callee_address)
         for thing in (caller, callee, caller_rtp, callee_rtp):
             await thing.open()
             stack.callback(thing.close)
+        live = LiveCall(outcome, caller, callee, caller_rtp, callee_rtp, stack,
+                        [caller_rtp], [callee_rtp])
 
         def collect() -> None:
             outcome.sip = sorted(caller.records + callee.records, key=lambda r: r.time)
-            outcome.caller_rtp = list(caller_rtp.records)
-            outcome.callee_rtp = list(callee_rtp.records)
+            outcome.caller_rtp = sorted(
+                (r for e in live.caller_endpoints for r in e.records), key=lambda r: r.time)
+            outcome.callee_rtp = sorted(
+                (r for e in live.callee_endpoints for r in e.records), key=lambda r: r.time)
 
         stack.callback(collect)
-        await _flow(outcome, caller, callee, caller_rtp, callee_rtp, sip_target, packets)
+        if not await _establish(live, sip_target):
+            return
+        await media_phase(live, outcome.phases[0], packets)
+        if outcome.caller_side.dtmf:
+            await _send_dtmf(live)
+        if then is not None:
+            await then(live, packets)
+        await _hang_up(live)
 
 
-async def _flow(
-    outcome: CallOutcome, caller: SipAgent, callee: SipAgent,
-    caller_rtp: RtpEndpoint, callee_rtp: RtpEndpoint, sip_target: Address, packets: int,
-) -> None:
+async def _establish(live: LiveCall, sip_target: Address) -> bool:
+    """INVITE with an offer, 180, 200 with the answer, ACK; False when it was refused."""
+    outcome, caller, callee = live.outcome, live.caller, live.callee
+    caller_rtp, callee_rtp = live.caller_rtp, live.callee_rtp
     caller_codecs = outcome.caller_side.codecs or (PCMU, PCMA)
     callee_codecs = outcome.callee_side.codecs or (PCMU, PCMA)
 
@@ -149,7 +205,7 @@ async def _flow(
         caller.address, caller_rtp.port, caller_codecs, crypto=crypto,
         extra_attributes=[Attribute(n, v) for n, v in outcome.caller_side.attributes],
     )
-    outcome.offer_sent = offer
+    outcome.offer_sent = live.caller_sdp = offer
     invite = caller.endpoint.create_invite(
         outcome.request_uri, body=bytes(offer), content_type="application/sdp"
     )
@@ -170,7 +226,7 @@ async def _flow(
         callee.endpoint.respond(request, 488, callee.now, to_tag=to_tag)
         callee.pump()
     else:
-        outcome.answer_sent = answer
+        outcome.answer_sent = live.callee_sdp = answer
         callee.endpoint.respond(request, 180, callee.now, to_tag=to_tag)
         callee.endpoint.respond(request, 200, callee.now, to_tag=to_tag, body=bytes(answer),
                                 content_type="application/sdp")
@@ -188,10 +244,10 @@ async def _flow(
             f"the callee's SDP policy: codecs {[c.encoding for c in callee_codecs]}, "
             f"SRTP {'accepted' if outcome.callee_side.srtp else 'refused'}"
         )
-        return
+        return False
     confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
-    dialog = confirmed.dialog
-    caller.endpoint.send_ack(dialog, invite.cseq.seq, caller.now)
+    live.dialog = confirmed.dialog
+    caller.endpoint.send_ack(live.dialog, invite.cseq.seq, caller.now)
     caller.pump()
     answer_in = parse_sdp_from(final.response.body, outcome.caller, "answer in the 200")
     outcome.answer_received = answer_in
@@ -207,32 +263,54 @@ async def _flow(
             caller_rtp.rx_srtp = SrtpSession(key.suite, key.key_params[0].key_salt, "inbound")
         else:
             outcome.notes.append("the answer to the caller's SRTP offer has no usable a=crypto")
-
-    # -- media both ways --------------------------------------------------------------
     callee_codec = outcome.callee_codec
     assert callee_codec is not None  # set by _callee_answer whenever the callee said 200
-    caller_stream = StreamConfig(codec.payload_type)
-    await asyncio.gather(
-        caller_rtp.send_stream(
-            caller_stream, payloads_for(codec, outcome.caller_tone_hz, "caller"), packets,
-        ),
-        callee_rtp.send_stream(
-            StreamConfig(callee_codec.payload_type),
-            payloads_for(callee_codec, outcome.callee_tone_hz, "callee"), packets,
-        ),
+    live.caller_stream = StreamConfig(codec.payload_type)
+    live.callee_stream = StreamConfig(callee_codec.payload_type)
+    outcome.phases.append(Phase(
+        None, outcome.final_status, offer, offer_in, answer, answer_in,
+        caller_rtp.port, callee_rtp.port, True, True, codec, callee_codec,
+    ))
+    return True
+
+
+async def media_phase(live: LiveCall, phase: Phase, packets: int) -> None:
+    """Each side that may send (per `phase`) sends `packets` of its tone; then a drain."""
+    outcome = live.outcome
+    assert live.caller_stream is not None and live.callee_stream is not None
+    sends = []
+    for may, rtp, stream, codec, hz, seed in (
+        (phase.caller_sends, live.caller_rtp, live.caller_stream, phase.caller_codec,
+         outcome.caller_tone_hz, "caller"),
+        (phase.callee_sends, live.callee_rtp, live.callee_stream, phase.callee_codec,
+         outcome.callee_tone_hz, "callee"),
+    ):
+        if may and codec is not None and rtp.remote is not None:
+            stream.payload_type = codec.payload_type
+            sends.append(rtp.send_stream(stream, payloads_for(codec, hz, seed), packets))
+    phase.start = live.caller.now
+    await asyncio.gather(*sends)
+    await asyncio.sleep(DRAIN_S)
+    phase.end = live.caller.now
+
+
+async def _send_dtmf(live: LiveCall) -> None:
+    outcome = live.outcome
+    assert live.caller_stream is not None
+    event_pt = telephone_event_pt(outcome.answer_received)
+    if event_pt is None:
+        outcome.notes.append("the answer to the caller negotiated no telephone-event")
+        return
+    outcome.dtmf_sent = await live.caller_rtp.send_dtmf(
+        live.caller_stream, outcome.caller_side.dtmf, event_pt
     )
-    if outcome.caller_side.dtmf:
-        event_pt = telephone_event_pt(answer_in)
-        if event_pt is None:
-            outcome.notes.append("the answer to the caller negotiated no telephone-event")
-        else:
-            outcome.dtmf_sent = await caller_rtp.send_dtmf(
-                caller_stream, outcome.caller_side.dtmf, event_pt
-            )
     await asyncio.sleep(DRAIN_S)
 
-    # -- hang up --------------------------------------------------------------------------
-    caller.endpoint.send_in_dialog(dialog, "BYE", caller.now)
+
+async def _hang_up(live: LiveCall) -> None:
+    caller, callee = live.caller, live.callee
+    assert live.dialog is not None
+    caller.endpoint.send_in_dialog(live.dialog, "BYE", caller.now)
     caller.pump()
     bye = await callee.wait_for(
         RequestReceived, "the BYE relayed by the target", where=lambda e: e.request.method == "BYE"

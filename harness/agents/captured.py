@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from harness.agents.call import basic_call
+from harness.agents.call import AfterMedia, basic_call
 from harness.agents.forking import FORK_TONES, Branch, ForkOutcome, forked_call
-from harness.agents.outcome import CallOutcome, Side
+from harness.agents.outcome import CallOutcome, Reinvite, Side
+from harness.agents.reinvite import run_reinvites
 from harness.capture.ladder import sip_ladder
 from harness.capture.mediapath import classify_media_path
 from harness.capture.pcap import read_pcap
@@ -26,6 +27,7 @@ from harness.targets.spec import MediaMode
 def new_outcome(
     lab: Lab, target: Target, mode: MediaMode, *, pcap: Path, caller: Side | None = None,
     callee: Side | None = None, label: str | None = None, callee_host: str = "callee1",
+    reinvites: tuple[Reinvite, ...] = (),
 ) -> CallOutcome:
     """What a call is to be: who calls whom through which mode, and where the pcap goes."""
     caller = caller or Side()
@@ -35,6 +37,7 @@ def new_outcome(
         request_uri=target.loaded.spec.request_uri(mode, lab.address(callee_host), 5060),
         caller="caller", callee=callee_host, caller_side=caller, callee_side=callee,
         caller_tone_hz=caller.tone_hz or 700.0, callee_tone_hz=callee.tone_hz or 1300.0,
+        reinvites=reinvites,
         hosts={h: lab.address(h) for h in ("caller", callee_host)},
         target_addresses=target.addresses, pcap=pcap,
     )
@@ -99,9 +102,15 @@ async def captured_call(
     """Place the call `outcome` describes with a capture running on the lab bridge."""
     assert outcome.pcap is not None
     async with capturing(lab, outcome.pcap):
-        await basic_call(outcome, lab=lab, sip_target=target.sip_address, packets=packets)
+        await basic_call(outcome, lab=lab, sip_target=target.sip_address, packets=packets,
+                         then=steps_of(outcome))
     analyse(outcome)
     return outcome
+
+
+def steps_of(outcome: CallOutcome) -> AfterMedia | None:
+    """The step runner `basic_call` needs for the outcome's re-INVITEs (None: none)."""
+    return run_reinvites if outcome.reinvites else None
 
 
 async def captured_fork(

@@ -37,6 +37,7 @@ class RtpRecord:
     raw: bytes
     packet: RtpPacket | None  # plain RTP (decrypted if SRTP); None if it did not decode
     error: str | None = None
+    local_port: int = 0  # the endpoint's own port (an agent may move to a new one mid-call)
 
 
 @dataclass
@@ -93,7 +94,7 @@ class RtpEndpoint:
             packet = RtpPacket.parse(plain)
         except (SrtpError, RtpParseError) as exc:
             error = str(exc)
-        self.records.append(RtpRecord(now, "received", source, data, packet, error))
+        self.records.append(RtpRecord(now, "received", source, data, packet, error, self.port))
 
     async def send_stream(
         self, config: StreamConfig, payloads: PayloadSource, count: int
@@ -124,7 +125,7 @@ class RtpEndpoint:
         wire = self.tx_srtp.protect(plain) if self.tx_srtp is not None else plain
         self._udp.sendto(wire, self.remote)
         self.records.append(RtpRecord(asyncio.get_running_loop().time(), "sent", self.remote,
-                                      wire, packet))
+                                      wire, packet, None, self.port))
         return packet
 
     async def send_dtmf(

@@ -7,6 +7,7 @@ media-path analysis. Checks are pure functions of it.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,58 @@ class Side:
     dtmf: str = ""  # digits the side sends as RFC 4733 events after its tone
 
 
+class Reinvite(enum.Enum):
+    """One re-INVITE the caller sends after the first media phase (SIP-REINV-1..3)."""
+
+    HOLD = "hold"
+    """Offer ``a=sendonly``: the callee answers recvonly and falls silent."""
+    INACTIVE = "inactive"
+    """Offer ``a=inactive``: nobody sends."""
+    RESUME = "resume"
+    """Offer ``a=sendrecv`` again: media both ways."""
+    CODEC = "codec"
+    """Offer only the other G.711 codec (PCMA if the call uses PCMU, else PCMU)."""
+    ADDRESS = "address"
+    """Offer from a new RTP port; the callee answers from a new port of its own."""
+    OFFERLESS = "offerless"
+    """No SDP in the re-INVITE: the callee offers in the 200 (from a new port), the caller
+    answers in the ACK."""
+
+
+@dataclass
+class Phase:
+    """One media phase of a call: after the initial INVITE (``step`` None) or a re-INVITE.
+
+    The SDPs are the latest each side sent and received in the exchange that opened
+    the phase; ports, codecs and whether a side sends are what the agents did after
+    it, following the SDP they held (an agent obeys what it received, so a target that
+    changes a direction or an address shows on the wire).
+    """
+
+    step: Reinvite | None
+    status: int | None = None  # the final response to the (re-)INVITE
+    caller_sdp_sent: SessionDescription | None = None
+    callee_sdp_received: SessionDescription | None = None
+    callee_sdp_sent: SessionDescription | None = None
+    caller_sdp_received: SessionDescription | None = None
+    caller_port: int = 0  # where each side listens for media in this phase
+    callee_port: int = 0
+    caller_sends: bool = True
+    callee_sends: bool = True
+    caller_codec: Codec | None = None  # what each side negotiated (sends and expects)
+    callee_codec: Codec | None = None
+    start: float = 0.0  # the media window on the agents' clock
+    end: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.step.value if self.step is not None else "initial"
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
 @dataclass
 class CallOutcome:
     mode: MediaMode
@@ -41,6 +94,7 @@ class CallOutcome:
     callee_side: Side
     caller_tone_hz: float
     callee_tone_hz: float
+    reinvites: tuple[Reinvite, ...] = ()  # sent in order after the first media phase
     final_status: int | None = None
     final_reason: str = ""
     offer_sent: SessionDescription | None = None  # caller -> target
@@ -50,6 +104,7 @@ class CallOutcome:
     caller_codec: Codec | None = None  # what the caller ended up sending
     callee_codec: Codec | None = None  # what the callee ended up sending
     dtmf_sent: list[tuple[str, int]] = field(default_factory=list)  # (digit, duration in ts)
+    phases: list[Phase] = field(default_factory=list)  # the first, then one per re-INVITE
     caller_rtp: list[RtpRecord] = field(default_factory=list)
     callee_rtp: list[RtpRecord] = field(default_factory=list)
     sip: list[SipRecord] = field(default_factory=list)

@@ -32,6 +32,12 @@ Two placements:
    requests (ACK for a 2xx, BYE, re-INVITE) follow the target's Record-Route
    and the remote Contact, so they go to the target directly and **bypass the
    shim**; the ACK for a non-2xx final goes to where the INVITE went (the shim).
+   With ``in_dialog=True`` the shim stays on the caller's in-dialog path as a
+   record-routing proxy in front of the target would: it appends a Record-Route
+   of its own to the 1xx/2xx of an initial INVITE (last in the list, so the
+   caller's route set starts with the shim) and takes its own Route entry off
+   the requests it relays. That is how a fault reaches a re-INVITE's answer
+   (OLD_SDP_IN_REINVITE_ANSWER). The callee never sees the shim.
 2. **Callee side**: the Request-URI dialled through the target names the shim
    (e.g. ``sip:proxy@198.18.0.5:5060``) and ``downstream`` is one callee's
    ``(address, 5060)``. The target's INVITE and CANCEL for that branch pass the
@@ -55,14 +61,21 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from harness.agents.call import basic_call
-from harness.agents.captured import analyse, capturing
+from harness.agents.captured import analyse, capturing, steps_of
 from harness.agents.outcome import CallOutcome
 from harness.capture.ladder import sip_ladder
 from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.net import Address, UdpEndpoint
 from harness.sdp import Connection, SdpParseError, SessionDescription, effective_address
-from harness.sip import Message, Request, Response, SipParseError, parse_message
+from harness.sip import (
+    Message,
+    NameAddr,
+    Request,
+    Response,
+    SipParseError,
+    parse_message,
+)
 from harness.sip.message import canonical_name
 from harness.targets.base import Target
 
@@ -73,6 +86,7 @@ __all__ = [
     "ShimState",
     "SipShim",
     "apply_fault",
+    "stay_in_route",
     "captured_call_via_shim",
 ]
 
@@ -281,6 +295,39 @@ def apply_fault(fault: Fault, message: Message, state: ShimState) -> FaultResult
     return _FAULTS[fault](message, state)
 
 
+def stay_in_route(
+    message: Message, direction: str, shim: Address, initial_invites: set[tuple[str, int]]
+) -> bool:
+    """Keep the shim at `shim` on the caller's in-dialog path, as a record-routing proxy
+    in front of the target would; True when `message` was changed (in place).
+
+    Requests on their way ``downstream`` lose a first Route entry naming the shim; an
+    initial INVITE is remembered in `initial_invites` (Call-ID, CSeq). Its 1xx/2xx on
+    their way ``upstream`` get a Record-Route of the shim appended after the target's
+    (last in the list, so the caller's route set, reversed, starts with the shim).
+    A target that does not record-route is left alone.
+    """
+    if isinstance(message, Request):
+        if message.method == "INVITE" and message.to.tag is None:
+            initial_invites.add((message.call_id, message.cseq.seq))
+        routes = message.headers.get_all("Route")
+        first = NameAddr.parse(routes[0]).uri if routes else None
+        if direction != "downstream" or first is None or (first.host, first.port or 5060) != shim:
+            return False
+        if routes[1:]:
+            message.headers.set("Route", ", ".join(routes[1:]))
+        else:
+            message.headers.remove("Route")
+        return True
+    if (direction == "upstream" and 100 < message.status < 300
+            and message.cseq.method == "INVITE"
+            and (message.call_id, message.cseq.seq) in initial_invites
+            and "Record-Route" in message.headers):
+        message.headers.add("Record-Route", f"<sip:{shim[0]}:{shim[1]};lr>")
+        return True
+    return False
+
+
 # --------------------------------------------------------------------------- the relay
 
 
@@ -308,9 +355,12 @@ class SipShim:
     def __init__(
         self, lab: Lab, *, host: str = "shim", port: int = 5060,
         upstream: Address | None = None, downstream: Address, fault: Fault = Fault.NONE,
+        in_dialog: bool = False,
     ) -> None:
         self.netns = lab.netns(host)
         self.address: Address = (lab.address(host), port)
+        self.in_dialog = in_dialog
+        self._initial_invites: set[tuple[str, int]] = set()
         self.upstream = upstream
         self.downstream = downstream
         self.fault = fault
@@ -358,24 +408,30 @@ class SipShim:
         if destination is None:
             record("dropped: no upstream peer has sent anything yet", False)
             return
-        out, note = self._apply(data)
+        out, note = self._apply(data, direction)
         if out is None:
             record(f"dropped: {note}", True)
             return
         self._send(out, destination)
         record(f"rewritten: {note}" if note else "forwarded", note is not None)
 
-    def _apply(self, data: bytes) -> tuple[bytes | None, str | None]:
+    def _apply(
+        self, data: bytes, direction: Literal["downstream", "upstream"]
+    ) -> tuple[bytes | None, str | None]:
         if not data.strip(b"\r\n"):
             return data, None  # keep-alive
         try:
             message = parse_message(data)
+            routed = self.in_dialog and stay_in_route(
+                message, direction, self.address, self._initial_invites)
             out, note = apply_fault(self.fault, message, self.state)
         except SipParseError:
             return data, None  # not SIP (or a header the fault needs is malformed): as is
         if out is None:
             return None, note
-        return (bytes(out), note) if note is not None else (data, None)
+        if note is not None or routed:
+            return bytes(out), note
+        return data, None
 
     def _send(self, data: bytes, destination: Address) -> None:
         if self._udp is None:
@@ -400,7 +456,12 @@ async def captured_call_via_shim(
         )
     assert outcome.pcap is not None
     async with capturing(lab, outcome.pcap):
-        await basic_call(outcome, lab=lab, sip_target=shim.address, packets=packets)
+        await basic_call(outcome, lab=lab, sip_target=shim.address, packets=packets,
+                         then=steps_of(outcome))
+    return _finish(outcome, shim)
+
+
+def _finish(outcome: CallOutcome, shim: SipShim) -> CallOutcome:
     analyse(outcome)
     names = {addr: name for name, addr in outcome.hosts.items()}
     names |= {addr: "target" for addr in outcome.target_addresses}

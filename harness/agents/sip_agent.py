@@ -39,12 +39,15 @@ class SipRecord:
 class SipAgent:
     """One user agent: a name, a namespace, an address and port, a SIP endpoint."""
 
-    def __init__(self, name: str, netns: str | None, address: str, port: int = 5060) -> None:
+    def __init__(
+        self, name: str, netns: str | None, address: str, port: int = 5060,
+        *, contact: Address | None = None,
+    ) -> None:
         self.name = name
         self.netns = netns
         self.address = address
         self.port = port
-        self.endpoint = SipEndpoint((address, port), user=name)
+        self.endpoint = SipEndpoint((address, port), user=name, contact_addr=contact)
         self.records: list[SipRecord] = []
         self._events: list[object] = []
         self._waiters: list[tuple[Callable[[object], bool], asyncio.Future[object]]] = []

@@ -17,8 +17,8 @@ from harness.conformance.findings import Finding, failed, informational, ok, req
 
 __all__ = [
     "Finding", "audio_both_ways", "bypass_media_path", "bypass_sdp", "call_established",
-    "dtmf_delivered",
-    "forwarding_delay", "payloads_unchanged", "proxy_sdp_untouched", "relayed", "require",
+    "dtmf_delivered", "forwarding_delay", "heard", "media_flows_at_target",
+    "payloads_unchanged", "proxy_sdp_untouched", "relayed", "require",
     "security_attributes_unchanged", "srtp_bridged",
 ]
 from harness.agents.call import telephone_event_pt
@@ -52,7 +52,7 @@ def call_established(call: CallOutcome, requirement: str = "call") -> Finding:
     )
 
 
-def _media_flows_at_target(call: CallOutcome) -> list[str]:
+def media_flows_at_target(call: CallOutcome) -> list[str]:
     lines = []
     for flow in flows_of(call.packets, kinds={PacketKind.RTP, PacketKind.RTCP}):
         if flow.src[0] in call.target_addresses or flow.dst[0] in call.target_addresses:
@@ -66,7 +66,7 @@ def _media_flows_at_target(call: CallOutcome) -> list[str]:
 def bypass_media_path(call: CallOutcome) -> Finding:
     """MM-BYPASS-1: no media to or from the target; direct flows both ways."""
     path = _path(call)
-    at_target = _media_flows_at_target(call)
+    at_target = media_flows_at_target(call)
     both_direct = all(d.direct_packets > 0 for d in path.directions.values())
     evidence = path.summary().splitlines()
     if at_target:
@@ -223,7 +223,7 @@ def payloads_unchanged(call: CallOutcome) -> Finding:
     return ok("MM-PROXY-3", "payloads byte-equal and in order on both legs, both ways", evidence)
 
 
-def _heard(
+def heard(
     records: list[RtpRecord], encoding: str, tone_hz: float
 ) -> tuple[int, float | None, float]:
     """Packets received that decode, the dominant frequency and the purity of the tone."""
@@ -253,7 +253,7 @@ def audio_both_ways(call: CallOutcome, requirement: str) -> Finding:
         wrong_pt = sorted({r.packet.payload_type for r in records if r.direction == "received"
                            and r.packet is not None and r.packet.payload_type
                            != codec.payload_type})
-        count, freq, purity = _heard(records, codec.encoding, expect)
+        count, freq, purity = heard(records, codec.encoding, expect)
         evidence.append(
             f"{who}: received {count} {codec.encoding} packet(s), dominant frequency "
             f"{freq if freq is None else round(freq)} Hz, {purity:.0%} of the power at the "

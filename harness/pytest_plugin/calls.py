@@ -20,7 +20,7 @@ import pytest
 
 from harness.agents.captured import captured_call, captured_fork, new_fork, new_outcome
 from harness.agents.forking import ForkOutcome
-from harness.agents.outcome import CallOutcome, Side
+from harness.agents.outcome import CallOutcome, Reinvite, Side
 from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.pytest_plugin.options import HarnessConfig
@@ -36,9 +36,29 @@ PCAP_TYPE = "application/vnd.tcpdump.pcap"
 class MediaCall(Protocol):
     def __call__(
         self, mode: MediaMode, *, caller: Side | None = ..., callee: Side | None = ...,
-        packets: int = ...,
-        label: str | None = ..., callee_host: str = ...,
+        packets: int = ..., label: str | None = ..., callee_host: str = ...,
+        reinvites: tuple[Reinvite, ...] = ...,
     ) -> Awaitable[CallOutcome]: ...
+
+
+def phases_text(outcome: CallOutcome) -> str:
+    """Each media phase: the (re-)INVITE's answer, what each side did, the four SDPs."""
+    parts = []
+    for phase in outcome.phases:
+        parts.append(
+            f"== {phase.name}: final response {phase.status}; caller listens on "
+            f"{phase.caller_port}, {'sends' if phase.caller_sends else 'silent'}; callee "
+            f"listens on {phase.callee_port}, {'sends' if phase.callee_sends else 'silent'}"
+        )
+        for what, sd in (
+            ("SDP sent by the caller", phase.caller_sdp_sent),
+            ("SDP received by the callee", phase.callee_sdp_received),
+            ("SDP sent by the callee", phase.callee_sdp_sent),
+            ("SDP received by the caller", phase.caller_sdp_received),
+        ):
+            text = bytes(sd).decode(errors="replace") if sd is not None else "(none)\n"
+            parts.append(f"-- {what}\n{text}")
+    return "\n".join(parts)
 
 
 def _safe(name: str) -> str:
@@ -60,11 +80,13 @@ class CallRunner:
     async def __call__(
         self, mode: MediaMode, *, caller: Side | None = None, callee: Side | None = None,
         packets: int = 10, label: str | None = None, callee_host: str = "callee1",
+        reinvites: tuple[Reinvite, ...] = (),
     ) -> CallOutcome:
         name = _safe(self.item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         outcome = new_outcome(
             self.lab, self.target, mode, caller=caller, callee=callee, label=label,
             callee_host=callee_host, pcap=self.config.results_dir / "pcaps" / f"{name}.pcap",
+            reinvites=reinvites,
         )
         self.calls.append(outcome)
         mark = self.target.log_mark()
@@ -102,6 +124,9 @@ class CallRunner:
                               attachment_type=allure.attachment_type.TEXT)
         if outcome.path is not None:
             allure.attach(outcome.path.summary(), name=f"{tag}: media path",
+                          attachment_type=allure.attachment_type.TEXT)
+        if outcome.reinvites:
+            allure.attach(phases_text(outcome), name=f"{tag}: re-INVITE phases and their SDP",
                           attachment_type=allure.attachment_type.TEXT)
 
     def _remember_logs(self, mark: dict[str, int]) -> None:

@@ -138,8 +138,10 @@ class SipEndpoint:
         t4: float = 5.0,
         auto_trying: bool = True,
         rand: RandomBytes | None = None,
+        contact_addr: Address | None = None,
     ) -> None:
         self.local_addr = local_addr
+        self.contact_addr = contact_addr
         self.user = user
         self.display_name = display_name
         self.user_agent = user_agent
@@ -162,8 +164,9 @@ class SipEndpoint:
 
     @property
     def contact_uri(self) -> str:
-        """Our Contact URI, ``sip:user@host:port``."""
-        return f"sip:{self.user}@{_hostport(self.local_addr)}"
+        """Our Contact URI, ``sip:user@host:port``: the local address, or ``contact_addr``
+        when one is given (an agent reached through a relay names the relay)."""
+        return f"sip:{self.user}@{_hostport(self.contact_addr or self.local_addr)}"
 
     def new_via(self) -> Via:
         """A Via for a new client transaction: our address, a fresh branch, ``rport``."""

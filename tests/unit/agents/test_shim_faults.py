@@ -12,9 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from harness.agents.shim import UNREACHABLE_ADDRESS, Fault, ShimState, apply_fault
+from harness.agents.shim import (
+    UNREACHABLE_ADDRESS,
+    Fault,
+    ShimState,
+    apply_fault,
+    stay_in_route,
+)
 from harness.sdp import SessionDescription, diff_sdp, effective_address
-from harness.sip import Message, Request, Response, parse_message
+from harness.sip import Dialog, Message, Request, Response, parse_message
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sip"
 
@@ -268,3 +274,35 @@ def test_redirect_early_media_leaves_the_200_and_a_same_address_18x() -> None:
     assert apply_fault(Fault.REDIRECT_EARLY_MEDIA, again, state) == (again, None)
     ok = _as_branch(_with_status(first, 200, "OK"), "b2", "198.18.0.23", 41000)
     assert apply_fault(Fault.REDIRECT_EARLY_MEDIA, ok, state) == (ok, None)
+
+
+# --------------------------------------------------------------------------- in-dialog routing
+
+SHIM = ("198.18.0.5", 5060)
+TARGET_RR = "<sip:198.18.0.2;lr=on;ftag=c8e08c8567741485;mm=proxy>"
+
+
+def _caller_dialog_through_shim() -> tuple[Dialog, set[tuple[str, int]]]:
+    """The caller's dialog built from Kamailio's real 200 after the shim relayed it."""
+    invite = _load("kamailio_invite_relayed_proxy.sip")
+    ok = _response("kamailio_200_invite_relayed.sip")
+    assert isinstance(invite, Request)
+    seen = {(ok.call_id, ok.cseq.seq)}  # the shim relayed this INVITE on its way in
+    assert stay_in_route(ok, "upstream", SHIM, seen)
+    assert ok.headers.get_all("Record-Route") == [TARGET_RR, "<sip:198.18.0.5:5060;lr>"]
+    reparsed = parse_message(bytes(ok))
+    assert isinstance(reparsed, Response)
+    return Dialog.from_uac_response(invite, reparsed), seen
+
+
+def test_the_shim_heads_the_callers_route_set_and_pops_its_own_route() -> None:
+    dialog, seen = _caller_dialog_through_shim()
+    assert dialog.route_set == ["<sip:198.18.0.5:5060;lr>", TARGET_RR]
+    bye, next_hop = dialog.create_request("BYE", via="SIP/2.0/UDP 198.18.0.10:5060;branch=z9hG4bKx")
+    assert next_hop == SHIM  # the caller's in-dialog requests now reach the shim first
+    assert stay_in_route(bye, "downstream", SHIM, seen)
+    assert bye.headers.get_all("Route") == [TARGET_RR]  # the target's loose route stays
+    # Anything not naming the shim, or going the other way, passes unchanged.
+    assert not stay_in_route(bye, "downstream", SHIM, seen)
+    assert not stay_in_route(_response("kamailio_200_invite_relayed.sip"), "upstream", SHIM,
+                             set())  # a 2xx to an INVITE the shim never relayed

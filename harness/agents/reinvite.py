@@ -1,0 +1,270 @@
+"""Re-INVITEs in an established call: hold, resume, codec and address changes, no SDP.
+
+`run_reinvites` is the step runner `basic_call` calls after the first media
+phase: for each `Reinvite` of the outcome, the caller sends a re-INVITE in
+the confirmed dialog (through the target's Record-Route), the callee answers
+as an honest user agent would (RFC 3264 §8: the same o= session, version + 1;
+the direction mirrored, §6.1), and then a media phase runs in which each
+side sends only if the SDP it holds lets it, to the address that SDP names,
+in the codec it negotiated. The `Phase` each step appends is what the
+SIP-REINV and MM-BYPASS-3 checks read.
+
+An agent acts on what it *received*: a target that rewrites a direction,
+keeps an old address or answers with the old SDP changes what the agents
+do, and the wire shows it.
+"""
+
+from __future__ import annotations
+
+from harness.agents.call import (
+    SRTP_SUITE,
+    LiveCall,
+    media_address,
+    media_phase,
+    negotiated_codec,
+    parse_sdp_from,
+)
+from harness.agents.media import RtpEndpoint
+from harness.agents.outcome import Phase, Reinvite
+from harness.errors import TargetViolation
+from harness.media.srtp import SrtpSession
+from harness.sdp import (
+    PCMA,
+    PCMU,
+    Codec,
+    CryptoAttribute,
+    Direction,
+    SessionDescription,
+    effective_direction,
+    make_answer,
+    make_offer,
+    next_version,
+)
+from harness.sip import AckReceived, RequestReceived, ResponseReceived
+
+__all__ = ["run_reinvites", "sends"]
+
+_DIRECTION = {
+    Reinvite.HOLD: Direction.SENDONLY,
+    Reinvite.INACTIVE: Direction.INACTIVE,
+    Reinvite.RESUME: Direction.SENDRECV,
+}
+
+
+def sends(local: SessionDescription | None, remote: SessionDescription | None) -> bool:
+    """Whether the side holding `local` (its SDP) and `remote` (the peer's) may send."""
+    if local is None or remote is None or not local.media or not remote.media:
+        return False
+    if local.media[0].port == 0 or remote.media[0].port == 0:
+        return False
+    return effective_direction(local, 0).sends and effective_direction(remote, 0).receives
+
+
+def _continuing(previous: SessionDescription | None, sd: SessionDescription) -> None:
+    """Give `sd` the o= line of `previous` with the version moved on (RFC 3264 §8)."""
+    if previous is not None:
+        sd.origin = next_version(previous).origin
+
+
+def _key(rtp: RtpEndpoint, mine: SessionDescription, theirs: SessionDescription) -> None:
+    """Key SRTP both ways from the a=crypto lines of the two SDPs (plain RTP: no key)."""
+    if not mine.media or not mine.media[0].proto.upper().endswith("SAVP"):
+        return
+    own = next((c for c in mine.media[0].crypto() if c.suite == SRTP_SUITE), None)
+    peer = next((c for c in theirs.media[0].crypto() if c.suite == SRTP_SUITE), None)
+    if own is not None:
+        rtp.tx_srtp = SrtpSession(own.suite, own.key_params[0].key_salt, "outbound")
+    if peer is not None:
+        rtp.rx_srtp = SrtpSession(peer.suite, peer.key_params[0].key_salt, "inbound")
+
+
+def _other_codec(current: Codec | None) -> Codec:
+    return PCMA if current is not None and current.encoding.upper() == "PCMU" else PCMU
+
+
+async def run_reinvites(live: LiveCall, packets: int) -> None:
+    """Each re-INVITE of the outcome in turn, each followed by a media phase."""
+    for step in live.outcome.reinvites:
+        if step is Reinvite.OFFERLESS:
+            phase = await _offerless(live)
+        else:
+            phase = await _reoffer(live, step)
+        live.outcome.phases.append(phase)
+        await media_phase(live, phase, packets)
+
+
+def _previous(live: LiveCall) -> Phase:
+    return live.outcome.phases[-1]
+
+
+def _carry_over(previous: Phase, step: Reinvite) -> Phase:
+    """A new phase that starts as the old one was (what holds if the re-INVITE fails)."""
+    return Phase(
+        step, None, previous.caller_sdp_sent, previous.callee_sdp_received,
+        previous.callee_sdp_sent, previous.caller_sdp_received, previous.caller_port,
+        previous.callee_port, previous.caller_sends, previous.callee_sends,
+        previous.caller_codec, previous.callee_codec,
+    )
+
+
+async def _send_reinvite(live: LiveCall, body: SessionDescription | None) -> int:
+    caller = live.caller
+    assert live.dialog is not None
+    request = caller.endpoint.send_in_dialog(
+        live.dialog, "INVITE", caller.now, body=bytes(body) if body is not None else b"",
+        content_type="application/sdp" if body is not None else None,
+    )
+    caller.pump()
+    return request.cseq.seq
+
+
+async def _callee_gets_reinvite(live: LiveCall, seq: int) -> RequestReceived:
+    return await live.callee.wait_for(
+        RequestReceived, f"the re-INVITE (CSeq {seq}) relayed by the target",
+        where=lambda e: e.request.method == "INVITE" and e.request.to.tag is not None,
+    )
+
+
+async def _caller_gets_final(live: LiveCall, seq: int, phase: Phase) -> ResponseReceived | None:
+    """The final response to re-INVITE `seq`, its status noted in `phase`; None if not 2xx."""
+    final = await live.caller.wait_for(
+        ResponseReceived, f"the final response to the re-INVITE (CSeq {seq})",
+        where=lambda e: e.request.method == "INVITE" and e.request.cseq.seq == seq
+        and e.response.status >= 200,
+    )
+    phase.status = final.response.status
+    if phase.accepted:
+        return final
+    live.outcome.notes.append(f"re-INVITE {seq} ({phase.name}) was answered "
+                              f"{final.response.status} {final.response.reason}")
+    return None
+
+
+async def _reoffer(live: LiveCall, step: Reinvite) -> Phase:
+    """The caller re-offers (a new direction, codec or port); the callee answers in the 200."""
+    outcome, caller, callee = live.outcome, live.caller, live.callee
+    phase = _carry_over(_previous(live), step)
+    caller_rtp, callee_rtp = live.caller_rtp, live.callee_rtp
+    if step is Reinvite.ADDRESS:
+        caller_rtp = await live.new_endpoint("caller")
+        callee_rtp = await live.new_endpoint("callee")
+    crypto = (live.caller_sdp.media[0].crypto()
+              if live.caller_sdp is not None and live.caller_sdp.media else [])
+    codecs: tuple[Codec, ...] = outcome.caller_side.codecs or (PCMU, PCMA)
+    if step is Reinvite.CODEC:
+        codecs = (_other_codec(phase.caller_codec),)
+    offer = make_offer(caller.address, caller_rtp.port, codecs, crypto=list(crypto),
+                       direction=_DIRECTION.get(step, Direction.SENDRECV))
+    _continuing(live.caller_sdp, offer)
+    phase.caller_sdp_sent = offer
+    seq = await _send_reinvite(live, offer)
+
+    got = await _callee_gets_reinvite(live, seq)
+    offer_in = parse_sdp_from(got.request.body, outcome.callee, f"offer in re-INVITE {seq}")
+    phase.callee_sdp_received = offer_in
+    answer = make_answer(offer_in, callee.address, callee_rtp.port,
+                         outcome.callee_side.codecs or (PCMU, PCMA))
+    _continuing(live.callee_sdp, answer)
+    if negotiated_codec(answer) is None:
+        callee.endpoint.respond(got.request, 488, callee.now)
+        callee.pump()
+    else:
+        callee.endpoint.respond(got.request, 200, callee.now, body=bytes(answer),
+                                content_type="application/sdp")
+        callee.pump()
+
+    final = await _caller_gets_final(live, seq, phase)
+    if final is None:
+        return phase
+    assert live.dialog is not None
+    caller.endpoint.send_ack(live.dialog, seq, caller.now)
+    caller.pump()
+    answer_in = parse_sdp_from(final.response.body, outcome.caller, f"answer to re-INVITE {seq}")
+    # The exchange succeeded: both sides now hold the new SDPs and act on them.
+    phase.callee_sdp_sent, phase.caller_sdp_received = answer, answer_in
+    live.caller_sdp, live.callee_sdp = offer, answer
+    live.caller_rtp, live.callee_rtp = caller_rtp, callee_rtp
+    _settle(live, phase, caller_holds=(offer, answer_in), callee_holds=(answer, offer_in))
+    return phase
+
+
+async def _offerless(live: LiveCall) -> Phase:
+    """A re-INVITE without SDP: the callee offers in the 200 from a new port, the caller
+    answers in the ACK (RFC 3261 §14.1, RFC 3264 §4)."""
+    outcome, caller, callee = live.outcome, live.caller, live.callee
+    phase = _carry_over(_previous(live), Reinvite.OFFERLESS)
+    callee_rtp = await live.new_endpoint("callee")
+    seq = await _send_reinvite(live, None)
+
+    got = await _callee_gets_reinvite(live, seq)
+    if got.request.body:
+        raise TargetViolation(
+            f"{outcome.callee}: the target added a body to a re-INVITE sent without SDP",
+            evidence=bytes(got.request),
+        )
+    crypto: list[CryptoAttribute] = []
+    if outcome.callee_side.srtp and live.callee_sdp is not None:
+        crypto = list(live.callee_sdp.media[0].crypto())
+    offer = make_offer(callee.address, callee_rtp.port,
+                       outcome.callee_side.codecs or (PCMU, PCMA), crypto=crypto)
+    _continuing(live.callee_sdp, offer)
+    phase.callee_sdp_sent = offer
+    callee.endpoint.respond(got.request, 200, callee.now, body=bytes(offer),
+                            content_type="application/sdp")
+    callee.pump()
+
+    final = await _caller_gets_final(live, seq, phase)
+    if final is None:
+        return phase
+    if not final.response.body:
+        raise TargetViolation(
+            f"{outcome.caller}: the 200 to a re-INVITE without SDP carries no offer",
+            evidence=bytes(final.response),
+        )
+    offer_in = parse_sdp_from(final.response.body, outcome.caller, f"offer in the 200 ({seq})")
+    phase.caller_sdp_received = offer_in
+    answer = make_answer(offer_in, caller.address, live.caller_rtp.port,
+                         outcome.caller_side.codecs or (PCMU, PCMA))
+    _continuing(live.caller_sdp, answer)
+    phase.caller_sdp_sent = answer
+    assert live.dialog is not None
+    caller.endpoint.send_ack(live.dialog, seq, caller.now, body=bytes(answer),
+                             content_type="application/sdp")
+    caller.pump()
+
+    ack = await callee.wait_for(AckReceived, f"the ACK (with the answer) to re-INVITE {seq}",
+                                where=lambda e: e.request.cseq.seq == seq)
+    if not ack.request.body:
+        raise TargetViolation(
+            f"{outcome.callee}: the ACK for the offer in the 200 arrived without the answer",
+            evidence=bytes(ack.request),
+        )
+    answer_in = parse_sdp_from(ack.request.body, outcome.callee, f"answer in the ACK ({seq})")
+    phase.callee_sdp_received = answer_in
+    live.caller_sdp, live.callee_sdp = answer, offer
+    live.callee_rtp = callee_rtp
+    _settle(live, phase, caller_holds=(answer, offer_in), callee_holds=(offer, answer_in))
+    return phase
+
+
+def _settle(
+    live: LiveCall, phase: Phase, *,
+    caller_holds: tuple[SessionDescription, SessionDescription],
+    callee_holds: tuple[SessionDescription, SessionDescription],
+) -> None:
+    """Point each side's media at what it now holds: (its own SDP, the peer's as received).
+
+    Both sides negotiate the codec the *answer* picks, as each side sees the answer.
+    """
+    for rtp, (mine, theirs), side in (
+        (live.caller_rtp, caller_holds, "caller"), (live.callee_rtp, callee_holds, "callee"),
+    ):
+        rtp.remote = media_address(theirs)
+        _key(rtp, mine, theirs)
+        offerer = (side == "caller") == (phase.step is not Reinvite.OFFERLESS)
+        codec = negotiated_codec(theirs if offerer else mine)
+        may = sends(mine, theirs)
+        if side == "caller":
+            phase.caller_port, phase.caller_codec, phase.caller_sends = rtp.port, codec, may
+        else:
+            phase.callee_port, phase.callee_codec, phase.callee_sends = rtp.port, codec, may
