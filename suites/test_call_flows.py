@@ -72,3 +72,15 @@ async def test_fork_declared_early_dialogs(fork_call: ForkCall, target: Target) 
     beyond = await fork_call(MediaMode.PROXY, callees=n + 1, early_media_s=0.3, streaming=(),
                              label=f"{n + 1} forks")
     require(fc.declared_early_dialogs(declared, beyond))
+
+
+@case("MM-ANCHOR-4", title="Anchored: RFC 4733 DTMF in the early dialog",
+      reference="RFC 4733; RFC 3960 (early media); seed 001 (default mode: DTMF interception)",
+      expectation="The callee answers 183 with SDP and streams early media; before the 200 the "
+      "caller sends 1, 5, 9, # as RFC 4733 events of 100 ms toward the early dialog: the "
+      "callee receives the same digits, each with an end packet and a duration within 20 ms, "
+      "before the call is answered.", mode=MediaMode.ANCHORED)
+async def test_anchored_dtmf_in_early_dialog(fork_call: ForkCall) -> None:
+    out = await fork_call(MediaMode.ANCHORED, callees=1, early_media_s=0.3, dtmf="159#",
+                          label="early DTMF")
+    require(fc.early_dtmf_delivered(out))

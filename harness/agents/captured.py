@@ -73,24 +73,26 @@ def new_fork(
     lab: Lab, target: Target, mode: MediaMode, *, pcap: Path, callees: int = 3,
     answerer: int = 0, early_to: int = 0, early_media_s: float = 1.0,
     streaming: tuple[int, ...] | None = None, dial: dict[int, str] | None = None,
+    dtmf: str = "",
 ) -> ForkOutcome:
     """What a forked call is to be: `callees` branches spread over callee1..3 (several user
     agents per host, each on its own port), all streaming early media unless `streaming`
     names the ones that do; `dial` maps a branch index to the "address:port" the target is
-    told to fork to instead (a shim)."""
+    told to fork to instead (a shim); `dtmf`: digits the caller sends in the early dialog.
+    One callee needs no forking: a call with early media."""
     spec = target.loaded.spec
-    if spec.forking is None:
+    if spec.forking is None and callees > 1:
         raise HarnessError(f"target {spec.target.name} declares no [forking]")
     spread = [f"callee{i % 3 + 1}" for i in range(callees)]
     return ForkOutcome(
         mode=mode, request_uri=spec.request_uri(mode, lab.address(spread[0]), 5060),
-        fork_header=spec.forking.header,
+        fork_header=spec.forking.header if spec.forking is not None else "",
         branches=[
             Branch(host, FORK_TONES[i % len(FORK_TONES)], streaming is None or i in streaming,
                    port=5060 + 2 * (i // 3), dial=(dial or {}).get(i))
             for i, host in enumerate(spread)
         ],
-        answerer=answerer, early_to=early_to, early_media_s=early_media_s,
+        answerer=answerer, early_to=early_to, early_media_s=early_media_s, dtmf=dtmf,
         hosts={h: lab.address(h) for h in ("caller", *sorted(set(spread)))},
         target_addresses=target.addresses, pcap=pcap,
     )

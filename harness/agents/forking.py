@@ -25,6 +25,7 @@ from harness.agents.call import (
     negotiated_codec,
     parse_sdp_from,
     payloads_for,
+    telephone_event_pt,
 )
 from harness.agents.media import RtpEndpoint, RtpRecord, StreamConfig
 from harness.agents.sip_agent import SipAgent, SipRecord
@@ -32,7 +33,15 @@ from harness.capture.pcap import CapturedPacket
 from harness.errors import TargetViolation
 from harness.lab import Lab
 from harness.net import Address
-from harness.sdp import PCMA, PCMU, SessionDescription, make_answer, make_offer
+from harness.sdp import (
+    PCMA,
+    PCMU,
+    TELEPHONE_EVENT,
+    Codec,
+    SessionDescription,
+    make_answer,
+    make_offer,
+)
 from harness.sip import CancelReceived, DialogConfirmed, RequestReceived, ResponseReceived
 from harness.sip.headers import new_tag
 from harness.targets.spec import MediaMode
@@ -83,6 +92,8 @@ class ForkOutcome:
     early_media_s: float = 1.0
     after_answer_s: float = 0.2
     caller_tone_hz: float = 700.0
+    dtmf: str = ""  # digits the caller sends as RFC 4733 events in the early dialog
+    dtmf_sent: list[tuple[str, int]] = field(default_factory=list)  # (digit, duration in ts)
     offer_sent: SessionDescription | None = None
     early_dialogs: list[EarlyDialog] = field(default_factory=list)
     final_status: int | None = None
@@ -161,7 +172,7 @@ async def _callee(
     invite = got.request
     offer = parse_sdp_from(invite.body, branch.host, "offer in the forked INVITE")
     branch.offer_received = offer
-    answer = make_answer(offer, agent.address, rtp.port, (PCMU, PCMA))
+    answer = make_answer(offer, agent.address, rtp.port, _codecs(out))
     codec = negotiated_codec(answer)
     if codec is None:
         agent.endpoint.respond(invite, 488, agent.now, to_tag=branch.to_tag)
@@ -207,7 +218,7 @@ async def _caller(
     out: ForkOutcome, caller: SipAgent, rtp: RtpEndpoint, sip_target: Address,
     answer_now: asyncio.Event,
 ) -> None:
-    offer = make_offer(caller.address, rtp.port, (PCMU, PCMA))
+    offer = make_offer(caller.address, rtp.port, _codecs(out))
     out.offer_sent = offer
     user = out.request_uri.split(":", 1)[1].split("@")[0]
     extra = [(out.fork_header, f"sip:{user}@{b.dial or f'{out.hosts[b.host]}:{b.port}'}")
@@ -233,6 +244,8 @@ async def _caller(
             rtp.remote = media_address(dialog.sdp)
             await rtp.send_stream(stream, payloads_for(PCMU, out.caller_tone_hz, "caller"),
                                   early_packets)
+            if out.dtmf:
+                await _early_dtmf(out, rtp, stream, dialog.sdp)
         else:
             out.notes.append(f"no early dialog with SDP for {target_branch.host}: the caller "
                              "sent no early media")
@@ -265,6 +278,24 @@ async def _caller(
         where=lambda e: e.request.method == "BYE" and e.response.status >= 200,
     )
     out.bye_status = ok.response.status
+
+
+def _codecs(out: ForkOutcome) -> tuple[Codec, ...]:
+    """What the caller offers and every callee accepts: G.711, plus telephone-event for DTMF."""
+    return (PCMU, PCMA, TELEPHONE_EVENT) if out.dtmf else (PCMU, PCMA)
+
+
+async def _early_dtmf(
+    out: ForkOutcome, rtp: RtpEndpoint, stream: StreamConfig, sdp: SessionDescription
+) -> None:
+    """The caller's digits as RFC 4733 events on its early stream, before the answer."""
+    event_pt = telephone_event_pt(sdp)
+    if event_pt is None:
+        out.notes.append("the early dialog's SDP negotiated no telephone-event: the caller "
+                         "sent no DTMF")
+        return
+    out.dtmf_sent = await rtp.send_dtmf(stream, out.dtmf, event_pt)
+    await asyncio.sleep(0.06)
 
 
 async def _collect_responses(

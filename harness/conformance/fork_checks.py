@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 from harness.agents.call import media_address
 from harness.agents.forking import Branch, ForkOutcome
 from harness.agents.media import RtpRecord
 from harness.conformance.findings import Finding, failed, ok
+from harness.conformance.media_checks import judge_dtmf
 
 
 def _ssrc(records: list[RtpRecord]) -> int | None:
@@ -178,3 +180,17 @@ def declared_early_dialogs(declared: ForkOutcome, beyond: ForkOutcome) -> Findin
         return failed("SIP-FORK-3", "; ".join(problems), evidence + list(distinct.evidence))
     return ok("SIP-FORK-3", f"all {n} declared early dialogs arrived; {n + 1} were handled "
               "cleanly", evidence)
+
+
+def early_dtmf_delivered(out: ForkOutcome, requirement: str = "MM-ANCHOR-4") -> Finding:
+    """MM-ANCHOR-4 in the early dialog: the caller's RFC 4733 events, sent before the 200,
+    reach the callee of that early dialog before the answer, with digits and durations."""
+    branch = out.branches[out.early_to]
+    answered = out.answered_at if out.answered_at is not None else float("inf")
+    received = [r for r in branch.rtp if r.direction == "received"]
+    early = [r for r in received if r.time < answered]
+    found = judge_dtmf(requirement, out.dtmf_sent, branch.offer_received, early, out.notes)
+    evidence = [*found.evidence, f"{branch.host} received {len(early)} packet(s) before the "
+                f"caller got the 200, {len(received) - len(early)} after (events are counted "
+                "only before)"]
+    return dataclasses.replace(found, evidence=tuple(evidence))

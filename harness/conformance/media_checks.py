@@ -17,7 +17,7 @@ from harness.conformance.findings import Finding, failed, informational, ok, req
 
 __all__ = [
     "Finding", "audio_both_ways", "bypass_media_path", "bypass_sdp", "call_established",
-    "dtmf_delivered", "forwarding_delay", "heard", "media_flows_at_target",
+    "dtmf_delivered", "forwarding_delay", "heard", "judge_dtmf", "media_flows_at_target",
     "payloads_unchanged", "proxy_sdp_untouched", "relayed", "require",
     "security_attributes_unchanged", "srtp_bridged",
 ]
@@ -323,14 +323,14 @@ def srtp_bridged(call: CallOutcome) -> Finding:
 DTMF_DURATION_TOLERANCE = 160  # 20 ms at 8 kHz: one packet's worth
 
 
-def received_events(call: CallOutcome, payload_type: int) -> list[tuple[str, int, bool]]:
-    """The RFC 4733 events the callee received: (digit, final duration, end seen), in order.
+def received_events(records: list[RtpRecord], payload_type: int) -> list[tuple[str, int, bool]]:
+    """The RFC 4733 events in `records` received: (digit, final duration, end seen), in order.
 
     Packets of one event share its start timestamp; retransmitted end packets repeat it.
     """
     events: dict[int, list[DtmfEvent]] = {}
     order: list[int] = []
-    for r in call.callee_rtp:
+    for r in records:
         if r.direction != "received" or r.packet is None:
             continue
         if r.packet.payload_type != payload_type:
@@ -349,18 +349,20 @@ def received_events(call: CallOutcome, payload_type: int) -> list[tuple[str, int
     ]
 
 
-def dtmf_delivered(call: CallOutcome, requirement: str = "MM-ANCHOR-4") -> Finding:
-    """MM-ANCHOR-4: RFC 4733 events the caller sent reach the callee: digits and durations."""
-    sent = call.dtmf_sent
+def judge_dtmf(
+    requirement: str, sent: list[tuple[str, int]], offered_to_callee: SessionDescription | None,
+    received: list[RtpRecord], notes: list[str],
+) -> Finding:
+    """RFC 4733 events sent against those received: digits, durations, end packets."""
     evidence = [f"sent: {' '.join(f'{d}/{n // 8} ms' for d, n in sent) or 'nothing'}"]
     if not sent:
         return failed(requirement, "no DTMF could be sent: the caller's answer negotiated no "
-                      "telephone-event", evidence + call.notes)
-    pt = telephone_event_pt(call.offer_received)
+                      "telephone-event", evidence + notes)
+    pt = telephone_event_pt(offered_to_callee)
     if pt is None:
         return failed(requirement, "the callee was offered no telephone-event, so the events "
                       "cannot reach it as RFC 4733", evidence)
-    got = received_events(call, pt)
+    got = received_events(received, pt)
     shown = " ".join(f"{d}/{n // 8} ms" + ("" if e else " (no end)") for d, n, e in got)
     evidence.append(f"received (PT {pt}): {shown or 'nothing'}")
     problems = []
@@ -377,6 +379,12 @@ def dtmf_delivered(call: CallOutcome, requirement: str = "MM-ANCHOR-4") -> Findi
         return failed(requirement, "; ".join(problems), evidence)
     return ok(requirement, f"{len(sent)} DTMF event(s) arrived with their digits and durations",
               evidence)
+
+
+def dtmf_delivered(call: CallOutcome, requirement: str = "MM-ANCHOR-4") -> Finding:
+    """MM-ANCHOR-4: RFC 4733 events the caller sent reach the callee: digits and durations."""
+    return judge_dtmf(requirement, call.dtmf_sent, call.offer_received, call.callee_rtp,
+                      call.notes)
 
 
 def forwarding_delay(call: CallOutcome) -> Finding:

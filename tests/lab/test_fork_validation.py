@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peer_copies import copy_default_peer
+from peer_copies import copy_default_peer, started, with_define
 
 from harness.agents.captured import captured_fork, new_fork
 from harness.conformance import Verdict
 from harness.conformance import fork_checks as fc
-from harness.lab import Lab, default_topology
 from harness.pytest_plugin.calls import ForkCall
-from harness.targets.process import ProcessTarget
-from harness.targets.spec import MediaMode, load_target
+from harness.targets.spec import MediaMode
 
 
 async def test_early_media_check_passes_in_bypass_and_finds_rtpengine_crossovers(
@@ -40,18 +38,35 @@ async def test_fork_checks_fail_against_a_target_that_does_not_fork(tmp_path: Pa
     peer = copy_default_peer(tmp_path)
     cfg = peer / "kamailio.cfg"
     cfg.write_text(cfg.read_text().replace("\troute(FORK);\n", "", 1))
-    with Lab(default_topology()) as lab:
-        target = ProcessTarget(load_target(peer), lab, tmp_path / "run")
-        await target.start()
-        try:
-            out = new_fork(lab, target, MediaMode.BYPASS, early_media_s=0.3,
-                           pcap=tmp_path / "fork.pcap")
-            await captured_fork(out, lab, target)
-        finally:
-            await target.stop()
+    async with started(peer, tmp_path) as (lab, target):
+        out = new_fork(lab, target, MediaMode.BYPASS, early_media_s=0.3,
+                       pcap=tmp_path / "fork.pcap")
+        await captured_fork(out, lab, target)
     dialogs = fc.early_dialogs_distinct(out)
     assert dialogs.verdict is Verdict.FAILED
     assert "callee2 never got the INVITE" in dialogs.summary
     ended = fc.others_ended(out)
     assert ended.verdict is Verdict.FAILED
     assert "callee3 did not answer and was never sent CANCEL or BYE" in ended.summary
+
+
+async def test_early_dtmf_check_fails_when_the_target_masks_telephone_event(
+    fork_call: ForkCall, tmp_path: Path
+) -> None:
+    """Passes on the default target; fails on the first anchored profile, whose codec mask
+    hid telephone-event from the callee (D12), now in the early dialog."""
+    good = fc.early_dtmf_delivered(await fork_call(MediaMode.ANCHORED, callees=1,
+                                                   early_media_s=0.3, dtmf="159#"))
+    assert good.verdict is Verdict.OK, good
+    assert "4 DTMF event(s)" in good.summary
+    peer = with_define(
+        tmp_path, "ANCHOR_OFFER_FLAGS", "replace-origin replace-session-connection "
+        "ICE=remove RTP/AVP codec-mask=all codec-transcode=PCMA codec-transcode=PCMU",
+    )
+    async with started(peer, tmp_path) as (lab, target):
+        out = new_fork(lab, target, MediaMode.ANCHORED, callees=1, early_media_s=0.3,
+                       dtmf="159#", pcap=tmp_path / "early-dtmf.pcap")
+        await captured_fork(out, lab, target)
+    found = fc.early_dtmf_delivered(out)
+    assert found.verdict is Verdict.FAILED
+    assert "negotiated no telephone-event" in found.summary

@@ -11,17 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from peer_copies import with_define
+from peer_copies import started, with_define
 
 from harness.agents.captured import captured_call, new_outcome
 from harness.agents.outcome import CallOutcome, Side
 from harness.conformance import Verdict
 from harness.conformance import media_checks as mc
-from harness.lab import Lab, default_topology
 from harness.pytest_plugin.calls import MediaCall
 from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT
-from harness.targets.process import ProcessTarget
-from harness.targets.spec import MediaMode, load_target
+from harness.targets.spec import MediaMode
 
 BYPASS, PROXY, ANCHORED = MediaMode.BYPASS, MediaMode.PROXY, MediaMode.ANCHORED
 
@@ -172,15 +170,10 @@ async def _call_through(
     peer: Path, tmp_path: Path, mode: MediaMode, caller: Side, callee: Side
 ) -> CallOutcome:
     """One captured call through a target started from `peer` in a lab of its own."""
-    with Lab(default_topology()) as lab:
-        target = ProcessTarget(load_target(peer), lab, tmp_path / "run")
-        await target.start()
-        try:
-            call = new_outcome(lab, target, mode, pcap=tmp_path / "call.pcap",
-                               caller=caller, callee=callee)
-            return await captured_call(call, lab, target)
-        finally:
-            await target.stop()
+    async with started(peer, tmp_path) as (lab, target):
+        call = new_outcome(lab, target, mode, pcap=tmp_path / "call.pcap",
+                           caller=caller, callee=callee)
+        return await captured_call(call, lab, target)
 
 
 DTMF_CALLER = Side(codecs=(PCMU, TELEPHONE_EVENT), dtmf="159#")

@@ -10,12 +10,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from peer_copies import copy_default_peer
+from peer_copies import copy_default_peer, started
 
 from harness.agents.captured import captured_call, new_outcome
-from harness.lab import Lab, default_topology
-from harness.targets.process import ProcessTarget
-from harness.targets.spec import MediaMode, load_target
+from harness.targets.spec import MediaMode
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,17 +49,12 @@ async def test_unknown_rtpengine_flag_in_the_config_is_reported(tmp_path: Path) 
     cfg.write_text(cfg.read_text().replace(
         '#!define PROXY_FLAGS "replace-origin', '#!define PROXY_FLAGS "no-such-flag replace-origin'
     ))
-    with Lab(default_topology()) as lab:
-        target = ProcessTarget(load_target(peer), lab, tmp_path / "run")
-        await target.start()
-        try:
-            assert target.config_errors() == []
-            mark = target.log_mark()
-            call = new_outcome(lab, target, MediaMode.PROXY, pcap=tmp_path / "call.pcap")
-            await captured_call(call, lab, target, packets=2)
-            problems = target.config_errors(mark)
-        finally:
-            await target.stop()
+    async with started(peer, tmp_path) as (lab, target):
+        assert target.config_errors() == []
+        mark = target.log_mark()
+        call = new_outcome(lab, target, MediaMode.PROXY, pcap=tmp_path / "call.pcap")
+        await captured_call(call, lab, target, packets=2)
+        problems = target.config_errors(mark)
     assert problems, "the unknown flag went unnoticed"
     assert any("no-such-flag" in p and p.startswith("rtpengine:") for p in problems)
 
