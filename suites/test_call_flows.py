@@ -44,6 +44,13 @@ async def test_fork_dialogs_proxy(fork_call: ForkCall) -> None:
     require(fc.early_dialogs_distinct(out), fc.others_ended(out))
 
 
+@case("SIP-FORK-1", "SIP-FORK-2", title="Anchored: forking gives separate early dialogs",
+      reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.ANCHORED, forking=True)
+async def test_fork_dialogs_anchored(fork_call: ForkCall) -> None:
+    out = await fork_call(MediaMode.ANCHORED, early_media_s=0.3)
+    require(fc.early_dialogs_distinct(out), fc.others_ended(out))
+
+
 @case("SIP-EARLY-1", title="Bypass: early media of forked dialogs stays separate",
       reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.BYPASS, forking=True)
 async def test_fork_early_media_bypass(fork_call: ForkCall) -> None:
@@ -54,6 +61,36 @@ async def test_fork_early_media_bypass(fork_call: ForkCall) -> None:
       reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.PROXY, forking=True)
 async def test_fork_early_media_proxy(fork_call: ForkCall) -> None:
     require(fc.early_media_separated(await fork_call(MediaMode.PROXY)))
+
+
+@case("SIP-EARLY-1", title="Anchored: early media of forked dialogs stays separate",
+      reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.ANCHORED, forking=True)
+async def test_fork_early_media_anchored(fork_call: ForkCall) -> None:
+    require(fc.early_media_separated(await fork_call(MediaMode.ANCHORED)))
+
+
+@case("SIP-FORK-1", "SIP-EARLY-1",
+      title="Bypass: forked SDES-SRTP early dialogs, each with its own key", reference=REF
+      + "; RFC 4568 (SDES)", expectation="The caller offers RTP/SAVP with its key; each of the "
+      "three callees answers 183 with a key of its own. The caller sees three early dialogs "
+      "with three different keys, and decrypts each callee's early media with the key of the "
+      "dialog whose address it comes from; nothing crosses over.",
+      mode=MediaMode.BYPASS, forking=True)
+async def test_fork_srtp_bypass(fork_call: ForkCall) -> None:
+    out = await fork_call(MediaMode.BYPASS, srtp=True, early_media_s=0.5, label="SRTP fork")
+    require(fc.early_dialogs_distinct(out), fc.early_media_separated(out))
+
+
+@case("MM-PROXY-4", title="Proxy: each forked branch's a=crypto reaches the caller unchanged",
+      reference=REF + "; RFC 4568 (SDES); seed 001 (proxy media: SDP untouched)",
+      expectation="The caller offers RTP/SAVP; three callees answer 183, each with a key of "
+      "its own. In proxy mode the target passes SRTP through, so each early dialog must reach "
+      "the caller with that callee's a=crypto unchanged, and every callee must get the "
+      "caller's a=crypto unchanged.", mode=MediaMode.PROXY, forking=True)
+async def test_fork_srtp_keys_proxy(fork_call: ForkCall) -> None:
+    out = await fork_call(MediaMode.PROXY, srtp=True, early_media_s=0.3, streaming=(),
+                          label="SRTP fork")
+    require(fc.fork_crypto_unchanged(out))
 
 
 @case("SIP-FORK-3", title="Proxy: as many early dialogs as the target declares, and one more",

@@ -73,12 +73,13 @@ def new_fork(
     lab: Lab, target: Target, mode: MediaMode, *, pcap: Path, callees: int = 3,
     answerer: int = 0, early_to: int = 0, early_media_s: float = 1.0,
     streaming: tuple[int, ...] | None = None, dial: dict[int, str] | None = None,
-    dtmf: str = "",
+    dtmf: str = "", srtp: bool = False,
 ) -> ForkOutcome:
     """What a forked call is to be: `callees` branches spread over callee1..3 (several user
     agents per host, each on its own port), all streaming early media unless `streaming`
     names the ones that do; `dial` maps a branch index to the "address:port" the target is
-    told to fork to instead (a shim); `dtmf`: digits the caller sends in the early dialog.
+    told to fork to instead (a shim); `dtmf`: digits the caller sends in the early dialog;
+    `srtp`: SDES-SRTP, every callee with a key of its own.
     One callee needs no forking: a call with early media."""
     spec = target.loaded.spec
     if spec.forking is None and callees > 1:
@@ -93,6 +94,7 @@ def new_fork(
             for i, host in enumerate(spread)
         ],
         answerer=answerer, early_to=early_to, early_media_s=early_media_s, dtmf=dtmf,
+        srtp=srtp,
         hosts={h: lab.address(h) for h in ("caller", *sorted(set(spread)))},
         target_addresses=target.addresses, pcap=pcap,
     )

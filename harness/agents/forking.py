@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.agents.call import (
+    SRTP_SUITE,
     media_address,
     negotiated_codec,
     parse_sdp_from,
@@ -32,12 +33,14 @@ from harness.agents.sip_agent import SipAgent, SipRecord
 from harness.capture.pcap import CapturedPacket
 from harness.errors import TargetViolation
 from harness.lab import Lab
+from harness.media.srtp import SrtpSession
 from harness.net import Address
 from harness.sdp import (
     PCMA,
     PCMU,
     TELEPHONE_EVENT,
     Codec,
+    CryptoAttribute,
     SessionDescription,
     make_answer,
     make_offer,
@@ -93,6 +96,7 @@ class ForkOutcome:
     after_answer_s: float = 0.2
     caller_tone_hz: float = 700.0
     dtmf: str = ""  # digits the caller sends as RFC 4733 events in the early dialog
+    srtp: bool = False  # the caller offers SDES-SRTP; every callee answers with a key of its own
     dtmf_sent: list[tuple[str, int]] = field(default_factory=list)  # (digit, duration in ts)
     offer_sent: SessionDescription | None = None
     early_dialogs: list[EarlyDialog] = field(default_factory=list)
@@ -180,6 +184,8 @@ async def _callee(
         return
     branch.sdp_sent = answer
     rtp.remote = media_address(offer)
+    if out.srtp:
+        _key_callee(rtp, offer, answer)
     agent.endpoint.respond(invite, 183, agent.now, to_tag=branch.to_tag, body=bytes(answer),
                            content_type="application/sdp")
     agent.pump()
@@ -218,7 +224,10 @@ async def _caller(
     out: ForkOutcome, caller: SipAgent, rtp: RtpEndpoint, sip_target: Address,
     answer_now: asyncio.Event,
 ) -> None:
-    offer = make_offer(caller.address, rtp.port, _codecs(out))
+    crypto = [CryptoAttribute.generate(1, SRTP_SUITE)] if out.srtp else []
+    offer = make_offer(caller.address, rtp.port, _codecs(out), crypto=crypto)
+    if crypto:
+        rtp.tx_srtp = SrtpSession(SRTP_SUITE, crypto[0].key_params[0].key_salt, "outbound")
     out.offer_sent = offer
     user = out.request_uri.split(":", 1)[1].split("@")[0]
     extra = [(out.fork_header, f"sip:{user}@{b.dial or f'{out.hosts[b.host]}:{b.port}'}")
@@ -228,7 +237,7 @@ async def _caller(
     caller.endpoint.send_request(invite, sip_target, caller.now)
     caller.pump()
     final: asyncio.Future[ResponseReceived] = asyncio.get_running_loop().create_future()
-    collector = asyncio.create_task(_collect_responses(out, caller, final))
+    collector = asyncio.create_task(_collect_responses(out, caller, rtp, final))
     try:
         # Wait for the early dialogs (all branches, or what came within 2 s).
         deadline = caller.now + 2.0
@@ -268,6 +277,8 @@ async def _caller(
     answer_in = parse_sdp_from(got.response.body, "caller", "answer in the 200")
     if answer_in.media:
         rtp.remote = media_address(answer_in)
+        if out.srtp:
+            _key_from(rtp, answer_in)
     await rtp.send_stream(stream, payloads_for(PCMU, out.caller_tone_hz, "caller"),
                           int(out.after_answer_s / PTIME_S))
     await asyncio.sleep(0.06)
@@ -298,10 +309,36 @@ async def _early_dtmf(
     await asyncio.sleep(0.06)
 
 
+def _key_callee(rtp: RtpEndpoint, offer: SessionDescription, answer: SessionDescription) -> None:
+    """A callee's SRTP: its own key out (from its answer), the caller's key in."""
+    mine = _srtp_line(answer)
+    theirs = _srtp_line(offer)
+    if mine is not None:
+        rtp.tx_srtp = SrtpSession(mine.suite, mine.key_params[0].key_salt, "outbound")
+    if theirs is not None:
+        rtp.rx_srtp = SrtpSession(theirs.suite, theirs.key_params[0].key_salt, "inbound")
+
+
+def _srtp_line(sd: SessionDescription | None) -> CryptoAttribute | None:
+    if sd is None or not sd.media:
+        return None
+    return next((c for c in sd.media[0].crypto() if c.suite == SRTP_SUITE), None)
+
+
+def _key_from(rtp: RtpEndpoint, sd: SessionDescription | None) -> None:
+    """Decrypt what comes from the address `sd` names with the key `sd` carries."""
+    line = _srtp_line(sd)
+    if line is not None and sd is not None:
+        rtp.rx_srtp_from[media_address(sd)] = SrtpSession(
+            line.suite, line.key_params[0].key_salt, "inbound")
+
+
 async def _collect_responses(
-    out: ForkOutcome, caller: SipAgent, final: asyncio.Future[ResponseReceived]
+    out: ForkOutcome, caller: SipAgent, rtp: RtpEndpoint,
+    final: asyncio.Future[ResponseReceived],
 ) -> None:
-    """Record each 18x with a new To-tag as an early dialog; resolve `final` on the final."""
+    """Record each 18x with a new To-tag as an early dialog (keying SRTP from the address
+    its SDP names); resolve `final` on the final response."""
     seen: set[str] = set()
     while True:
         got = await caller.wait_for(ResponseReceived, "responses to the forked INVITE",
@@ -312,5 +349,7 @@ async def _collect_responses(
             body = got.response.body
             sdp = parse_sdp_from(body, "caller", f"SDP of the {status}") if body else None
             out.early_dialogs.append(EarlyDialog(tag, status, caller.now, sdp, got.source))
+            if out.srtp and sdp is not None and sdp.media:
+                _key_from(rtp, sdp)
         elif status >= 200 and not final.done():
             final.set_result(got)

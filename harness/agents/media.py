@@ -68,6 +68,9 @@ class RtpEndpoint:
         self.remote: Address | None = None
         self.tx_srtp: SrtpSession | None = None
         self.rx_srtp: SrtpSession | None = None
+        # Per-source inbound keys (forked SRTP: each early dialog has its own key, and its
+        # media is decrypted with the key of the dialog whose address it comes from).
+        self.rx_srtp_from: dict[Address, SrtpSession] = {}
         self._udp: UdpEndpoint | None = None
 
     async def open(self) -> RtpEndpoint:
@@ -90,7 +93,8 @@ class RtpEndpoint:
         packet: RtpPacket | None = None
         error: str | None = None
         try:
-            plain = self.rx_srtp.unprotect(data) if self.rx_srtp is not None else data
+            session = self.rx_srtp_from.get(source, self.rx_srtp)
+            plain = session.unprotect(data) if session is not None else data
             packet = RtpPacket.parse(plain)
         except (SrtpError, RtpParseError) as exc:
             error = str(exc)

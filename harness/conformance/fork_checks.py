@@ -11,6 +11,7 @@ from harness.agents.forking import Branch, ForkOutcome
 from harness.agents.media import RtpRecord
 from harness.conformance.findings import Finding, failed, ok
 from harness.conformance.media_checks import judge_dtmf
+from harness.sdp import SessionDescription
 
 
 def _ssrc(records: list[RtpRecord]) -> int | None:
@@ -44,6 +45,15 @@ def early_dialogs_distinct(out: ForkOutcome) -> Finding:
                             "caller as an early dialog")
         elif dialog.sdp is None:
             problems.append(f"{branch.host}'s early dialog reached the caller without SDP")
+    if out.srtp:
+        keys = Counter(_key_of(d.sdp) for d in out.early_dialogs if d.sdp is not None)
+        evidence += [f"early dialog {i + 1}: SRTP key {(_key_of(d.sdp) or 'none')[:8]}..."
+                     for i, d in enumerate(out.early_dialogs)]
+        shared = [k for k, n in keys.items() if k is not None and n > 1]
+        if shared:
+            problems.append(f"{len(shared)} SRTP key(s) shared by several early dialogs")
+        if None in keys:
+            problems.append(f"{keys[None]} early dialog(s) without an SRTP key")
     strays = [d for d in out.early_dialogs
               if all(d.to_tag != b.to_tag for b in out.branches)]
     if strays:
@@ -53,6 +63,14 @@ def early_dialogs_distinct(out: ForkOutcome) -> Finding:
         return failed("SIP-FORK-1", "; ".join(problems), evidence)
     return ok("SIP-FORK-1", f"{len(out.branches)} forks, {len(out.early_dialogs)} distinct "
               "early dialogs, each with its own SDP", evidence)
+
+
+def _key_of(sd: SessionDescription | None) -> str | None:
+    """The first a=crypto key (base64 key||salt) of the first stream, if any."""
+    if sd is None or not sd.media:
+        return None
+    lines = sd.media[0].crypto()
+    return lines[0].key_params[0].base64 if lines else None
 
 
 def _ending(branch: Branch) -> str:
@@ -142,6 +160,13 @@ def early_media_separated(out: ForkOutcome) -> Finding:
                     f"{_describe(address, out)}, not from {named[0]}:{named[1]} that "
                     f"{branch.host}'s dialog named"
                 )
+    # With SRTP each dialog has its own key: a packet from a dialog's address that does not
+    # decrypt with that dialog's key came from another dialog (or was damaged).
+    undecrypted = Counter(r.peer for r in out.caller_rtp
+                          if r.direction == "received" and r.packet is None and r.time < t)
+    for address, n in undecrypted.items():
+        problems.append(f"CROSSOVER: {n} early packet(s) from {_describe(address, out)} did "
+                        "not decrypt with the SRTP key of the dialog that named that address")
     # After the 200, media goes on both ways on the confirmed dialog.
     answerer: Branch = out.branches[out.answerer]
     after_in = _received(out.caller_rtp, _ssrc(answerer.rtp), after=t)
@@ -194,3 +219,49 @@ def early_dtmf_delivered(out: ForkOutcome, requirement: str = "MM-ANCHOR-4") -> 
                 f"caller got the 200, {len(received) - len(early)} after (events are counted "
                 "only before)"]
     return dataclasses.replace(found, evidence=tuple(evidence))
+
+
+def fork_crypto_unchanged(out: ForkOutcome, requirement: str = "MM-PROXY-4") -> Finding:
+    """MM-PROXY-4 with forking: each callee's a=crypto reaches the caller unchanged in that
+    callee's own early dialog (and the caller's a=crypto reaches every callee unchanged)."""
+    problems, evidence = [], []
+    offered = _crypto_lines(out.offer_sent)
+    for branch in out.branches:
+        if not branch.reached:
+            problems.append(f"{branch.host} never got the INVITE")
+            continue
+        got_offer = _crypto_lines(branch.offer_received)
+        evidence.append(f"offer to {branch.host}: a=crypto {_short(got_offer)} "
+                        f"(sent {_short(offered)})")
+        if got_offer != offered:
+            problems.append(f"the caller's a=crypto reached {branch.host} changed")
+        dialog = out.dialog_of(branch)
+        sent = _crypto_lines(branch.sdp_sent)
+        arrived = _crypto_lines(dialog.sdp if dialog is not None else None)
+        evidence.append(f"{branch.host}'s 183: sent a=crypto {_short(sent)}, the caller got "
+                        f"{_short(arrived)} in that early dialog")
+        if dialog is None:
+            problems.append(f"{branch.host}'s early dialog never reached the caller")
+        elif arrived != sent:
+            owner = next((b.host for b in out.branches
+                          if b is not branch and _crypto_lines(b.sdp_sent) == arrived), None)
+            problems.append(f"{branch.host}'s a=crypto arrived changed"
+                            + (f": the caller got {owner}'s key instead" if owner else ""))
+    if not offered:
+        problems.append("the caller offered no a=crypto (the call was not SRTP)")
+    if problems:
+        return failed(requirement, "; ".join(problems), evidence)
+    return ok(requirement, "every branch's a=crypto reached the caller unchanged in its own "
+              "early dialog, and the caller's reached every branch", evidence)
+
+
+def _crypto_lines(sd: SessionDescription | None) -> list[str]:
+    if sd is None or not sd.media:
+        return []
+    return [str(c) for c in sd.media[0].crypto()]
+
+
+def _short(lines: list[str]) -> str:
+    """Crypto lines with the key cut to 8 characters (enough to tell keys apart)."""
+    return ", ".join(line[: line.find("inline:") + 15] + "..." if "inline:" in line else line
+                     for line in lines) or "none"

@@ -153,14 +153,14 @@ class ForkRunner:
     async def __call__(
         self, mode: MediaMode, *, callees: int = 3, answerer: int = 0, early_to: int = 0,
         early_media_s: float = 1.0, streaming: tuple[int, ...] | None = None,
-        label: str | None = None, dtmf: str = "",
+        label: str | None = None, dtmf: str = "", srtp: bool = False,
     ) -> ForkOutcome:
         lab, target, spec = self.runner.lab, self.runner.target, self.runner.target.loaded.spec
         item = self.runner.item
         name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         out = new_fork(
             lab, target, mode, callees=callees, answerer=answerer, early_to=early_to,
-            early_media_s=early_media_s, streaming=streaming, dtmf=dtmf,
+            early_media_s=early_media_s, streaming=streaming, dtmf=dtmf, srtp=srtp,
             pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap",
         )
         mark = target.log_mark()
@@ -199,7 +199,7 @@ class ForkCall(Protocol):
     def __call__(
         self, mode: MediaMode, *, callees: int = ..., answerer: int = ..., early_to: int = ...,
         early_media_s: float = ..., streaming: tuple[int, ...] | None = ...,
-        label: str | None = ..., dtmf: str = ...,
+        label: str | None = ..., dtmf: str = ..., srtp: bool = ...,
     ) -> Awaitable[ForkOutcome]: ...
 
 

@@ -94,7 +94,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
             continue
         for deviation in spec.known_deviations:
-            if any(deviation.covers(rid, meta.mode) for rid in meta.requirements):
+            if any(deviation.covers(rid, meta.mode, forking=meta.forking)
+                   for rid in meta.requirements):
                 item.add_marker(pytest.mark.xfail(
                     raises=TargetViolation, strict=False,
                     reason=f"KNOWN DEVIATION of {spec.target.name} ({deviation.requirement}, "

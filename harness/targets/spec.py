@@ -156,11 +156,14 @@ class KnownDeviation(_Strict):
 
     requirement: str = Field(pattern=r"^[A-Z]+(-[A-Z]+)?-\d+$")
     modes: list[MediaMode] = []  # empty: in every mode
+    forking_only: bool = False  # true: only in cases that fork the call
     note: str = Field(min_length=1)
 
-    def covers(self, requirement: str, mode: MediaMode | None) -> bool:
-        return requirement == self.requirement and (
-            not self.modes or (mode is not None and mode in self.modes)
+    def covers(self, requirement: str, mode: MediaMode | None, *, forking: bool = False) -> bool:
+        return (
+            requirement == self.requirement
+            and (not self.modes or (mode is not None and mode in self.modes))
+            and (forking or not self.forking_only)
         )
 
 

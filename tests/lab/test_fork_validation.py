@@ -70,3 +70,23 @@ async def test_early_dtmf_check_fails_when_the_target_masks_telephone_event(
     found = fc.early_dtmf_delivered(out)
     assert found.verdict is Verdict.FAILED
     assert "negotiated no telephone-event" in found.summary
+
+
+async def test_forked_srtp_checks_pass_in_bypass_and_find_rtpengines_shared_key(
+    fork_call: ForkCall,
+) -> None:
+    """Bypass keeps every branch's key; rtpengine in proxy mode hands every early dialog
+    the same branch's a=crypto, so the other branches' media does not decrypt."""
+    bypass = await fork_call(MediaMode.BYPASS, srtp=True, early_media_s=0.4)
+    for check in (fc.fork_crypto_unchanged, fc.early_dialogs_distinct, fc.early_media_separated):
+        assert check(bypass).verdict is Verdict.OK, check(bypass)
+    proxy = await fork_call(MediaMode.PROXY, srtp=True, early_media_s=0.4)
+    keys = fc.fork_crypto_unchanged(proxy)
+    assert keys.verdict is Verdict.FAILED
+    assert "'s key instead" in keys.summary
+    dialogs = fc.early_dialogs_distinct(proxy)
+    assert dialogs.verdict is Verdict.FAILED
+    assert "SRTP key(s) shared by several early dialogs" in dialogs.summary
+    early = fc.early_media_separated(proxy)
+    assert early.verdict is Verdict.FAILED
+    assert "did not decrypt with the SRTP key of the dialog" in early.summary
