@@ -12,7 +12,7 @@ from harness.agents.outcome import Side
 from harness.conformance import case
 from harness.conformance import media_checks as mc
 from harness.pytest_plugin.calls import MediaCall
-from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT, Codec
+from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT, Codec, CryptoAttribute
 from harness.targets.spec import AnchoredFeature, MediaMode
 
 SEED_001 = "seed 001 (FreeSWITCH media modes: bypass, proxy, default/anchored)"
@@ -102,14 +102,16 @@ ZRTP_CALLEE = ("zrtp-hash", "1.10 " + "c3" * 32)
     title="Proxy: security attributes pass through unchanged",
     reference=SEED_001 + " (proxy keeps the ZRTP handshake); RFC 4568 (SDES), RFC 6189 "
     "(zrtp-hash)",
-    expectation="An SRTP call offering a=crypto and a=zrtp-hash, answered alike: both arrive "
-    "unchanged at the far end in offer and answer, none added or removed.",
+    expectation="An SRTP call offering a=crypto of two suites (AES_CM_128_HMAC_SHA1_80 and "
+    "_32) and a=zrtp-hash, answered with one a=crypto and a=zrtp-hash: all arrive unchanged "
+    "at the far end in offer and answer, none added or removed.",
     mode=MediaMode.PROXY,
 )
 async def test_proxy_security_attributes(media_call: MediaCall) -> None:
+    second = CryptoAttribute.generate(2, "AES_CM_128_HMAC_SHA1_32")
     call = await media_call(
         MediaMode.PROXY,
-        caller=Side(srtp=True, attributes=(ZRTP_CALLER,)),
+        caller=Side(srtp=True, attributes=(ZRTP_CALLER, ("crypto", str(second)))),
         callee=Side(srtp=True, attributes=(ZRTP_CALLEE,)),
     )
     mc.require(mc.call_established(call, "MM-PROXY-4"), mc.security_attributes_unchanged(call))

@@ -16,6 +16,21 @@ from harness.targets.spec import load_target
 
 DEFAULT_PEER = Path(__file__).resolve().parents[2] / "peers" / "kamailio-rtpengine"
 
+# Earlier, wrong settings of the default target (docs/decisions.md), kept as violating
+# configurations for the self-tests.
+OLD_ANCHOR_OFFER_FLAGS = (  # D12: codec-mask=all masked telephone-event too
+    "replace-origin replace-session-connection ICE=remove RTP/AVP codec-mask=all "
+    "codec-transcode=PCMA codec-transcode=PCMU"
+)
+OLD_PROXY_FLAGS = (  # D11: a fixed SDES-no list also strips those suites when offered
+    "replace-origin replace-session-connection ICE=remove DTLS=off "
+    + " ".join(f"SDES-no-{suite}" for suite in (
+        "AEAD_AES_256_GCM", "AEAD_AES_128_GCM", "AES_256_CM_HMAC_SHA1_80",
+        "AES_256_CM_HMAC_SHA1_32", "AES_192_CM_HMAC_SHA1_80", "AES_192_CM_HMAC_SHA1_32",
+        "AES_CM_128_HMAC_SHA1_32", "F8_128_HMAC_SHA1_80", "F8_128_HMAC_SHA1_32",
+        "NULL_HMAC_SHA1_80", "NULL_HMAC_SHA1_32"))
+)
+
 
 def copy_default_peer(tmp_path: Path) -> Path:
     """A copy of peers/kamailio-rtpengine under `tmp_path`, to be changed by the test."""
@@ -24,14 +39,16 @@ def copy_default_peer(tmp_path: Path) -> Path:
     return peer
 
 
-def with_define(tmp_path: Path, name: str, value: str) -> Path:
-    """A copy of the default target whose kamailio.cfg defines `name` as `value`."""
+def with_define(tmp_path: Path, **defines: str) -> Path:
+    """A copy of the default target whose kamailio.cfg defines each name as its value."""
     peer = copy_default_peer(tmp_path)
     cfg = peer / "kamailio.cfg"
     text = cfg.read_text()
-    start = text.index(f'#!define {name} "')
-    end = text.index("\n", start)
-    cfg.write_text(f'{text[:start]}#!define {name} "{value}"{text[end:]}')
+    for name, value in defines.items():
+        start = text.index(f'#!define {name} "')
+        end = text.index("\n", start)
+        text = f'{text[:start]}#!define {name} "{value}"{text[end:]}'
+    cfg.write_text(text)
     return peer
 
 

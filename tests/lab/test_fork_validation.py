@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peer_copies import copy_default_peer, started, with_define
+from peer_copies import OLD_ANCHOR_OFFER_FLAGS, copy_default_peer, started, with_define
 
 from harness.agents.captured import captured_fork, new_fork
 from harness.conformance import Verdict
@@ -59,10 +59,7 @@ async def test_early_dtmf_check_fails_when_the_target_masks_telephone_event(
                                                    early_media_s=0.3, dtmf="159#"))
     assert good.verdict is Verdict.OK, good
     assert "4 DTMF event(s)" in good.summary
-    peer = with_define(
-        tmp_path, "ANCHOR_OFFER_FLAGS", "replace-origin replace-session-connection "
-        "ICE=remove RTP/AVP codec-mask=all codec-transcode=PCMA codec-transcode=PCMU",
-    )
+    peer = with_define(tmp_path, ANCHOR_OFFER_FLAGS=OLD_ANCHOR_OFFER_FLAGS)
     async with started(peer, tmp_path) as (lab, target):
         out = new_fork(lab, target, MediaMode.ANCHORED, callees=1, early_media_s=0.3,
                        dtmf="159#", pcap=tmp_path / "early-dtmf.pcap")

@@ -11,14 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from peer_copies import started, with_define
+from peer_copies import OLD_ANCHOR_OFFER_FLAGS, OLD_PROXY_FLAGS, started, with_define
 
 from harness.agents.captured import captured_call, new_outcome
 from harness.agents.outcome import CallOutcome, Side
 from harness.conformance import Verdict
 from harness.conformance import media_checks as mc
 from harness.pytest_plugin.calls import MediaCall
-from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT
+from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT, CryptoAttribute
 from harness.targets.spec import MediaMode
 
 BYPASS, PROXY, ANCHORED = MediaMode.BYPASS, MediaMode.PROXY, MediaMode.ANCHORED
@@ -136,7 +136,8 @@ async def test_delay_measurement_fails_without_relayed_media(media_call: MediaCa
     assert mc.forwarding_delay(await media_call(BYPASS)).verdict is Verdict.FAILED
 
 
-SECURE_CALLER = Side(srtp=True, attributes=(("zrtp-hash", "1.10 " + "a1" * 32),))
+SECOND_SUITE = ("crypto", str(CryptoAttribute.generate(2, "AES_CM_128_HMAC_SHA1_32")))
+SECURE_CALLER = Side(srtp=True, attributes=(("zrtp-hash", "1.10 " + "a1" * 32), SECOND_SUITE))
 SECURE_CALLEE = Side(srtp=True, attributes=(("zrtp-hash", "1.10 " + "c3" * 32),))
 
 
@@ -155,15 +156,26 @@ async def test_security_attribute_check_fails_when_the_target_terminates_srtp(
 async def test_security_attribute_check_fails_when_the_target_adds_crypto_suites(
     tmp_path: Path,
 ) -> None:
-    """A real misconfiguration: rtpengine's proxy flags without DTLS=off and SDES-no-*
-    make it offer eleven crypto suites and a DTLS fingerprint of its own."""
-    peer = with_define(tmp_path, "PROXY_FLAGS",
-                             "replace-origin replace-session-connection ICE=remove")
+    """A real misconfiguration: rtpengine's proxy flags without the SDES-no-* of the
+    suites the caller did not offer make it offer ten more crypto suites of its own."""
+    peer = with_define(tmp_path, PROXY_SDES="as-rtpengine-likes")
     call = await _call_through(peer, tmp_path, PROXY, SECURE_CALLER, SECURE_CALLEE)
     found = mc.security_attributes_unchanged(call)
     assert found.verdict is Verdict.FAILED
     assert "added" in found.summary
     assert sum("added   a=crypto:" in line for line in found.evidence) >= 5
+
+
+async def test_security_attribute_check_fails_when_the_target_strips_an_offered_suite(
+    tmp_path: Path,
+) -> None:
+    """The default target's earlier fix (D11): a fixed SDES-no-<suite> list stops rtpengine
+    adding suites but also strips those suites when the caller offers them."""
+    peer = with_define(tmp_path, PROXY_SDES="as-rtpengine-likes", PROXY_FLAGS=OLD_PROXY_FLAGS)
+    call = await _call_through(peer, tmp_path, PROXY, SECURE_CALLER, SECURE_CALLEE)
+    found = mc.security_attributes_unchanged(call)
+    assert found.verdict is Verdict.FAILED
+    assert any("removed a=crypto:2 AES_CM_128_HMAC_SHA1_32" in line for line in found.evidence)
 
 
 async def _call_through(
@@ -187,10 +199,7 @@ async def test_dtmf_check_fails_when_the_target_masks_telephone_event(
     of the caller's codecs masked telephone-event too, so no RFC 4733 reached the callee."""
     assert mc.dtmf_delivered(await media_call(ANCHORED, caller=DTMF_CALLER,
                                               callee=DTMF_CALLEE)).verdict is Verdict.OK
-    peer = with_define(
-        tmp_path, "ANCHOR_OFFER_FLAGS", "replace-origin replace-session-connection "
-        "ICE=remove RTP/AVP codec-mask=all codec-transcode=PCMA codec-transcode=PCMU",
-    )
+    peer = with_define(tmp_path, ANCHOR_OFFER_FLAGS=OLD_ANCHOR_OFFER_FLAGS)
     found = mc.dtmf_delivered(await _call_through(peer, tmp_path, ANCHORED, DTMF_CALLER,
                                                   DTMF_CALLEE))
     assert found.verdict is Verdict.FAILED
