@@ -9,7 +9,9 @@ Prints, with medians over repeated runs:
 - the same with the lab brought up and down around it (cold),
 - a forked call: 3 callees, 1 s of early media, 200, CANCELs, BYE, checks
   (budget: <= 3 s),
-- the whole media-mode suite through the README's command (budget: <= 20 s).
+- a call with all six re-INVITE steps (hold, inactive, resume, codec, address,
+  offerless), a media phase of 10 packets each way after each, and the checks,
+- every suite through the README's command (budget: <= 20 s for the media modes).
 
 Run as root from the project: .venv/bin/python bench/bench_media.py [--rounds N]
 """
@@ -29,8 +31,10 @@ from pathlib import Path
 from common import start_stop_times
 
 from harness.agents.captured import captured_call, captured_fork, new_fork, new_outcome
+from harness.agents.outcome import Reinvite
 from harness.conformance import fork_checks as fc
 from harness.conformance import media_checks as mc
+from harness.conformance import reinvite_checks as rc
 from harness.lab import Lab, cleanup_leftovers, default_topology
 from harness.paths import DEFAULT_TARGET, PROJECT_ROOT
 from harness.targets.process import ProcessTarget
@@ -58,6 +62,14 @@ async def one_fork(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path)
     await captured_fork(out, lab, target)
     for check in (fc.early_dialogs_distinct, fc.others_ended, fc.early_media_separated):
         check(out)
+    return time.perf_counter() - start
+
+
+async def one_reinvite(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path) -> float:
+    start = time.perf_counter()
+    out = new_outcome(lab, target, mode, pcap=pcap, reinvites=tuple(Reinvite))
+    await captured_call(out, lab, target, packets=10)
+    mc.require(rc.hold_resume(out), rc.media_changed(out), rc.offerless_reinvite(out))
     return time.perf_counter() - start
 
 
@@ -96,6 +108,11 @@ async def main(rounds: int) -> None:
                 times = [await one_fork(lab, target, mode, scratch / f"fork{mode.value}{i}.pcap")
                          for i in range(max(3, rounds // 4))]
                 print(f"fork 3x1 s early ({mode.value:6})   {fmt(times)}")
+            for mode in (MediaMode.BYPASS, MediaMode.PROXY, MediaMode.ANCHORED):
+                times = [await one_reinvite(lab, target, mode,
+                                            scratch / f"reinvite{mode.value}{i}.pcap")
+                         for i in range(max(3, rounds // 4))]
+                print(f"6 re-INVITEs ({mode.value:8})    {fmt(times)}")
         finally:
             await target.stop()
 
@@ -119,7 +136,7 @@ async def main(rounds: int) -> None:
     wall = time.perf_counter() - t0
     suite = ET.parse(results / "junit.xml").getroot().find("testsuite")
     assert suite is not None
-    print(f"media-mode suite             pytest {float(suite.get('time', 0)):.2f} s "
+    print(f"all suites                   pytest {float(suite.get('time', 0)):.2f} s "
           f"({suite.get('tests')} cases, {suite.get('failures')} failed), whole command "
           f"{wall:.2f} s, exit {proc.returncode}")
 
