@@ -53,7 +53,11 @@ def test_suite_in_docker_gives_the_same_verdicts_as_local_processes(
     assert process_run.returncode == 0, process_run.stdout[-4000:]
     in_docker = _verdicts(tmp_path / "docker")
     assert len(in_docker) >= 15 and set(in_docker.values()) == {"passed", "skipped"}
-    assert [n for n, v in in_docker.items() if v == "skipped"] == ["test_fork_early_media_proxy"]
+    # Only the default target's declared known deviations (xfail, shown as skipped).
+    assert sorted(n for n, v in in_docker.items() if v == "skipped") == [
+        "test_fork_early_media_anchored", "test_fork_early_media_proxy",
+        "test_fork_srtp_keys_proxy",
+    ]
     assert in_docker == _verdicts(tmp_path / "process")
     env = (tmp_path / "docker" / "allure-results" / "environment.properties").read_text()
     assert "backend=docker" in env
