@@ -16,14 +16,14 @@ from harness.pytest_plugin.fixtures import (
 )
 from harness.pytest_plugin.options import pytest_addoption
 from harness.pytest_plugin.reporting import (
-    _allure_case_labels,
+    _clear_findings,
     pytest_collection_modifyitems,
     pytest_runtest_makereport,
     pytest_sessionfinish,
 )
 
 __all__ = [
-    "_allure_case_labels", "fork_call", "harness_config", "lab", "media_call", "pytest_addoption",
+    "_clear_findings", "fork_call", "harness_config", "lab", "media_call", "pytest_addoption",
     "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
     "pytest_sessionfinish", "pytest_unconfigure", "target",
 ]

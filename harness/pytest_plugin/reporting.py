@@ -22,8 +22,9 @@ import allure
 import pytest
 
 from harness import __version__
-from harness.conformance.case import CASE_ATTR, Case
+from harness.conformance.case import CASE_ATTR, Case, Verdict
 from harness.conformance.findings import LAST_FINDINGS
+from harness.conformance.references import reference_links
 from harness.errors import TargetViolation
 from harness.paths import REPORTS
 from harness.pytest_plugin.fixtures import loaded_target
@@ -71,10 +72,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         for rid in meta.requirements:
             item.add_marker(pytest.mark.requirement(rid))
-        # allure-pytest takes the description from this marker (else the docstring).
-        item.add_marker(pytest.mark.allure_description(
-            f"Expectation: {meta.expectation}\n\nReference: {meta.reference}"
-        ))
+        _mark_for_allure(item, meta)
         reason = None
         if meta.mode is not None and not spec.claims(meta.mode):
             reason = (
@@ -103,20 +101,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 ))
 
 
-@pytest.fixture(autouse=True)
-def _allure_case_labels(request: pytest.FixtureRequest) -> None:
-    meta = case_of(request.node)
-    LAST_FINDINGS.clear()
-    if meta is None:
-        return
+def _mark_for_allure(item: pytest.Item, meta: Case) -> None:
+    """Labels, description and links as markers, so that a case skipped at collection
+    (UNSUPPORTED) carries them too; allure-pytest reads these markers."""
+    label, link = pytest.mark.allure_label, pytest.mark.allure_link
     for rid in meta.requirements:
-        allure.dynamic.label("requirement", rid)
-        allure.dynamic.feature(AREAS.get(rid.split("-")[0], "Other"))
-    allure.dynamic.story(meta.title)
-    allure.dynamic.label("verdict", "INFORMATIONAL" if meta.informational else "OK")
+        item.add_marker(label(rid, label_type="requirement"))
+    for area in dict.fromkeys(AREAS.get(rid.split("-")[0], "Other") for rid in meta.requirements):
+        item.add_marker(label(area, label_type="feature"))
+    item.add_marker(label(meta.title, label_type="story"))
     if meta.mode is not None:
-        allure.dynamic.tag(meta.mode.value)
-    allure.dynamic.label("reference", meta.reference)
+        item.add_marker(label(meta.mode.value, label_type="tag"))
+    item.add_marker(label(meta.reference, label_type="reference"))
+    for name, url in reference_links(meta.reference):
+        item.add_marker(link(url, name=name, link_type="link"))
+    # allure-pytest takes the description from this marker (else the docstring).
+    item.add_marker(pytest.mark.allure_description(
+        f"Expectation: {meta.expectation}\n\nReference: {meta.reference}"
+    ))
+
+
+@pytest.fixture(autouse=True)
+def _clear_findings() -> None:
+    LAST_FINDINGS.clear()
+
+
+def graded_verdict(
+    meta: Case, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None
+) -> str:
+    """The case's graded verdict (Autobahn style) from its outcome."""
+    if hasattr(report, "wasxfail"):
+        # A declared deviation that showed up, or did not (the target was fixed).
+        return "KNOWN DEVIATION" if report.skipped else Verdict.OK.value
+    if report.skipped:
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
+        return Verdict.UNSUPPORTED.value if "UNSUPPORTED" in reason else "SKIPPED"
+    if report.failed:
+        violated = excinfo is not None and isinstance(excinfo.value, TargetViolation)
+        return Verdict.FAILED.value if violated else Verdict.BROKEN.value
+    return Verdict.INFORMATIONAL.value if meta.informational else Verdict.OK.value
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -125,6 +148,9 @@ def pytest_runtest_makereport(
 ) -> Generator[None, Any, None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
+    meta = case_of(item)
+    if meta is not None and (report.when == "call" or not report.passed):
+        allure.dynamic.label("verdict", graded_verdict(meta, report, call.excinfo))
     if report.when == "call" and LAST_FINDINGS:
         allure.attach(
             "\n\n".join(str(f) for f in LAST_FINDINGS), name="findings",
