@@ -40,9 +40,14 @@ def main() -> None:
     "--backend", type=click.Choice(["process", "docker"]), default="process", show_default=True,
     help="local processes in a namespace, or a container built from the target's Dockerfile",
 )
+@click.option("--report/--no-report", "make_report", default=True, show_default=True,
+              help="generate the HTML report and the requirement matrix at the end")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
-def run(target: str, results: str, backend: str, pytest_args: tuple[str, ...]) -> None:
-    """Start the target, run the conformance suites against it, write Allure results.
+def run(
+    target: str, results: str, backend: str, make_report: bool, pytest_args: tuple[str, ...]
+) -> None:
+    """Start the target, run the conformance suites against it, write Allure results
+    and (unless --no-report) the HTML report.
 
     Extra arguments go to pytest (e.g. -k proxy, -x).
     """
@@ -83,7 +88,77 @@ def run(target: str, results: str, backend: str, pytest_args: tuple[str, ...]) -
     click.echo(f"sbc-harness {__version__}: target {loaded.spec.target.name} ({backend} backend)")
     code = pytest.main(args)
     click.echo(f"\nAllure results: {allure_dir}\nJUnit XML:      {out / 'junit.xml'}")
+    if make_report and allure_dir.is_dir():
+        try:
+            _make_report(out, out / "report")
+        except HarnessError as exc:
+            click.echo(f"Error: the report could not be made: {exc}", err=True)
+            sys.exit(int(code) or 3)
     sys.exit(int(code))
+
+
+def _make_report(results: Path, output: Path) -> None:
+    from harness.report.build import make_report
+
+    made = make_report(results, output)
+    counts = ", ".join(f"{n} {v}" for v, n in made.matrix.counts().items())
+    click.echo(f"HTML report:    {made.allure.index}  ({made.allure.seconds:.1f} s)\n"
+               f"Matrix:         {made.matrix_page}  ({counts})\n"
+               f"Open it with:   sbc-harness report --serve --results {results}")
+
+
+@main.command()
+@click.option("--results", "results", default=str(PROJECT_ROOT / "results"), show_default=True,
+              help="the run's results folder (with allure-results/)")
+@click.option("--output", "output", default=None,
+              help="where the report goes  [default: RESULTS/report]")
+@click.option("--compare", "compare_runs", nargs=2, type=click.Path(path_type=Path),
+              metavar="RUN_A RUN_B",
+              help="list requirements that went from pass to fail (and back) between two "
+                   "runs (results folders or matrix.json files); exit 1 on a regression")
+@click.option("--serve", is_flag=True, help="serve the report on 127.0.0.1 until Ctrl-C")
+@click.option("--port", default=8080, show_default=True, help="port for --serve")
+def report(
+    results: str, output: str | None, compare_runs: tuple[Path, Path] | None, serve: bool,
+    port: int,
+) -> None:
+    """Make the HTML report (Allure 3) and the requirement matrix of a run, compare two
+    runs, or serve a report."""
+    from harness.report.compare import compare
+
+    try:
+        if compare_runs:
+            comparison = compare(*compare_runs)
+            click.echo(comparison.render())
+            sys.exit(1 if comparison.regressions else 0)
+        out = Path(output) if output else Path(results) / "report"
+        if serve:
+            _serve(out, port)
+            return
+        _make_report(Path(results), out)
+    except HarnessError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _serve(folder: Path, port: int) -> None:
+    import functools
+    import http.server
+
+    if not (folder / "index.html").is_file():
+        raise HarnessError(f"no report in {folder} (make one with 'sbc-harness report')")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise HarnessError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}") from None
+    click.echo(f"Serving {folder} at http://127.0.0.1:{port}/ (matrix: "
+               f"http://127.0.0.1:{port}/matrix.html); Ctrl-C to stop")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @main.group()

@@ -21,10 +21,13 @@ import pytest
 from harness.agents.captured import captured_call, captured_fork, new_fork, new_outcome
 from harness.agents.forking import ForkOutcome
 from harness.agents.outcome import CallOutcome, Reinvite, Side
+from harness.capture.pcap import CapturedPacket
+from harness.capture.svg import ladder_svg, media_svg
 from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.pytest_plugin.options import HarnessConfig
 from harness.pytest_plugin.reporting import LOG_TAIL_KEY
+from harness.report.sdp_view import Leg, sdp_legs_html
 from harness.targets.base import Target
 from harness.targets.ready import sip_options_ping
 from harness.targets.spec import MediaMode
@@ -39,6 +42,22 @@ class MediaCall(Protocol):
         packets: int = ..., label: str | None = ..., callee_host: str = ...,
         reinvites: tuple[Reinvite, ...] = ...,
     ) -> Awaitable[CallOutcome]: ...
+
+
+def attach_diagrams(
+    tag: str, packets: list[CapturedPacket], hosts: dict[str, str],
+    target_addresses: frozenset[str], *, verdict: str | None = None,
+) -> None:
+    """The SIP ladder and the media path of a capture, drawn as SVG."""
+    if not packets:
+        return
+    names = {addr: name for name, addr in hosts.items()}
+    names |= {addr: "target" for addr in target_addresses}
+    allure.attach(ladder_svg(packets, names, title=f"{tag}: SIP ladder"),
+                  name=f"{tag}: SIP ladder (diagram)", attachment_type=allure.attachment_type.SVG)
+    allure.attach(media_svg(packets, names, target_addresses, verdict=verdict,
+                            title=f"{tag}: media path"),
+                  name=f"{tag}: media path (diagram)", attachment_type=allure.attachment_type.SVG)
 
 
 def phases_text(outcome: CallOutcome) -> str:
@@ -113,6 +132,20 @@ class CallRunner:
         if outcome.ladder:
             allure.attach(outcome.ladder, name=f"{tag}: SIP ladder",
                           attachment_type=allure.attachment_type.TEXT)
+        attach_diagrams(tag, outcome.packets, outcome.hosts, outcome.target_addresses,
+                        verdict=outcome.path.verdict.name if outcome.path else None)
+        legs: list[Leg] = [
+            ("offer: caller -> callee", outcome.offer_sent, outcome.offer_received),
+            ("answer: callee -> caller", outcome.answer_sent, outcome.answer_received),
+        ]
+        for phase in outcome.phases[1:]:
+            legs += [(f"{phase.name}: caller -> callee", phase.caller_sdp_sent,
+                      phase.callee_sdp_received),
+                     (f"{phase.name}: callee -> caller", phase.callee_sdp_sent,
+                      phase.caller_sdp_received)]
+        if outcome.offer_sent is not None:
+            allure.attach(sdp_legs_html(legs), name=f"{tag}: SDP per leg, sent vs received",
+                          attachment_type=allure.attachment_type.HTML)
         for what, sd in (
             ("offer sent by caller", outcome.offer_sent),
             ("offer received by callee", outcome.offer_received),
@@ -174,6 +207,15 @@ class ForkRunner:
             if out.ladder:
                 allure.attach(out.ladder, name=f"{tag}: SIP ladder",
                               attachment_type=allure.attachment_type.TEXT)
+            attach_diagrams(tag, out.packets, out.hosts, out.target_addresses)
+            legs: list[Leg] = [(f"offer: caller -> {b.host}", out.offer_sent, b.offer_received)
+                               for b in out.branches if b.reached]
+            legs += [(f"{b.host}'s 183 -> caller", b.sdp_sent,
+                      d.sdp if (d := out.dialog_of(b)) is not None else None)
+                     for b in out.branches if b.sdp_sent is not None]
+            if out.offer_sent is not None:
+                allure.attach(sdp_legs_html(legs), name=f"{tag}: SDP per leg, sent vs received",
+                              attachment_type=allure.attachment_type.HTML)
             dialogs = "\n".join(
                 f"{d.status} To-tag {d.to_tag}\n"
                 + (bytes(d.sdp).decode(errors="replace") if d.sdp else "(no SDP)")

@@ -15,6 +15,7 @@ import json
 import platform
 import shutil
 from collections.abc import Generator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         shutil.copy(categories, out / "categories.json")
     hc = session.config.stash[CONFIG_KEY]
     env = {
+        "run.finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "harness.version": __version__,
         "host": platform.node(),
         "python": platform.python_version(),
@@ -200,6 +202,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                 f.value for f in spec.capabilities.anchored_features
             ),
         }
+    if hc.loaded is not None:
+        # What the target declared, for the requirement matrix (harness.report).
+        declared = hc.loaded.spec.model_dump(
+            mode="json", include={"target", "capabilities", "known_deviations", "forking"})
+        hc.results_dir.mkdir(parents=True, exist_ok=True)
+        (hc.results_dir / "target.json").write_text(json.dumps(declared, indent=2))
     (out / "environment.properties").write_text(
         "".join(f"{k}={v}\n" for k, v in env.items())
     )

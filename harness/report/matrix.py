@@ -1,0 +1,191 @@
+"""The requirement matrix: every numbered requirement with its verdict in one run.
+
+One row per requirement of the catalogue, grouped by area, with the cases that
+check it and their graded verdicts; a requirement's verdict is its worst
+case's (FAILED before BROKEN before KNOWN DEVIATION before OK...), so a
+requirement is OK only if every case that checks it is. Requirements no case
+checks yet are listed as NOT RUN: the page shows what was *not* certified too.
+
+Written as ``matrix.json`` (what ``compare`` reads) and ``matrix.html``, one
+self-contained page (no script, no external resource) that a certification
+engineer can print and sign.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from harness.report.catalogue import Requirement, load_catalogue
+from harness.report.results import CaseResult, RunResults
+
+__all__ = ["MATRIX_JSON", "RANK", "Matrix", "Row", "build_matrix", "render_html", "write_matrix"]
+
+MATRIX_JSON = "matrix.json"
+MATRIX_HTML = "matrix.html"
+
+# Worst first: a requirement takes the verdict of its worst case.
+RANK = ("FAILED", "BROKEN", "KNOWN DEVIATION", "NON-STRICT", "OK", "INFORMATIONAL",
+        "UNSUPPORTED", "SKIPPED", "NOT RUN")
+PASSING = frozenset({"OK", "INFORMATIONAL", "NON-STRICT"})
+COLOURS = {
+    "FAILED": "#c62828", "BROKEN": "#ef6c00", "KNOWN DEVIATION": "#8e24aa",
+    "NON-STRICT": "#f9a825", "OK": "#2e7d32", "INFORMATIONAL": "#1565c0",
+    "UNSUPPORTED": "#757575", "SKIPPED": "#9e9e9e", "NOT RUN": "#bdbdbd",
+}
+
+
+def worst(verdicts: Iterable[str]) -> str:
+    ranked = [v if v in RANK else "BROKEN" for v in verdicts]
+    return min(ranked, key=RANK.index) if ranked else "NOT RUN"
+
+
+@dataclass
+class Row:
+    id: str
+    area: str
+    must: str
+    observed: str
+    verdict: str
+    cases: list[dict[str, str | None]] = field(default_factory=list)  # name, mode, verdict
+
+
+@dataclass
+class Matrix:
+    environment: dict[str, str]
+    target: dict[str, object]
+    rows: list[Row]
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(RANK, 0)
+        for row in self.rows:
+            out[row.verdict] += 1
+        return {k: v for k, v in out.items() if v}
+
+    def to_json(self) -> str:
+        return json.dumps({"environment": self.environment, "target": self.target,
+                           "rows": [asdict(r) for r in self.rows]}, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Matrix:
+        data = json.loads(text)
+        return cls(data.get("environment", {}), data.get("target", {}),
+                   [Row(**r) for r in data.get("rows", [])])
+
+
+def build_matrix(run: RunResults, catalogue: list[Requirement] | None = None) -> Matrix:
+    """Rows for every requirement of the catalogue plus any other one a case names."""
+    catalogue = load_catalogue() if catalogue is None else catalogue
+    by_req: dict[str, list[CaseResult]] = {}
+    for case in run.cases:
+        for rid in case.requirements:
+            by_req.setdefault(rid, []).append(case)
+    known = {r.id for r in catalogue}
+    extra = [Requirement(rid, "(not in the requirement list)", "", "Other")
+             for rid in sorted(by_req) if rid not in known]
+    rows = []
+    for req in [*catalogue, *extra]:
+        cases = by_req.get(req.id, [])
+        rows.append(Row(
+            req.id, req.area, req.must, req.observed, worst(c.verdict for c in cases),
+            [{"name": c.name, "mode": c.mode, "verdict": c.verdict, "message": c.message[:300]}
+             for c in cases],
+        ))
+    return Matrix(dict(run.environment), dict(run.target), rows)
+
+
+def write_matrix(matrix: Matrix, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    js, page = out_dir / MATRIX_JSON, out_dir / MATRIX_HTML
+    js.write_text(matrix.to_json(), encoding="utf-8")
+    page.write_text(render_html(matrix), encoding="utf-8")
+    return js, page
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #212121; }
+h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 1.6em; font-size: 1.2em; }
+table { border-collapse: collapse; width: 100%; margin-top: .5em; }
+th, td { border: 1px solid #e0e0e0; padding: .35em .5em; vertical-align: top; text-align: left; }
+th { background: #f5f5f5; } td.id { white-space: nowrap; font-family: monospace; }
+.badge { display: inline-block; padding: .1em .5em; border-radius: .8em; color: #fff;
+         font-size: .85em; white-space: nowrap; }
+.cases { margin: 0; padding-left: 1.1em; } .muted { color: #757575; }
+dl { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; }
+dt { font-weight: 600; } .summary .badge { margin-right: .4em; }
+.sign { margin-top: 3em; display: flex; gap: 4em; } .sign div { border-top: 1px solid #000;
+         padding-top: .3em; min-width: 16em; }
+@media print { body { margin: 1cm; } }
+"""
+
+
+def _badge(verdict: str) -> str:
+    colour = COLOURS.get(verdict, "#616161")
+    return f'<span class="badge" style="background:{colour}">{html.escape(verdict)}</span>'
+
+
+def _declaration(matrix: Matrix) -> str:
+    env, target = matrix.environment, matrix.target
+    raw = target.get("capabilities")
+    caps: dict[str, object] = raw if isinstance(raw, dict) else {}
+    items = [
+        ("Target", f"{env.get('target.name', '?')} — {env.get('target.version', '')}"),
+        ("Target file", env.get("target.file", "")),
+        ("Backend", env.get("backend", "")),
+        ("Harness", f"sbc-harness {env.get('harness.version', '?')} on {env.get('host', '?')}"),
+        ("Run finished", env.get("run.finished", "?")),
+    ]
+    for key, value in sorted(caps.items()):
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        items.append((f"declares {key}", shown or "(none)"))
+    deviations = target.get("known_deviations", [])
+    if isinstance(deviations, list):
+        for dev in deviations:
+            if isinstance(dev, dict):
+                modes = ", ".join(dev.get("modes") or []) or "all modes"
+                scope = ", forking only" if dev.get("forking_only") else ""
+                items.append(("known deviation", f"{dev.get('requirement')} ({modes}{scope}): "
+                                                 f"{dev.get('note', '')}"))
+    return "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>"
+                            for k, v in items) + "</dl>"
+
+
+def render_html(matrix: Matrix) -> str:
+    areas: dict[str, list[Row]] = {}
+    for row in matrix.rows:
+        areas.setdefault(row.area, []).append(row)
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Requirement matrix — "
+        f"{html.escape(matrix.environment.get('target.name', 'target'))}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>Requirement matrix</h1>",
+        _declaration(matrix),
+        "<p class='summary'>" + "".join(f"{_badge(v)}{n} " for v, n in matrix.counts().items())
+        + "</p>",
+    ]
+    for area, rows in areas.items():
+        parts.append(f"<h2>{html.escape(area)}</h2><table><tr><th>Requirement</th>"
+                     "<th>The target must</th><th>Observed as</th><th>Verdict</th>"
+                     "<th>Cases</th></tr>")
+        for row in rows:
+            cases = "".join(
+                f"<li>{_badge(str(c['verdict']))} {html.escape(str(c['name']))}"
+                + (f" <span class='muted'>({html.escape(str(c['mode']))})</span>"
+                   if c.get("mode") else "") + "</li>"
+                for c in row.cases
+            ) or "<li class='muted'>no case checks this yet</li>"
+            parts.append(
+                f"<tr id='{html.escape(row.id)}'><td class='id'>{html.escape(row.id)}</td>"
+                f"<td>{html.escape(row.must)}</td><td>{html.escape(row.observed)}</td>"
+                f"<td>{_badge(row.verdict)}</td><td><ul class='cases'>{cases}</ul></td></tr>"
+            )
+        parts.append("</table>")
+    parts.append("<div class='sign'><div>Tested by, date</div><div>Approved by, date</div></div>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,120 @@
+"""The report's pure parts: the requirement catalogue, the matrix, run comparison, and
+making Allure 3's page offline (on the index.html Allure 3.18 really generates)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.errors import SetupError
+from harness.report.allure_html import strip_trackers
+from harness.report.catalogue import load_catalogue
+from harness.report.compare import compare
+from harness.report.matrix import build_matrix, render_html, worst, write_matrix
+from harness.report.results import CaseResult, RunResults, read_run
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "report"
+
+
+def test_the_catalogue_has_every_area_and_requirement_of_the_list() -> None:
+    catalogue = load_catalogue()
+    ids = [r.id for r in catalogue]
+    assert len(ids) == len(set(ids)) >= 50
+    assert {"MM-BYPASS-1", "SIP-REINV-3", "DR-ICE-1", "ROB-3"} <= set(ids)
+    areas = list(dict.fromkeys(r.area for r in catalogue))
+    assert areas[:2] == ["Media handling modes", "SIP call flows"]
+    mm = next(r for r in catalogue if r.id == "MM-PROXY-4")
+    assert "a=crypto" in mm.must and mm.sources == "001, 000, 004"
+
+
+def test_a_requirement_takes_its_worst_case_verdict() -> None:
+    assert worst(["OK", "INFORMATIONAL"]) == "OK"
+    assert worst(["OK", "KNOWN DEVIATION"]) == "KNOWN DEVIATION"
+    assert worst(["KNOWN DEVIATION", "FAILED", "BROKEN"]) == "FAILED"
+    assert worst(["UNSUPPORTED", "OK"]) == "OK"
+    assert worst([]) == "NOT RUN"
+    assert worst(["SOMETHING NEW"]) == "BROKEN"  # an unknown verdict is never a pass
+
+
+def _case(name: str, verdict: str, *rids: str, mode: str | None = "proxy") -> CaseResult:
+    status = {"OK": "passed", "FAILED": "failed", "BROKEN": "broken"}.get(verdict, "skipped")
+    return CaseResult(name, f"suites.x#{name}", status, verdict, rids, mode)
+
+
+def _run(tmp_path: Path, name: str, *cases: CaseResult) -> Path:
+    run = RunResults(tmp_path / name, list(cases), {"target.name": "t", "target.version": name})
+    matrix_dir = tmp_path / name
+    write_matrix(build_matrix(run), matrix_dir)
+    return matrix_dir
+
+
+def test_the_matrix_lists_every_requirement_and_escapes_what_it_shows(tmp_path: Path) -> None:
+    run = RunResults(tmp_path, [
+        _case("a <b> & c", "OK", "MM-PROXY-1"),
+        _case("d", "FAILED", "MM-PROXY-1", "MM-PROXY-2"),
+        _case("e", "OK", "XX-NEW-1"),
+    ], {"target.name": "kam<ailio"})
+    matrix = build_matrix(run)
+    rows = {r.id: r for r in matrix.rows}
+    assert rows["MM-PROXY-1"].verdict == "FAILED" and rows["MM-PROXY-2"].verdict == "FAILED"
+    assert rows["MM-BYPASS-1"].verdict == "NOT RUN" and rows["MM-BYPASS-1"].cases == []
+    assert rows["XX-NEW-1"].area == "Other"  # a case's requirement not in the list still shows
+    page = render_html(matrix)
+    assert "a &lt;b&gt; &amp; c" in page and "kam&lt;ailio" in page and "<script" not in page
+    assert page.count("<tr id=") == len(matrix.rows)
+
+
+def test_compare_finds_regressions_fixes_and_other_changes(tmp_path: Path) -> None:
+    a = _run(tmp_path, "a", _case("p1", "OK", "MM-PROXY-1"), _case("p2", "FAILED", "MM-PROXY-2"),
+             _case("b1", "OK", "MM-BYPASS-1"), _case("l", "INFORMATIONAL", "MM-LAT-1"))
+    b = _run(tmp_path, "b", _case("p1", "FAILED", "MM-PROXY-1"), _case("p2", "OK", "MM-PROXY-2"),
+             _case("b1", "UNSUPPORTED", "MM-BYPASS-1"),
+             _case("l", "KNOWN DEVIATION", "MM-LAT-1"))
+    result = compare(a, b)
+    assert result.regressions == [("MM-PROXY-1", "OK", "FAILED"),
+                                  ("MM-LAT-1", "INFORMATIONAL", "KNOWN DEVIATION")]
+    assert result.fixes == [("MM-PROXY-2", "FAILED", "OK")]
+    assert result.other == [("MM-BYPASS-1", "OK", "UNSUPPORTED")]
+    assert "MM-PROXY-1     OK -> FAILED" in result.render()
+    assert compare(a, a).regressions == []
+    # A matrix.json file works as well as its folder.
+    assert compare(a / "matrix.json", b / "matrix.json").regressions == result.regressions
+
+
+def test_results_are_read_back_from_allure_files(tmp_path: Path) -> None:
+    allure = tmp_path / "allure-results"
+    allure.mkdir()
+    (allure / "1-result.json").write_text(json.dumps({
+        "name": "Proxy: x [MM-PROXY-1]", "fullName": "suites.m#test_x", "status": "skipped",
+        "statusDetails": {"message": "XFAIL KNOWN DEVIATION of t"},
+        "labels": [{"name": "requirement", "value": "MM-PROXY-1"},
+                   {"name": "tag", "value": "proxy"}, {"name": "tag", "value": "asyncio"}],
+    }))
+    (allure / "2-result.json").write_text(json.dumps({"name": "helper", "status": "passed"}))
+    (allure / "environment.properties").write_text("target.name=t\nbackend=process\n")
+    run = read_run(tmp_path)
+    assert run.environment == {"target.name": "t", "backend": "process"}
+    (case,) = run.cases  # the result without a requirement label is not a case
+    assert case.verdict == "KNOWN DEVIATION" and case.mode == "proxy"
+
+
+def test_allures_tag_manager_is_stripped_and_the_app_kept(tmp_path: Path) -> None:
+    index = tmp_path / "index.html"
+    shutil.copy(FIXTURES / "allure3_18_index.html", index)
+    assert "googletagmanager" in index.read_text()
+    assert strip_trackers(index) == 2  # the external script and the inline gtag set-up
+    text = index.read_text()
+    assert "googletagmanager" not in text and "gtag(" not in text and "dataLayer" not in text
+    assert 'src="app-' in text and "allureReportDataReady" in text
+    assert strip_trackers(index) == 0  # idempotent
+
+
+def test_anything_else_loaded_from_outside_is_an_error(tmp_path: Path) -> None:
+    index = tmp_path / "index.html"
+    index.write_text('<html><head><link rel="stylesheet" href="https://cdn.example/x.css">'
+                     "</head></html>")
+    with pytest.raises(SetupError, match="still loads something from outside"):
+        strip_trackers(index)
