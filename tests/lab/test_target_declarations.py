@@ -41,6 +41,12 @@ def test_unclaimed_modes_are_skipped_as_unsupported(tmp_path: Path) -> None:
         reason = outcome[name]
         assert reason is not None and "UNSUPPORTED" in reason, (name, reason)
         assert "does not claim media mode" in reason
+    # The report keeps them as UNSUPPORTED, with their requirement (never as passes).
+    matrix = {row["id"]: row for row in
+              json.loads((results / "report" / "matrix.json").read_text())["rows"]}
+    assert matrix["MM-PROXY-1"]["verdict"] == "UNSUPPORTED"
+    assert matrix["MM-BYPASS-1"]["verdict"] == "OK"
+    assert matrix["MM-ANCHOR-2"]["cases"][0]["verdict"] == "UNSUPPORTED"
 
 
 async def test_unknown_rtpengine_flag_in_the_config_is_reported(tmp_path: Path) -> None:
