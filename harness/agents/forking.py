@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from harness.agents.call import (
     SRTP_SUITE,
@@ -29,8 +28,8 @@ from harness.agents.call import (
     telephone_event_pt,
 )
 from harness.agents.media import RtpEndpoint, RtpRecord, StreamConfig
-from harness.agents.sip_agent import SipAgent, SipRecord
-from harness.capture.pcap import CapturedPacket
+from harness.agents.outcome import CaptureEvidence
+from harness.agents.sip_agent import SipAgent
 from harness.errors import TargetViolation
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
@@ -85,7 +84,7 @@ class EarlyDialog:
 
 
 @dataclass
-class ForkOutcome:
+class ForkOutcome(CaptureEvidence):
     mode: MediaMode
     request_uri: str
     fork_header: str
@@ -108,13 +107,6 @@ class ForkOutcome:
     caller_ssrc: int | None = None
     bye_status: int | None = None
     target_alive_after: bool | None = None  # answered OPTIONS after the call (None: not asked)
-    sip: list[SipRecord] = field(default_factory=list)
-    hosts: dict[str, str] = field(default_factory=dict)
-    target_addresses: frozenset[str] = frozenset()
-    pcap: Path | None = None
-    packets: list[CapturedPacket] = field(default_factory=list)
-    ladder: str = ""
-    notes: list[str] = field(default_factory=list)
 
     def dialog_of(self, branch: Branch) -> EarlyDialog | None:
         return next((d for d in self.early_dialogs if d.to_tag == branch.to_tag), None)

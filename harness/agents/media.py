@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from harness.ice.stun import is_stun
 from harness.media.dtmf import DtmfEvent, event_of
 from harness.media.rtp import RtpPacket, RtpParseError, looks_like_rtcp
 from harness.media.srtp import SrtpError, SrtpSession
@@ -71,6 +72,8 @@ class RtpEndpoint:
         # Per-source inbound keys (forked SRTP: each early dialog has its own key, and its
         # media is decrypted with the key of the dialog whose address it comes from).
         self.rx_srtp_from: dict[Address, SrtpSession] = {}
+        # STUN on the media port (ICE): handed to this callback instead of being recorded.
+        self.stun_handler: Callable[[bytes, Address, float], None] | None = None
         self._udp: UdpEndpoint | None = None
 
     async def open(self) -> RtpEndpoint:
@@ -88,6 +91,9 @@ class RtpEndpoint:
             self._udp = None
 
     def _received(self, data: bytes, source: Address, now: float) -> None:
+        if self.stun_handler is not None and is_stun(data):
+            self.stun_handler(data, source, now)
+            return
         if looks_like_rtcp(data):
             return  # RTCP is seen in the capture; the endpoint records media only
         packet: RtpPacket | None = None
@@ -99,6 +105,11 @@ class RtpEndpoint:
         except (SrtpError, RtpParseError) as exc:
             error = str(exc)
         self.records.append(RtpRecord(now, "received", source, data, packet, error, self.port))
+
+    def send_raw(self, data: bytes, destination: Address) -> None:
+        """Send bytes as they are (STUN on the media port, or deliberate garbage)."""
+        assert self._udp is not None, "media endpoint is not open"
+        self._udp.sendto(data, destination)
 
     async def send_stream(
         self, config: StreamConfig, payloads: PayloadSource, count: int

@@ -19,6 +19,20 @@ from harness.sdp import Codec, SessionDescription
 from harness.targets.spec import MediaMode
 
 
+@dataclass(kw_only=True)
+class CaptureEvidence:
+    """What every captured call keeps besides its own outcome: the SIP each agent saw,
+    who is who on the lab, the capture and its ladder, and notes."""
+
+    sip: list[SipRecord] = field(default_factory=list)
+    hosts: dict[str, str] = field(default_factory=dict)  # name -> address
+    target_addresses: frozenset[str] = frozenset()
+    pcap: Path | None = None
+    packets: list[CapturedPacket] = field(default_factory=list)
+    ladder: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Side:
     """What one user agent offers or accepts, and the tone it sends."""
@@ -84,7 +98,7 @@ class Phase:
 
 
 @dataclass
-class CallOutcome:
+class CallOutcome(CaptureEvidence):
     mode: MediaMode
     label: str
     request_uri: str
@@ -107,14 +121,7 @@ class CallOutcome:
     phases: list[Phase] = field(default_factory=list)  # the first, then one per re-INVITE
     caller_rtp: list[RtpRecord] = field(default_factory=list)
     callee_rtp: list[RtpRecord] = field(default_factory=list)
-    sip: list[SipRecord] = field(default_factory=list)
-    hosts: dict[str, str] = field(default_factory=dict)  # name -> address
-    target_addresses: frozenset[str] = frozenset()
-    pcap: Path | None = None
-    packets: list[CapturedPacket] = field(default_factory=list)
     path: MediaPathReport | None = None
-    ladder: str = ""
-    notes: list[str] = field(default_factory=list)
 
     @property
     def established(self) -> bool:

@@ -45,6 +45,7 @@ class Case:
     features: tuple[AnchoredFeature, ...] = ()
     informational: bool = False
     forking: bool = False  # needs the target to declare how to fork ([forking])
+    teams_dr: bool = False  # needs the target's Teams Direct Routing profile
     links: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -67,10 +68,11 @@ def case(
     features: tuple[AnchoredFeature, ...] = (),
     informational: bool = False,
     forking: bool = False,
+    teams_dr: bool = False,
 ) -> Callable[[F], F]:
     """Declare a test function as a conformance case."""
     meta = Case(tuple(requirements), title, reference, expectation, mode, features, informational,
-                forking)
+                forking, teams_dr)
 
     def wrap(fn: F) -> F:
         setattr(fn, CASE_ATTR, meta)

@@ -3,10 +3,11 @@
 - `options`: command-line options and the run's configuration
 - `fixtures`: lab and target per session, teardown on failure and Ctrl-C
 - `reporting`: case metadata to markers, skips and Allure labels; environment
-- `calls`: the ``media_call`` fixture the suites use to place a captured call
+- `calls`: the ``media_call``, ``fork_call`` and ``dr_call`` fixtures the suites use to
+  place captured calls
 """
 
-from harness.pytest_plugin.calls import fork_call, media_call
+from harness.pytest_plugin.calls import dr_call, fork_call, media_call
 from harness.pytest_plugin.fixtures import (
     harness_config,
     lab,
@@ -23,7 +24,8 @@ from harness.pytest_plugin.reporting import (
 )
 
 __all__ = [
-    "_clear_findings", "fork_call", "harness_config", "lab", "media_call", "pytest_addoption",
+    "_clear_findings", "dr_call", "fork_call", "harness_config", "lab", "media_call",
+    "pytest_addoption",
     "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
     "pytest_sessionfinish", "pytest_unconfigure", "target",
 ]

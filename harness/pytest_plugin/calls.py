@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Protocol
 
 import allure
@@ -21,6 +22,7 @@ import pytest
 from harness.agents.captured import captured_call, captured_fork, new_fork, new_outcome
 from harness.agents.forking import ForkOutcome
 from harness.agents.outcome import CallOutcome, Reinvite, Side
+from harness.agents.teams import DrOutcome, Nomination, captured_to_teams_call, new_to_teams
 from harness.capture.pcap import CapturedPacket
 from harness.capture.svg import ladder_svg, media_svg
 from harness.errors import HarnessError
@@ -42,6 +44,16 @@ class MediaCall(Protocol):
         packets: int = ..., label: str | None = ..., callee_host: str = ...,
         reinvites: tuple[Reinvite, ...] = ...,
     ) -> Awaitable[CallOutcome]: ...
+
+
+def attach_capture(tag: str, pcap: Path | None, ladder: str) -> None:
+    """The call's pcap (opens in Wireshark) and its SIP ladder as text."""
+    if pcap is not None and pcap.exists():
+        allure.attach.file(str(pcap), name=f"{tag}: capture (pcap)", attachment_type=PCAP_TYPE,
+                           extension="pcap")
+    if ladder:
+        allure.attach(ladder, name=f"{tag}: SIP ladder",
+                      attachment_type=allure.attachment_type.TEXT)
 
 
 def attach_diagrams(
@@ -114,24 +126,12 @@ class CallRunner:
         finally:
             self._attach(outcome)
             self._remember_logs(mark)
-        problems = self.target.config_errors(mark)
-        if problems:
-            raise HarnessError(
-                "the target's log shows a configuration error during the call:\n"
-                + "\n".join(problems[:10])
-            )
+        self.check_config(mark)
         return outcome
 
     def _attach(self, outcome: CallOutcome) -> None:
         tag = outcome.label
-        if outcome.pcap is not None and outcome.pcap.exists():
-            allure.attach.file(
-                str(outcome.pcap), name=f"{tag}: capture (pcap)", attachment_type=PCAP_TYPE,
-                extension="pcap",
-            )
-        if outcome.ladder:
-            allure.attach(outcome.ladder, name=f"{tag}: SIP ladder",
-                          attachment_type=allure.attachment_type.TEXT)
+        attach_capture(tag, outcome.pcap, outcome.ladder)
         attach_diagrams(tag, outcome.packets, outcome.hosts, outcome.target_addresses,
                         verdict=outcome.path.verdict.name if outcome.path else None)
         legs: list[Leg] = [
@@ -161,6 +161,13 @@ class CallRunner:
         if outcome.reinvites:
             allure.attach(phases_text(outcome), name=f"{tag}: re-INVITE phases and their SDP",
                           attachment_type=allure.attachment_type.TEXT)
+
+    def check_config(self, mark: dict[str, int]) -> None:
+        """A configuration error in the target's log since `mark` breaks the case."""
+        problems = self.target.config_errors(mark)
+        if problems:
+            raise HarnessError("the target's log shows a configuration error during the call:\n"
+                               + "\n".join(problems[:10]))
 
     def _remember_logs(self, mark: dict[str, int]) -> None:
         tails = {}
@@ -201,12 +208,7 @@ class ForkRunner:
             await captured_fork(out, lab, target)
         finally:
             tag = label or f"fork ({mode.value})"
-            if out.pcap is not None and out.pcap.exists():
-                allure.attach.file(str(out.pcap), name=f"{tag}: capture (pcap)",
-                                   attachment_type=PCAP_TYPE, extension="pcap")
-            if out.ladder:
-                allure.attach(out.ladder, name=f"{tag}: SIP ladder",
-                              attachment_type=allure.attachment_type.TEXT)
+            attach_capture(tag, out.pcap, out.ladder)
             attach_diagrams(tag, out.packets, out.hosts, out.target_addresses)
             legs: list[Leg] = [(f"offer: caller -> {b.host}", out.offer_sent, b.offer_received)
                                for b in out.branches if b.reached]
@@ -230,10 +232,7 @@ class ForkRunner:
             if await sip_options_ping(lab.netns(spec.signalling.host), target.sip_address):
                 out.target_alive_after = True
                 break
-        problems = target.config_errors(mark)
-        if problems:
-            raise HarnessError("the target's log shows a configuration error during the call:\n"
-                               + "\n".join(problems[:10]))
+        self.runner.check_config(mark)
         return out
 
 
@@ -250,3 +249,54 @@ def fork_call(
     request: pytest.FixtureRequest, lab: Lab, target: Target, harness_config: HarnessConfig
 ) -> ForkCall:
     return ForkRunner(CallRunner(lab, target, harness_config, request.node))
+
+
+class DrRunner:
+    """Places captured Teams Direct Routing calls for one test."""
+
+    def __init__(self, runner: CallRunner) -> None:
+        self.runner = runner
+
+    async def __call__(self, nomination: Nomination = "before-200",
+                       label: str | None = None) -> DrOutcome:
+        lab, target, item = self.runner.lab, self.runner.target, self.runner.item
+        name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
+        out = new_to_teams(lab, target, nomination=nomination,
+                           pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap")
+        mark = target.log_mark()
+        try:
+            await captured_to_teams_call(out, lab, target)
+        finally:
+            tag = label or "to Teams"
+            attach_capture(tag, out.pcap, out.ladder)
+            attach_diagrams(tag, out.packets, out.hosts, out.target_addresses)
+            legs: list[Leg] = [
+                ("offer: PSTN side -> Teams side", out.offer_to_pstn_side, out.offer_to_teams),
+                ("answer: Teams side -> PSTN side", out.answer_from_teams,
+                 out.answer_to_pstn_side),
+            ]
+            if out.offer_to_pstn_side is not None:
+                allure.attach(sdp_legs_html(legs), name=f"{tag}: SDP per leg, sent vs received",
+                              attachment_type=allure.attachment_type.HTML)
+            if out.stun:
+                t0 = out.stun[0].time
+                allure.attach("\n".join(
+                    f"{(r.time - t0) * 1000:9.3f} ms  {r.direction:8}  {r.peer[0]}:{r.peer[1]}"
+                    f"  {r.kind}  {r.transaction_id.hex()}" for r in out.stun),
+                    name=f"{tag}: STUN seen by the Teams endpoint",
+                    attachment_type=allure.attachment_type.TEXT)
+            self.runner._remember_logs(mark)
+        self.runner.check_config(mark)
+        return out
+
+
+class DrCall(Protocol):
+    def __call__(self, nomination: Nomination = ..., label: str | None = ...
+                 ) -> Awaitable[DrOutcome]: ...
+
+
+@pytest.fixture
+def dr_call(
+    request: pytest.FixtureRequest, lab: Lab, target: Target, harness_config: HarnessConfig
+) -> DrCall:
+    return DrRunner(CallRunner(lab, target, harness_config, request.node))

@@ -86,6 +86,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     f"UNSUPPORTED: target {spec.target.name} does not claim anchored feature "
                     f"{feature.value!r} (capabilities.anchored_features in {hc.loaded.path})"
                 )
+        if reason is None and meta.teams_dr and spec.teams_direct_routing is None:
+            reason = (f"UNSUPPORTED: target {spec.target.name} declares no Teams Direct "
+                      f"Routing profile (no [teams_direct_routing] in {hc.loaded.path})")
         if reason is None and meta.forking and spec.forking is None:
             reason = (f"UNSUPPORTED: target {spec.target.name} declares no way to fork a call "
                       f"(no [forking] table in {hc.loaded.path})")

@@ -144,6 +144,15 @@ class DockerBackend(_Strict):
         return Program._regexes(value)
 
 
+class TeamsDirectRouting(_Strict):
+    """The Teams Direct Routing media-bypass profile (seed 003): how to dial a call
+    toward a Teams endpoint (the target offers to it as ICE-Lite with SDES) and from
+    one (the Teams endpoint offers, the target answers as ICE-Lite)."""
+
+    to_teams: ModeDial
+    from_teams: ModeDial
+
+
 class Forking(_Strict):
     """How to make the target fork a call in parallel: one header per extra branch."""
 
@@ -175,6 +184,7 @@ class TargetSpec(_Strict):
     process: ProcessBackend | None = None
     docker: DockerBackend | None = None
     forking: Forking | None = None
+    teams_direct_routing: TeamsDirectRouting | None = None
     known_deviations: list[KnownDeviation] = []
 
     def claims(self, mode: MediaMode) -> bool:

@@ -22,13 +22,13 @@ OLD_ANCHOR_OFFER_FLAGS = (  # D12: codec-mask=all masked telephone-event too
     "replace-origin replace-session-connection ICE=remove RTP/AVP codec-mask=all "
     "codec-transcode=PCMA codec-transcode=PCMU"
 )
+SDES_NO_BUT_80 = " ".join(f"SDES-no-{suite}" for suite in (
+    "AEAD_AES_256_GCM", "AEAD_AES_128_GCM", "AES_256_CM_HMAC_SHA1_80",
+    "AES_256_CM_HMAC_SHA1_32", "AES_192_CM_HMAC_SHA1_80", "AES_192_CM_HMAC_SHA1_32",
+    "AES_CM_128_HMAC_SHA1_32", "F8_128_HMAC_SHA1_80", "F8_128_HMAC_SHA1_32",
+    "NULL_HMAC_SHA1_80", "NULL_HMAC_SHA1_32"))
 OLD_PROXY_FLAGS = (  # D11: a fixed SDES-no list also strips those suites when offered
-    "replace-origin replace-session-connection ICE=remove DTLS=off "
-    + " ".join(f"SDES-no-{suite}" for suite in (
-        "AEAD_AES_256_GCM", "AEAD_AES_128_GCM", "AES_256_CM_HMAC_SHA1_80",
-        "AES_256_CM_HMAC_SHA1_32", "AES_192_CM_HMAC_SHA1_80", "AES_192_CM_HMAC_SHA1_32",
-        "AES_CM_128_HMAC_SHA1_32", "F8_128_HMAC_SHA1_80", "F8_128_HMAC_SHA1_32",
-        "NULL_HMAC_SHA1_80", "NULL_HMAC_SHA1_32"))
+    "replace-origin replace-session-connection ICE=remove DTLS=off " + SDES_NO_BUT_80
 )
 
 

@@ -1,0 +1,246 @@
+"""Teams Direct Routing calls with media bypass (seed 003): the target as ICE-Lite.
+
+`to_teams_call`: a plain-RTP caller on the PSTN side calls through the target
+(dialled with the target's ``teams_direct_routing.to_teams`` URI) to a
+Teams-like callee: ICE-full and controlling (`harness.ice.agent.IceAgent`),
+SDES-SRTP with AES_CM_128_HMAC_SHA1_80, rtcp-mux, one host candidate. The
+callee answers 183 with its SDP, checks the target's candidate and nominates
+it (regular nomination), before or after its 200 as the outcome asks, then
+both sides send a tone: SRTP on the Teams leg toward the nominated pair,
+RTP on the PSTN leg. Everything the checks need lands in a `DrOutcome`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from harness.agents.call import (
+    DRAIN_S,
+    SRTP_SUITE,
+    media_address,
+    negotiated_codec,
+    parse_sdp_from,
+    payloads_for,
+)
+from harness.agents.captured import capturing
+from harness.agents.media import RtpEndpoint, RtpRecord, StreamConfig
+from harness.agents.outcome import CaptureEvidence
+from harness.agents.sip_agent import SipAgent
+from harness.capture.ladder import sip_ladder
+from harness.capture.pcap import read_pcap
+from harness.errors import HarnessError, TargetViolation
+from harness.ice.agent import CheckResult, IceAgent, RemoteIce, StunRecord
+from harness.lab import Lab
+from harness.media.srtp import SrtpSession
+from harness.net import Address
+from harness.sdp import PCMA, PCMU, SdpParseError, SessionDescription, make_answer, make_offer
+from harness.sip import DialogConfirmed, RequestReceived, ResponseReceived
+from harness.sip.headers import new_tag
+from harness.targets.base import Target
+
+__all__ = [
+    "DrOutcome", "Nomination", "captured_to_teams_call", "new_to_teams", "remote_ice",
+    "to_teams_call",
+]
+
+Nomination = Literal["before-200", "after-200"]
+
+
+@dataclass
+class DrOutcome(CaptureEvidence):
+    request_uri: str
+    nomination: Nomination = "before-200"
+    caller: str = "caller"  # the PSTN side
+    callee: str = "callee1"  # the Teams side
+    caller_tone_hz: float = 700.0
+    callee_tone_hz: float = 1300.0
+    packets_each_way: int = 15
+    offer_to_pstn_side: SessionDescription | None = None  # what the caller sent
+    offer_to_teams: SessionDescription | None = None  # the target's offer, as Teams got it
+    answer_from_teams: SessionDescription | None = None  # what Teams sent (183 and 200)
+    answer_to_pstn_side: SessionDescription | None = None  # the target's answer to the caller
+    final_status: int | None = None
+    ok_sent_at: float | None = None  # when Teams sent its 200
+    remote: RemoteIce | None = None  # the target's ICE as Teams saw it
+    checks: list[CheckResult] = field(default_factory=list)
+    stun: list[StunRecord] = field(default_factory=list)
+    nominated: Address | None = None
+    nominated_at: float | None = None
+    teams_address: Address | None = None  # the Teams endpoint's candidate
+    caller_rtp: list[RtpRecord] = field(default_factory=list)
+    teams_rtp: list[RtpRecord] = field(default_factory=list)
+    media_start: float | None = None
+
+
+def remote_ice(sd: SessionDescription) -> RemoteIce | None:
+    """The ICE parameters of the first stream (media level, else session level)."""
+    if not sd.media:
+        return None
+    md = sd.media[0]
+    session_ufrag, session_pwd = sd.get_attribute("ice-ufrag"), sd.get_attribute("ice-pwd")
+    ufrag = md.ice_ufrag or (session_ufrag.value if session_ufrag else None)
+    pwd = md.ice_pwd or (session_pwd.value if session_pwd else None)
+    if not ufrag or not pwd:
+        return None
+    try:
+        candidates = tuple((c.ip, c.port) for c in md.candidates()
+                           if c.component == 1 and c.transport.upper() == "UDP")
+    except SdpParseError:
+        candidates = ()
+    lite = sd.has_attribute("ice-lite") or md.has_attribute("ice-lite")
+    return RemoteIce(str(ufrag), str(pwd), candidates, lite)
+
+
+def _key(line_source: SessionDescription) -> bytes | None:
+    if not line_source.media:
+        return None
+    for crypto in line_source.media[0].crypto():
+        if crypto.suite == SRTP_SUITE:
+            return crypto.key_params[0].key_salt
+    return None
+
+
+async def to_teams_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> None:
+    """Place the call `out` describes (PSTN side -> target -> Teams side)."""
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(asyncio.sleep, 0)
+        caller = SipAgent(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        callee = SipAgent(out.callee, lab.netns(out.callee), lab.address(out.callee))
+        caller_rtp = RtpEndpoint(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        teams_rtp = RtpEndpoint(out.callee, lab.netns(out.callee), lab.address(out.callee))
+        for thing in (caller, callee, caller_rtp, teams_rtp):
+            await thing.open()
+            stack.callback(thing.close)
+        ice = IceAgent(teams_rtp)
+        out.teams_address = ice.address
+
+        def collect() -> None:
+            out.sip = sorted(caller.records + callee.records, key=lambda r: r.time)
+            out.caller_rtp, out.teams_rtp = list(caller_rtp.records), list(teams_rtp.records)
+            out.checks, out.stun = list(ice.checks), list(ice.records)
+            out.nominated, out.nominated_at = ice.nominated, ice.nominated_at
+
+        stack.callback(collect)
+        await _flow(out, caller, callee, caller_rtp, teams_rtp, ice, sip_target)
+
+
+async def _flow(
+    out: DrOutcome, caller: SipAgent, callee: SipAgent, caller_rtp: RtpEndpoint,
+    teams_rtp: RtpEndpoint, ice: IceAgent, sip_target: Address,
+) -> None:
+    offer = make_offer(caller.address, caller_rtp.port, (PCMU, PCMA))
+    out.offer_to_pstn_side = offer
+    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer))
+    caller.endpoint.send_request(invite, sip_target, caller.now)
+    caller.pump()
+
+    got = await callee.wait_for(RequestReceived, "the INVITE toward Teams",
+                                where=lambda e: e.request.method == "INVITE")
+    request = got.request
+    offer_in = parse_sdp_from(request.body, out.callee, "offer toward Teams")
+    out.offer_to_teams = offer_in
+    remote = remote_ice(offer_in)
+    out.remote = remote
+    answer = make_answer(offer_in, callee.address, teams_rtp.port, (PCMU, PCMA))
+    for name, value in ice.sdp_attributes():
+        if answer.media:
+            answer.media[0].add_attribute(name, value)
+    out.answer_from_teams = answer
+    codec = negotiated_codec(answer)
+    to_tag = new_tag()
+    if remote is None or not remote.candidates or codec is None:
+        callee.endpoint.respond(request, 488, callee.now, to_tag=to_tag)
+        callee.pump()
+        out.notes.append("the offer toward Teams had no usable ICE candidate or codec: 488")
+        await caller.wait_for(ResponseReceived, "the final response",
+                              where=lambda e: e.response.status >= 200)
+        return
+    theirs, mine = _key(offer_in), _key(answer)
+    if theirs is not None and mine is not None:
+        teams_rtp.tx_srtp = SrtpSession(SRTP_SUITE, mine, "outbound")
+        teams_rtp.rx_srtp = SrtpSession(SRTP_SUITE, theirs, "inbound")
+    else:
+        out.notes.append("no AES_CM_128_HMAC_SHA1_80 key on one side: the Teams leg is "
+                         "not SRTP")
+    callee.endpoint.respond(request, 183, callee.now, to_tag=to_tag, body=bytes(answer),
+                            content_type="application/sdp")
+    callee.pump()
+    candidate = remote.candidates[0]
+
+    async def nominate() -> None:
+        await ice.nominate(remote, candidate)
+
+    if out.nomination == "before-200":
+        await nominate()
+    callee.endpoint.respond(request, 200, callee.now, to_tag=to_tag, body=bytes(answer),
+                            content_type="application/sdp")
+    out.ok_sent_at = callee.now
+    callee.pump()
+    final = await caller.wait_for(ResponseReceived, "the final response to the INVITE",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status >= 200)
+    out.final_status = final.response.status
+    if not 200 <= final.response.status < 300:
+        return
+    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
+    caller.endpoint.send_ack(confirmed.dialog, invite.cseq.seq, caller.now)
+    caller.pump()
+    answer_in = parse_sdp_from(final.response.body, out.caller, "answer in the 200")
+    out.answer_to_pstn_side = answer_in
+    if out.nomination == "after-200":
+        await nominate()
+
+    # -- media both ways: RTP on the PSTN leg, SRTP toward the nominated pair ------------
+    caller_codec = negotiated_codec(answer_in)
+    if caller_codec is None:
+        raise TargetViolation("caller: the 200's SDP accepts no codec",
+                              evidence=final.response.body)
+    caller_rtp.remote = media_address(answer_in)
+    teams_rtp.remote = ice.nominated or candidate
+    out.media_start = caller.now
+    await asyncio.gather(
+        caller_rtp.send_stream(StreamConfig(caller_codec.payload_type),
+                               payloads_for(caller_codec, out.caller_tone_hz, "caller"),
+                               out.packets_each_way),
+        teams_rtp.send_stream(StreamConfig(codec.payload_type),
+                              payloads_for(codec, out.callee_tone_hz, "teams"),
+                              out.packets_each_way),
+    )
+    await asyncio.sleep(DRAIN_S)
+    caller.endpoint.send_in_dialog(confirmed.dialog, "BYE", caller.now)
+    caller.pump()
+    bye = await callee.wait_for(RequestReceived, "the BYE",
+                                where=lambda e: e.request.method == "BYE")
+    callee.endpoint.respond(bye.request, 200, callee.now)
+    callee.pump()
+    await caller.wait_for(ResponseReceived, "the 200 to the BYE",
+                          where=lambda e: e.request.method == "BYE"
+                          and e.response.status >= 200)
+
+
+async def captured_to_teams_call(out: DrOutcome, lab: Lab, target: Target) -> DrOutcome:
+    """`to_teams_call` with a capture on the lab bridge; the ladder rendered."""
+    assert out.pcap is not None
+    async with capturing(lab, out.pcap):
+        await to_teams_call(out, lab=lab, sip_target=target.sip_address)
+    out.packets = read_pcap(out.pcap)
+    names = {addr: name for name, addr in out.hosts.items()}
+    names |= {addr: "target" for addr in out.target_addresses}
+    out.ladder = sip_ladder(out.packets, names)
+    return out
+
+
+def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
+                 nomination: Nomination = "before-200") -> DrOutcome:
+    spec = target.loaded.spec
+    if spec.teams_direct_routing is None:
+        raise HarnessError(f"target {spec.target.name} declares no [teams_direct_routing]")
+    uri = spec.teams_direct_routing.to_teams.request_uri.format(
+        callee_address=lab.address("callee1"), callee_port=5060)
+    return DrOutcome(request_uri=uri, nomination=nomination, pcap=pcap,
+                     hosts={h: lab.address(h) for h in ("caller", "callee1")},
+                     target_addresses=target.addresses)

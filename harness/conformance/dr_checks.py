@@ -1,0 +1,229 @@
+"""Checks for the Teams Direct Routing media-bypass profile (DR-*, seed 003): pure functions
+of a `DrOutcome`: the target's SDP as the Teams side got it, every STUN message the
+Teams-like endpoint exchanged, both sides' RTP records and the capture."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+
+from harness.agents.media import RtpRecord
+from harness.agents.teams import DrOutcome
+from harness.capture.classify import PacketKind, classify
+from harness.conformance.findings import Finding, failed, ok
+from harness.conformance.media_checks import TONE_PURITY_MIN, heard
+from harness.ice.stun import parse
+from harness.sdp import SessionDescription
+
+__all__ = [
+    "audio_both_ways_dr", "candidates_ice_lite", "checks_answered", "no_checks_from_target",
+    "nominated_pair_carries_media", "sdes_offer_format", "bypass_offer_attributes",
+]
+
+_INLINE = re.compile(r"^inline:([A-Za-z0-9+/=]+)(\|[^|]+)?(\|\d+:\d+)?$")
+
+
+def _lines(sd: SessionDescription | None, name: str) -> list[str]:
+    if sd is None:
+        return []
+    found = [f"a={name}:{a.value}" if a.value is not None else f"a={name}"
+             for a in sd.get_attributes(name)]
+    for md in sd.media:
+        found += [f"a={name}:{a.value}" if a.value is not None else f"a={name}"
+                  for a in md.get_attributes(name)]
+    return found
+
+
+def _no_offer(requirement: str, out: DrOutcome) -> Finding | None:
+    if out.offer_to_teams is None:
+        return failed(requirement, "no offer reached the Teams side", out.notes)
+    return None
+
+
+def candidates_ice_lite(out: DrOutcome) -> Finding:
+    """DR-ICE-1: exactly one candidate, IPv4, and ``a=ice-lite``."""
+    if (missing := _no_offer("DR-ICE-1", out)) is not None:
+        return missing
+    candidates = _lines(out.offer_to_teams, "candidate")
+    lite = _lines(out.offer_to_teams, "ice-lite")
+    evidence = [*candidates, *(lite or ["(no a=ice-lite)"])]
+    problems = []
+    if len(candidates) != 1:
+        problems.append(f"{len(candidates)} candidates offered, exactly one required")
+    for line in candidates:
+        parts = line.split()
+        address = parts[4] if len(parts) > 4 else ""
+        try:
+            if ipaddress.ip_address(address).version != 4:
+                problems.append(f"candidate address {address} is not IPv4")
+        except ValueError:
+            problems.append(f"candidate address {address!r} is not an IP address")
+    if not lite:
+        problems.append("no a=ice-lite: the target does not declare itself ICE-Lite")
+    if problems:
+        return failed("DR-ICE-1", "; ".join(problems), evidence)
+    return ok("DR-ICE-1", "one IPv4 candidate, a=ice-lite declared", evidence)
+
+
+def checks_answered(out: DrOutcome) -> Finding:
+    """DR-ICE-2: each valid check got a success response with XOR-MAPPED-ADDRESS,
+    MESSAGE-INTEGRITY (the target's ice-pwd) and FINGERPRINT."""
+    evidence = [
+        f"check to {c.remote[0]}:{c.remote[1]}{' with USE-CANDIDATE' if c.use_candidate else ''}"
+        f": {'answered' if c.response else 'NOT answered'}"
+        + (f" in {(c.answered_at - c.sent_at) * 1000:.1f} ms" if c.answered_at else "")
+        + (f", attributes {[f'{t:#06x}' for t in c.attributes]}" if c.attributes else "")
+        + (f"; {'; '.join(c.problems)}" if c.problems else "")
+        for c in out.checks
+    ]
+    if not out.checks:
+        return failed("DR-ICE-2", "no connectivity check could be sent (no candidate or no "
+                      "ice-ufrag/ice-pwd in the target's SDP)", out.notes)
+    bad = [c for c in out.checks if not c.succeeded]
+    if bad:
+        return failed("DR-ICE-2", f"{len(bad)} of {len(out.checks)} check(s) not answered as "
+                      "required: " + "; ".join(bad[0].problems), evidence)
+    return ok("DR-ICE-2", f"all {len(out.checks)} checks answered with XOR-MAPPED-ADDRESS, "
+              "MESSAGE-INTEGRITY and FINGERPRINT", evidence)
+
+
+def no_checks_from_target(out: DrOutcome) -> Finding:
+    """DR-ICE-3: no Binding request from any target address, in the whole capture."""
+    requests = []
+    for packet in out.packets:
+        if packet.src[0] not in out.target_addresses:
+            continue
+        if classify(packet.payload) is not PacketKind.STUN:
+            continue
+        message, _ = parse(packet.payload)
+        if message is not None and message.message_class.name == "REQUEST":
+            requests.append(f"frame {packet.index}: Binding request {packet.src[0]}:"
+                            f"{packet.src[1]} -> {packet.dst[0]}:{packet.dst[1]}")
+    if requests:
+        return failed("DR-ICE-3", f"the target sent {len(requests)} connectivity check(s) of "
+                      "its own", requests[:20])
+    stun = sum(1 for p in out.packets if classify(p.payload) is PacketKind.STUN)
+    return ok("DR-ICE-3", "no Binding request from the target in the capture",
+              [f"{stun} STUN packet(s) captured, none a request from a target address"])
+
+
+def _received(records: list[RtpRecord], after: float | None) -> list[RtpRecord]:
+    return [r for r in records if r.direction == "received"
+            and (after is None or r.time >= after)]
+
+
+def nominated_pair_carries_media(out: DrOutcome, requirement: str = "DR-ICE-4") -> Finding:
+    """DR-ICE-4 (and DR-ICE-5 with the nomination order): after USE-CANDIDATE, the target's
+    media reaches the Teams endpoint from the nominated candidate, and the Teams media sent
+    to that candidate reaches the PSTN side."""
+    if out.nominated is None or out.nominated_at is None:
+        return failed(requirement, "the nomination did not complete (see DR-ICE-2)",
+                      out.notes)
+    got = _received(out.teams_rtp, out.nominated_at)
+    sources = sorted({f"{r.peer[0]}:{r.peer[1]}" for r in got})
+    nominated = f"{out.nominated[0]}:{out.nominated[1]}"
+    sent = sum(1 for r in out.teams_rtp if r.direction == "sent")
+    through = len(_received(out.caller_rtp, out.nominated_at))
+    evidence = [
+        f"nominated {nominated} ({out.nomination.replace('-', ' ')}, "
+        f"{'before' if out.ok_sent_at and out.nominated_at < out.ok_sent_at else 'after'} "
+        "the 200 was sent)",
+        f"the Teams endpoint received {len(got)} media packet(s) after it, from {sources or '-'}",
+        f"the Teams endpoint sent {sent} to {nominated}; the PSTN side received {through}",
+    ]
+    problems = []
+    if not got:
+        problems.append("no media reached the Teams endpoint on the nominated pair")
+    elif sources != [nominated]:
+        problems.append(f"media came from {sources}, not only from the nominated {nominated}")
+    if through < max(1, sent // 2):
+        problems.append(f"only {through} of the {sent} packets the Teams endpoint sent on the "
+                        "nominated pair reached the PSTN side")
+    if problems:
+        return failed(requirement, "; ".join(problems), evidence)
+    return ok(requirement, "media flowed both ways on the nominated pair", evidence)
+
+
+def sdes_offer_format(out: DrOutcome) -> Finding:
+    """DR-SRTP-1: SDES with AES_CM_128_HMAC_SHA1_80, ``inline:<40 base64 chars>[|lifetime]``
+    decoding to 30 bytes of key||salt; and the SRTP it keys decrypts on the Teams leg."""
+    if (missing := _no_offer("DR-SRTP-1", out)) is not None:
+        return missing
+    lines = _lines(out.offer_to_teams, "crypto")
+    evidence = list(lines)
+    problems = []
+    if not lines:
+        problems.append("no a=crypto line in the offer")
+    for line in lines:
+        fields = line.split(" ", 2)
+        if len(fields) < 3 or fields[1] != "AES_CM_128_HMAC_SHA1_80":
+            problems.append(f"suite {fields[1] if len(fields) > 1 else '?'} offered; the "
+                            "profile asks for AES_CM_128_HMAC_SHA1_80")
+            continue
+        params = fields[2].split(" ")[0]
+        m = _INLINE.match(params)
+        if m is None:
+            problems.append(f"key parameters {params!r} are not inline:<key||salt>[|lifetime]")
+            continue
+        b64 = m.group(1)
+        try:
+            raw = base64.b64decode(b64 + "=" * (-len(b64) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(b64.rstrip("=")) != 40 or len(raw) != 30:
+            problems.append(f"key {b64[:8]}... is {len(b64)} base64 characters decoding to "
+                            f"{len(raw)} bytes, not 40 decoding to 30")
+    got = [r for r in out.teams_rtp if r.direction == "received"]
+    undecrypted = [r for r in got if r.packet is None]
+    evidence.append(f"Teams leg: {len(got)} SRTP packet(s) received, {len(undecrypted)} did "
+                    "not decrypt with the offered key")
+    if not got:
+        problems.append("no SRTP reached the Teams endpoint")
+    elif undecrypted:
+        problems.append(f"{len(undecrypted)} SRTP packet(s) did not decrypt with the offered "
+                        f"key ({undecrypted[0].error})")
+    if problems:
+        return failed("DR-SRTP-1", "; ".join(problems), evidence)
+    return ok("DR-SRTP-1", "AES_CM_128_HMAC_SHA1_80 inline key of 30 bytes; SRTP decrypts",
+              evidence)
+
+
+def bypass_offer_attributes(out: DrOutcome) -> Finding:
+    """DR-SRTP-4: the offer carries SDES, DTLS only as a=fingerprint with a=setup:actpass,
+    and a=rtcp-mux."""
+    if (missing := _no_offer("DR-SRTP-4", out)) is not None:
+        return missing
+    sd = out.offer_to_teams
+    crypto, mux = _lines(sd, "crypto"), _lines(sd, "rtcp-mux")
+    fingerprint, setup = _lines(sd, "fingerprint"), _lines(sd, "setup")
+    evidence = [f"{len(crypto)} a=crypto", *(mux or ["(no a=rtcp-mux)"]), *fingerprint, *setup]
+    problems = []
+    if not crypto:
+        problems.append("no SDES (a=crypto)")
+    if not mux:
+        problems.append("no a=rtcp-mux")
+    if fingerprint and setup != ["a=setup:actpass"]:
+        problems.append(f"a=fingerprint with {setup or 'no a=setup'}, not a=setup:actpass")
+    if problems:
+        return failed("DR-SRTP-4", "; ".join(problems), evidence)
+    return ok("DR-SRTP-4", "SDES and a=rtcp-mux offered"
+              + (", DTLS fingerprint with actpass" if fingerprint else ""), evidence)
+
+
+def audio_both_ways_dr(out: DrOutcome, requirement: str = "DR-ICE-4") -> Finding:
+    """Each side hears the other's tone (the Teams side through SRTP)."""
+    problems, evidence = [], []
+    for who, records, tone in (("the PSTN side", out.caller_rtp, out.callee_tone_hz),
+                               ("the Teams side", out.teams_rtp, out.caller_tone_hz)):
+        got = [r for r in records if r.direction == "received" and r.packet is not None]
+        encoding = "PCMA" if got and got[0].packet and got[0].packet.payload_type == 8 \
+            else "PCMU"
+        count, freq, purity = heard(got, encoding, tone)
+        evidence.append(f"{who}: {count} packet(s), {purity:.0%} of the power at {tone:.0f} Hz")
+        if count == 0 or purity < TONE_PURITY_MIN:
+            problems.append(f"{who} did not hear the other side's {tone:.0f} Hz tone")
+    if problems:
+        return failed(requirement, "; ".join(problems), evidence)
+    return ok(requirement, "audio both ways", evidence)

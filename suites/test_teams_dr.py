@@ -1,0 +1,79 @@
+"""Teams Direct Routing with media bypass (seed 003): the target as ICE-Lite toward a
+Teams-like endpoint (ICE-full, controlling, SDES-SRTP, rtcp-mux), plain RTP toward the
+PSTN side.
+
+Each case places a call from the PSTN side through the target to the Teams side; the
+Teams endpoint answers 183, checks the target's candidate and nominates it (regular
+nomination), before or after its 200; then media flows both ways. Judged from the
+target's SDP as the Teams side got it, every STUN message the Teams endpoint exchanged,
+the capture and what each side received.
+"""
+
+from __future__ import annotations
+
+from harness.conformance import case
+from harness.conformance import dr_checks as dc
+from harness.conformance.findings import require
+from harness.pytest_plugin.calls import DrCall
+
+REF = "seed 003 (Direct Routing media bypass, ICE Lite); RFC 8445; RFC 8489"
+SRTP_REF = "seed 003 (SRTP support requirements); RFC 4568 (SDES); RFC 5761 (rtcp-mux)"
+
+
+@case("DR-ICE-1", title="To Teams: the target offers one IPv4 candidate and a=ice-lite",
+      reference=REF + " §5.1.1", expectation="The target's offer toward the Teams endpoint "
+      "has exactly one a=candidate, an IPv4 address, and declares a=ice-lite.", teams_dr=True)
+async def test_dr_one_candidate_ice_lite(dr_call: DrCall) -> None:
+    require(dc.candidates_ice_lite(await dr_call()))
+
+
+@case("DR-ICE-2", title="To Teams: every connectivity check is answered",
+      reference=REF + " §7.3", expectation="Each Binding request of the Teams endpoint (a plain "
+      "check, then one with USE-CANDIDATE) gets a success response with XOR-MAPPED-ADDRESS "
+      "naming the endpoint's address, MESSAGE-INTEGRITY under the target's ice-pwd and a "
+      "FINGERPRINT.", teams_dr=True)
+async def test_dr_checks_answered(dr_call: DrCall) -> None:
+    require(dc.checks_answered(await dr_call()))
+
+
+@case("DR-ICE-3", title="To Teams: the ICE-Lite target sends no checks of its own",
+      reference=REF + " §2.5", expectation="Not one Binding request from any target address "
+      "in the capture of the whole call.", teams_dr=True)
+async def test_dr_no_checks_from_target(dr_call: DrCall) -> None:
+    require(dc.no_checks_from_target(await dr_call()))
+
+
+@case("DR-ICE-4", "DR-ICE-5", title="To Teams: media on the nominated pair, nominated "
+      "before the 200", reference=REF + " §8.1.1", expectation="The Teams endpoint nominates "
+      "the target's candidate during the 183, then answers 200: the target's media reaches it "
+      "from the nominated candidate, its media through the nominated pair reaches the PSTN "
+      "side, and both sides hear each other.", teams_dr=True)
+async def test_dr_nominated_before_200(dr_call: DrCall) -> None:
+    out = await dr_call("before-200", label="nominated before 200")
+    require(dc.nominated_pair_carries_media(out), dc.audio_both_ways_dr(out))
+
+
+@case("DR-ICE-5", title="To Teams: media on the nominated pair, nominated after the 200",
+      reference=REF + " §8.1.1", expectation="The Teams endpoint answers 200 first and "
+      "nominates afterwards: media flows both ways on the nominated pair all the same.",
+      teams_dr=True)
+async def test_dr_nominated_after_200(dr_call: DrCall) -> None:
+    out = await dr_call("after-200", label="nominated after 200")
+    require(dc.nominated_pair_carries_media(out, "DR-ICE-5"),
+            dc.audio_both_ways_dr(out, "DR-ICE-5"))
+
+
+@case("DR-SRTP-1", title="To Teams: SDES offer with AES_CM_128_HMAC_SHA1_80, inline key",
+      reference=SRTP_REF, expectation="Every a=crypto of the target's offer is "
+      "AES_CM_128_HMAC_SHA1_80 with inline:<40 base64 characters> (optionally |lifetime), "
+      "decoding to 30 bytes of key and salt; the SRTP it keys decrypts on the Teams leg.",
+      teams_dr=True)
+async def test_dr_sdes_offer(dr_call: DrCall) -> None:
+    require(dc.sdes_offer_format(await dr_call()))
+
+
+@case("DR-SRTP-4", title="To Teams: the bypass offer carries SDES and a=rtcp-mux",
+      reference=SRTP_REF, expectation="The offer toward Teams carries a=crypto and "
+      "a=rtcp-mux; a DTLS a=fingerprint, if any, comes with a=setup:actpass.", teams_dr=True)
+async def test_dr_bypass_offer(dr_call: DrCall) -> None:
+    require(dc.bypass_offer_attributes(await dr_call()))
