@@ -77,3 +77,23 @@ async def test_dr_sdes_offer(dr_call: DrCall) -> None:
       "a=rtcp-mux; a DTLS a=fingerprint, if any, comes with a=setup:actpass.", teams_dr=True)
 async def test_dr_bypass_offer(dr_call: DrCall) -> None:
     require(dc.bypass_offer_attributes(await dr_call()))
+
+
+STUN_REF = "seed 003 (message format); RFC 8489 §14 (comprehension-optional attributes)"
+
+
+@case("DR-STUN-1", title="To Teams: an unknown optional STUN attribute is ignored",
+      reference=STUN_REF, expectation="A check carrying an unregistered "
+      "comprehension-optional attribute (0x80AB), covered by MESSAGE-INTEGRITY, gets a "
+      "success response like any other.", teams_dr=True)
+async def test_dr_unknown_stun_attribute(dr_call: DrCall) -> None:
+    require(dc.unknown_attribute_ignored(await dr_call(stun_probes=True)))
+
+
+@case("DR-STUN-2", title="To Teams: malformed STUN is discarded and the call still works",
+      reference=STUN_REF + "; RFC 8489 §6.3 (integrity, fingerprint)", expectation="Garbage, "
+      "a truncated check, and checks with a wrong MESSAGE-INTEGRITY or FINGERPRINT on the "
+      "target's media port get no success response; the checks and media that follow "
+      "work as usual.", teams_dr=True)
+async def test_dr_malformed_stun(dr_call: DrCall) -> None:
+    require(dc.malformed_stun_discarded(await dr_call(stun_probes=True)))

@@ -13,6 +13,7 @@ RTP on the PSTN leg. Everything the checks need lands in a `DrOutcome`.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,14 @@ from harness.capture.ladder import sip_ladder
 from harness.capture.pcap import read_pcap
 from harness.errors import HarnessError, TargetViolation
 from harness.ice.agent import CheckResult, IceAgent, RemoteIce, StunRecord
+from harness.ice.stun import (
+    BindingCheck,
+    binding_request,
+    corrupt_fingerprint,
+    corrupt_integrity,
+    truncated,
+    with_unknown_attribute,
+)
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
@@ -70,6 +79,9 @@ class DrOutcome(CaptureEvidence):
     stun: list[StunRecord] = field(default_factory=list)
     nominated: Address | None = None
     nominated_at: float | None = None
+    stun_probes: bool = False  # malformed STUN and an unknown attribute before the checks
+    probes: list[tuple[str, bytes]] = field(default_factory=list)  # (what, transaction id)
+    unknown_attribute_check: CheckResult | None = None
     teams_address: Address | None = None  # the Teams endpoint's candidate
     caller_rtp: list[RtpRecord] = field(default_factory=list)
     teams_rtp: list[RtpRecord] = field(default_factory=list)
@@ -174,6 +186,8 @@ async def _flow(
     async def nominate() -> None:
         await ice.nominate(remote, candidate)
 
+    if out.stun_probes:
+        await _probe(out, ice, remote, candidate)
     if out.nomination == "before-200":
         await nominate()
     callee.endpoint.respond(request, 200, callee.now, to_tag=to_tag, body=bytes(answer),
@@ -222,6 +236,28 @@ async def _flow(
                           and e.response.status >= 200)
 
 
+async def _probe(
+    out: DrOutcome, ice: IceAgent, remote: RemoteIce, candidate: Address,
+) -> None:
+    """DR-STUN-1/2: garbage, a truncated check, checks with a wrong MESSAGE-INTEGRITY and a
+    wrong FINGERPRINT on the target's media port, then a valid check that carries an unknown
+    comprehension-optional attribute. What came back is judged from `ice.records`."""
+    check = BindingCheck(ice.ufrag, remote.ufrag, remote.pwd, ice.priority, ice.tie_breaker)
+    garbage = b"\x00\x01" + secrets.token_bytes(38)  # looks like STUN, is not
+    probes = [
+        ("garbage", garbage),
+        ("truncated check", truncated(binding_request(check))),
+        ("check with a wrong MESSAGE-INTEGRITY", corrupt_integrity(binding_request(check))),
+        ("check with a wrong FINGERPRINT", corrupt_fingerprint(binding_request(check))),
+    ]
+    for what, data in probes:
+        ice.send_raw(data, candidate, kind=f"probe: {what}")
+        out.probes.append((what, data[8:20]))
+    await asyncio.sleep(0.2)  # time for any (wrong) answer to come back
+    out.unknown_attribute_check = await ice.check(remote, candidate,
+                                                  request=with_unknown_attribute(check))
+
+
 async def captured_to_teams_call(out: DrOutcome, lab: Lab, target: Target) -> DrOutcome:
     """`to_teams_call` with a capture on the lab bridge; the ladder rendered."""
     assert out.pcap is not None
@@ -235,12 +271,12 @@ async def captured_to_teams_call(out: DrOutcome, lab: Lab, target: Target) -> Dr
 
 
 def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
-                 nomination: Nomination = "before-200") -> DrOutcome:
+                 nomination: Nomination = "before-200", stun_probes: bool = False) -> DrOutcome:
     spec = target.loaded.spec
     if spec.teams_direct_routing is None:
         raise HarnessError(f"target {spec.target.name} declares no [teams_direct_routing]")
     uri = spec.teams_direct_routing.to_teams.request_uri.format(
         callee_address=lab.address("callee1"), callee_port=5060)
-    return DrOutcome(request_uri=uri, nomination=nomination, pcap=pcap,
+    return DrOutcome(request_uri=uri, nomination=nomination, stun_probes=stun_probes, pcap=pcap,
                      hosts={h: lab.address(h) for h in ("caller", "callee1")},
                      target_addresses=target.addresses)

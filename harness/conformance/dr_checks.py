@@ -12,14 +12,16 @@ import re
 from harness.agents.media import RtpRecord
 from harness.agents.teams import DrOutcome
 from harness.capture.classify import PacketKind, classify
+from harness.conformance.case import Verdict
 from harness.conformance.findings import Finding, failed, ok
 from harness.conformance.media_checks import TONE_PURITY_MIN, heard
-from harness.ice.stun import parse
+from harness.ice.stun import UNKNOWN_OPTIONAL_ATTRIBUTE, parse
 from harness.sdp import SessionDescription
 
 __all__ = [
     "audio_both_ways_dr", "candidates_ice_lite", "checks_answered", "no_checks_from_target",
-    "nominated_pair_carries_media", "sdes_offer_format", "bypass_offer_attributes",
+    "malformed_stun_discarded", "nominated_pair_carries_media", "sdes_offer_format",
+    "bypass_offer_attributes", "unknown_attribute_ignored",
 ]
 
 _INLINE = re.compile(r"^inline:([A-Za-z0-9+/=]+)(\|[^|]+)?(\|\d+:\d+)?$")
@@ -227,3 +229,45 @@ def audio_both_ways_dr(out: DrOutcome, requirement: str = "DR-ICE-4") -> Finding
     if problems:
         return failed(requirement, "; ".join(problems), evidence)
     return ok(requirement, "audio both ways", evidence)
+
+
+def unknown_attribute_ignored(out: DrOutcome) -> Finding:
+    """DR-STUN-1: a check carrying an unknown comprehension-optional attribute (covered by
+    MESSAGE-INTEGRITY) still gets a proper success response."""
+    check = out.unknown_attribute_check
+    if check is None:
+        return failed("DR-STUN-1", "the check with an unknown attribute was never sent "
+                      "(no usable candidate)", out.notes)
+    evidence = [f"sent attribute {UNKNOWN_OPTIONAL_ATTRIBUTE:#06x} (comprehension-optional, "
+                f"unregistered) in a check to {check.remote[0]}:{check.remote[1]}",
+                f"response attributes {[f'{t:#06x}' for t in check.attributes] or 'none'}"]
+    if not check.succeeded:
+        return failed("DR-STUN-1", "the check with an unknown optional attribute was not "
+                      "answered properly: " + "; ".join(check.problems), evidence)
+    return ok("DR-STUN-1", "the unknown optional attribute was ignored and the check answered",
+              evidence)
+
+
+def malformed_stun_discarded(out: DrOutcome) -> Finding:
+    """DR-STUN-2: garbage, a truncated check and checks with a wrong MESSAGE-INTEGRITY or
+    FINGERPRINT get no success response, and the call then sets up and carries media."""
+    if not out.probes:
+        return failed("DR-STUN-2", "no malformed STUN was sent (no usable candidate)",
+                      out.notes)
+    answers = {r.transaction_id: r for r in out.stun if r.direction == "received"}
+    problems, evidence = [], []
+    for what, tid in out.probes:
+        reply = answers.get(tid)
+        evidence.append(f"{what}: " + (f"answered with a {reply.kind} response" if reply
+                                       else "no answer"))
+        if reply is not None and reply.kind == "success":
+            problems.append(f"the target answered the {what} with a success response")
+    media = nominated_pair_carries_media(out, "DR-STUN-2")
+    evidence += list(media.evidence)
+    if media.verdict is not Verdict.OK:
+        problems.append("after the malformed STUN the call did not carry media: "
+                        + media.summary)
+    if problems:
+        return failed("DR-STUN-2", "; ".join(problems), evidence)
+    return ok("DR-STUN-2", "malformed STUN got no success response and the call worked",
+              evidence)

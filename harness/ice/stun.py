@@ -24,6 +24,7 @@ from aioice import stun
 
 __all__ = [
     "MAGIC_COOKIE",
+    "UNKNOWN_OPTIONAL_ATTRIBUTE",
     "BindingCheck",
     "attribute_types",
     "binding_request",

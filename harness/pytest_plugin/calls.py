@@ -258,10 +258,10 @@ class DrRunner:
         self.runner = runner
 
     async def __call__(self, nomination: Nomination = "before-200",
-                       label: str | None = None) -> DrOutcome:
+                       label: str | None = None, stun_probes: bool = False) -> DrOutcome:
         lab, target, item = self.runner.lab, self.runner.target, self.runner.item
         name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
-        out = new_to_teams(lab, target, nomination=nomination,
+        out = new_to_teams(lab, target, nomination=nomination, stun_probes=stun_probes,
                            pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap")
         mark = target.log_mark()
         try:
@@ -291,8 +291,8 @@ class DrRunner:
 
 
 class DrCall(Protocol):
-    def __call__(self, nomination: Nomination = ..., label: str | None = ...
-                 ) -> Awaitable[DrOutcome]: ...
+    def __call__(self, nomination: Nomination = ..., label: str | None = ...,
+                 stun_probes: bool = ...) -> Awaitable[DrOutcome]: ...
 
 
 @pytest.fixture
