@@ -46,27 +46,38 @@ from harness.ice.stun import (
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
-from harness.sdp import PCMA, PCMU, SdpParseError, SessionDescription, make_answer, make_offer
+from harness.sdp import (
+    PCMA,
+    PCMU,
+    Codec,
+    CryptoAttribute,
+    SdpParseError,
+    SessionDescription,
+    make_answer,
+    make_offer,
+)
+from harness.sdp.offer_answer import make_media
 from harness.sip import DialogConfirmed, RequestReceived, ResponseReceived
 from harness.sip.headers import new_tag
 from harness.targets.base import Target
 
 __all__ = [
-    "DrOutcome", "Nomination", "captured_to_teams_call", "new_to_teams", "remote_ice",
-    "to_teams_call",
+    "DrOutcome", "Nomination", "captured_to_teams_call", "from_teams_call", "new_to_teams",
+    "remote_ice", "to_teams_call",
 ]
 
 Nomination = Literal["before-200", "after-200"]
+H264 = Codec(96, "H264", 90000)
 
 
 @dataclass
 class DrOutcome(CaptureEvidence):
     request_uri: str
     nomination: Nomination = "before-200"
-    caller: str = "caller"  # the PSTN side
-    callee: str = "callee1"  # the Teams side
-    caller_tone_hz: float = 700.0
-    callee_tone_hz: float = 1300.0
+    caller: str = "caller"  # the PSTN side toward Teams; the Teams side from Teams
+    callee: str = "callee1"  # the Teams side toward Teams; the PSTN side from Teams
+    pstn_tone_hz: float = 700.0  # what the PSTN side sends
+    teams_tone_hz: float = 1300.0  # what the Teams side sends
     packets_each_way: int = 15
     offer_to_pstn_side: SessionDescription | None = None  # what the caller sent
     offer_to_teams: SessionDescription | None = None  # the target's offer, as Teams got it
@@ -79,11 +90,17 @@ class DrOutcome(CaptureEvidence):
     stun: list[StunRecord] = field(default_factory=list)
     nominated: Address | None = None
     nominated_at: float | None = None
+    direction: Literal["to-teams", "from-teams"] = "to-teams"
+    video: bool = False  # from Teams: offer an m=video section too (DR-SDP-1)
+    teams_offer: SessionDescription | None = None  # from Teams: the Teams side's offer
+    teams_got_183: SessionDescription | None = None  # from Teams: the target's 183 SDP
+    teams_got_200: SessionDescription | None = None  # from Teams: the target's 200 SDP
+    checks_after_200: int = 0  # checks the Teams side sent after the 200 arrived
     stun_probes: bool = False  # malformed STUN and an unknown attribute before the checks
     probes: list[tuple[str, bytes]] = field(default_factory=list)  # (what, transaction id)
     unknown_attribute_check: CheckResult | None = None
     teams_address: Address | None = None  # the Teams endpoint's candidate
-    caller_rtp: list[RtpRecord] = field(default_factory=list)
+    pstn_rtp: list[RtpRecord] = field(default_factory=list)
     teams_rtp: list[RtpRecord] = field(default_factory=list)
     media_start: float | None = None
 
@@ -132,7 +149,7 @@ async def to_teams_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> Non
 
         def collect() -> None:
             out.sip = sorted(caller.records + callee.records, key=lambda r: r.time)
-            out.caller_rtp, out.teams_rtp = list(caller_rtp.records), list(teams_rtp.records)
+            out.pstn_rtp, out.teams_rtp = list(caller_rtp.records), list(teams_rtp.records)
             out.checks, out.stun = list(ice.checks), list(ice.records)
             out.nominated, out.nominated_at = ice.nominated, ice.nominated_at
 
@@ -218,10 +235,10 @@ async def _flow(
     out.media_start = caller.now
     await asyncio.gather(
         caller_rtp.send_stream(StreamConfig(caller_codec.payload_type),
-                               payloads_for(caller_codec, out.caller_tone_hz, "caller"),
+                               payloads_for(caller_codec, out.pstn_tone_hz, "pstn"),
                                out.packets_each_way),
         teams_rtp.send_stream(StreamConfig(codec.payload_type),
-                              payloads_for(codec, out.callee_tone_hz, "teams"),
+                              payloads_for(codec, out.teams_tone_hz, "teams"),
                               out.packets_each_way),
     )
     await asyncio.sleep(DRAIN_S)
@@ -259,10 +276,12 @@ async def _probe(
 
 
 async def captured_to_teams_call(out: DrOutcome, lab: Lab, target: Target) -> DrOutcome:
-    """`to_teams_call` with a capture on the lab bridge; the ladder rendered."""
+    """The call `out` describes (`to_teams_call` or `from_teams_call`) with a capture on
+    the lab bridge; the ladder rendered."""
     assert out.pcap is not None
+    place = from_teams_call if out.direction == "from-teams" else to_teams_call
     async with capturing(lab, out.pcap):
-        await to_teams_call(out, lab=lab, sip_target=target.sip_address)
+        await place(out, lab=lab, sip_target=target.sip_address)
     out.packets = read_pcap(out.pcap)
     names = {addr: name for name, addr in out.hosts.items()}
     names |= {addr: "target" for addr in out.target_addresses}
@@ -271,12 +290,161 @@ async def captured_to_teams_call(out: DrOutcome, lab: Lab, target: Target) -> Dr
 
 
 def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
-                 nomination: Nomination = "before-200", stun_probes: bool = False) -> DrOutcome:
+                 nomination: Nomination = "before-200", stun_probes: bool = False,
+                 direction: Literal["to-teams", "from-teams"] = "to-teams",
+                 video: bool = False) -> DrOutcome:
+    """A Teams Direct Routing call: the caller on host "caller", the callee on "callee1";
+    to Teams (the callee is the Teams side) or from Teams (the caller is)."""
     spec = target.loaded.spec
     if spec.teams_direct_routing is None:
         raise HarnessError(f"target {spec.target.name} declares no [teams_direct_routing]")
-    uri = spec.teams_direct_routing.to_teams.request_uri.format(
-        callee_address=lab.address("callee1"), callee_port=5060)
-    return DrOutcome(request_uri=uri, nomination=nomination, stun_probes=stun_probes, pcap=pcap,
+    dial = (spec.teams_direct_routing.to_teams if direction == "to-teams"
+            else spec.teams_direct_routing.from_teams)
+    uri = dial.request_uri.format(callee_address=lab.address("callee1"), callee_port=5060)
+    return DrOutcome(request_uri=uri, nomination=nomination, stun_probes=stun_probes,
+                     direction=direction, video=video, pcap=pcap,
                      hosts={h: lab.address(h) for h in ("caller", "callee1")},
                      target_addresses=target.addresses)
+
+
+async def from_teams_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> None:
+    """The Teams side calls out: the caller is ICE-full and controlling with SDES (both
+    AES_CM_128_HMAC_SHA1_80 and _32 offered, rtcp-mux, optionally m=video); the PSTN
+    callee answers 183 with SDP, then 200. The Teams caller checks and nominates the
+    target's candidate from the 183 (before the 200) and sends no check after it."""
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(asyncio.sleep, 0)
+        caller = SipAgent(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        callee = SipAgent(out.callee, lab.netns(out.callee), lab.address(out.callee))
+        teams_rtp = RtpEndpoint(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        pstn_rtp = RtpEndpoint(out.callee, lab.netns(out.callee), lab.address(out.callee))
+        for thing in (caller, callee, teams_rtp, pstn_rtp):
+            await thing.open()
+            stack.callback(thing.close)
+        ice = IceAgent(teams_rtp)
+        out.teams_address = ice.address
+
+        def collect() -> None:
+            out.sip = sorted(caller.records + callee.records, key=lambda r: r.time)
+            out.teams_rtp, out.pstn_rtp = list(teams_rtp.records), list(pstn_rtp.records)
+            out.checks, out.stun = list(ice.checks), list(ice.records)
+            out.nominated, out.nominated_at = ice.nominated, ice.nominated_at
+
+        stack.callback(collect)
+        await _outbound(out, caller, callee, teams_rtp, pstn_rtp, ice, sip_target)
+
+
+def _teams_offer(out: DrOutcome, ice: IceAgent, port: int) -> SessionDescription:
+    crypto = [CryptoAttribute.generate(1, SRTP_SUITE),
+              CryptoAttribute.generate(2, "AES_CM_128_HMAC_SHA1_32")]
+    video = [make_media("video", port + 2, (H264,), proto="RTP/SAVP",
+                        crypto=[CryptoAttribute.generate(1, SRTP_SUITE)], ptime=None)]
+    offer = make_offer(ice.address[0], port, (PCMU, PCMA), crypto=crypto,
+                       extra_media=video if out.video else ())
+    for name, value in ice.sdp_attributes():
+        offer.media[0].add_attribute(name, value)
+    return offer
+
+
+async def _outbound(
+    out: DrOutcome, caller: SipAgent, callee: SipAgent, teams_rtp: RtpEndpoint,
+    pstn_rtp: RtpEndpoint, ice: IceAgent, sip_target: Address,
+) -> None:
+    offer = _teams_offer(out, ice, teams_rtp.port)
+    out.teams_offer = offer
+    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer))
+    caller.endpoint.send_request(invite, sip_target, caller.now)
+    caller.pump()
+
+    got = await callee.wait_for(RequestReceived, "the INVITE from Teams to the PSTN side",
+                                where=lambda e: e.request.method == "INVITE")
+    offer_in = parse_sdp_from(got.request.body, out.callee, "offer to the PSTN side")
+    out.offer_to_pstn_side = offer_in
+    answer = make_answer(offer_in, callee.address, pstn_rtp.port, (PCMU, PCMA))
+    out.answer_from_teams = answer  # here: the PSTN side's answer, before the target
+    pstn_codec = negotiated_codec(answer)
+    to_tag = new_tag()
+    if pstn_codec is None:
+        callee.endpoint.respond(got.request, 488, callee.now, to_tag=to_tag)
+        callee.pump()
+        return
+    pstn_rtp.remote = media_address(offer_in)
+    callee.endpoint.respond(got.request, 183, callee.now, to_tag=to_tag, body=bytes(answer),
+                            content_type="application/sdp")
+    callee.pump()
+
+    early = await caller.wait_for(ResponseReceived, "the 183 with the target's answer",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status == 183)
+    sdp_183 = parse_sdp_from(early.response.body, out.caller, "SDP of the 183")
+    out.teams_got_183 = sdp_183
+    remote = remote_ice(sdp_183)
+    out.remote = remote
+    if remote is not None and remote.candidates:
+        await ice.nominate(remote, remote.candidates[0])
+    else:
+        out.notes.append("the target's 183 has no usable ICE candidate: no checks")
+    callee.endpoint.respond(got.request, 200, callee.now, to_tag=to_tag, body=bytes(answer),
+                            content_type="application/sdp")
+    out.ok_sent_at = callee.now
+    callee.pump()
+    final = await caller.wait_for(ResponseReceived, "the final response to the INVITE",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status >= 200)
+    out.final_status = final.response.status
+    if not 200 <= final.response.status < 300:
+        return
+    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
+    caller.endpoint.send_ack(confirmed.dialog, invite.cseq.seq, caller.now)
+    caller.pump()
+    sdp_200 = parse_sdp_from(final.response.body, out.caller, "SDP of the 200")
+    out.teams_got_200 = sdp_200
+    answered_at = caller.now
+    theirs, mine = _key_for(sdp_200, offer), _key(offer)
+    teams_codec = negotiated_codec(sdp_200)
+    if theirs is not None and mine is not None:
+        suite, key = theirs
+        teams_rtp.tx_srtp = SrtpSession(suite, _offered_key(offer, suite) or mine, "outbound")
+        teams_rtp.rx_srtp = SrtpSession(suite, key, "inbound")
+    if teams_codec is None or remote is None or not remote.candidates:
+        out.notes.append("no codec or no candidate in the target's 200: no media")
+        return
+    teams_rtp.remote = ice.nominated or remote.candidates[0]
+    out.media_start = caller.now
+    await asyncio.gather(
+        teams_rtp.send_stream(StreamConfig(teams_codec.payload_type),
+                              payloads_for(teams_codec, out.teams_tone_hz, "teams"),
+                              out.packets_each_way),
+        pstn_rtp.send_stream(StreamConfig(pstn_codec.payload_type),
+                             payloads_for(pstn_codec, out.pstn_tone_hz, "pstn"),
+                             out.packets_each_way),
+    )
+    await asyncio.sleep(DRAIN_S)
+    out.checks_after_200 = sum(1 for c in ice.checks if c.sent_at >= answered_at)
+    caller.endpoint.send_in_dialog(confirmed.dialog, "BYE", caller.now)
+    caller.pump()
+    bye = await callee.wait_for(RequestReceived, "the BYE",
+                                where=lambda e: e.request.method == "BYE")
+    callee.endpoint.respond(bye.request, 200, callee.now)
+    callee.pump()
+    await caller.wait_for(ResponseReceived, "the 200 to the BYE",
+                          where=lambda e: e.request.method == "BYE"
+                          and e.response.status >= 200)
+
+
+def _key_for(answer: SessionDescription, offer: SessionDescription) -> tuple[str, bytes] | None:
+    """(suite, key||salt) of the answer's first crypto line whose suite we offered."""
+    offered = {c.suite for c in offer.media[0].crypto()} if offer.media else set()
+    if not answer.media:
+        return None
+    for crypto in answer.media[0].crypto():
+        if crypto.suite in offered:
+            return crypto.suite, crypto.key_params[0].key_salt
+    return None
+
+
+def _offered_key(offer: SessionDescription, suite: str) -> bytes | None:
+    for crypto in offer.media[0].crypto():
+        if crypto.suite == suite:
+            return crypto.key_params[0].key_salt
+    return None

@@ -127,7 +127,7 @@ def nominated_pair_carries_media(out: DrOutcome, requirement: str = "DR-ICE-4") 
     sources = sorted({f"{r.peer[0]}:{r.peer[1]}" for r in got})
     nominated = f"{out.nominated[0]}:{out.nominated[1]}"
     sent = sum(1 for r in out.teams_rtp if r.direction == "sent")
-    through = len(_received(out.caller_rtp, out.nominated_at))
+    through = len(_received(out.pstn_rtp, out.nominated_at))
     evidence = [
         f"nominated {nominated} ({out.nomination.replace('-', ' ')}, "
         f"{'before' if out.ok_sent_at and out.nominated_at < out.ok_sent_at else 'after'} "
@@ -217,8 +217,8 @@ def bypass_offer_attributes(out: DrOutcome) -> Finding:
 def audio_both_ways_dr(out: DrOutcome, requirement: str = "DR-ICE-4") -> Finding:
     """Each side hears the other's tone (the Teams side through SRTP)."""
     problems, evidence = [], []
-    for who, records, tone in (("the PSTN side", out.caller_rtp, out.callee_tone_hz),
-                               ("the Teams side", out.teams_rtp, out.caller_tone_hz)):
+    for who, records, tone in (("the PSTN side", out.pstn_rtp, out.teams_tone_hz),
+                               ("the Teams side", out.teams_rtp, out.pstn_tone_hz)):
         got = [r for r in records if r.direction == "received" and r.packet is not None]
         encoding = "PCMA" if got and got[0].packet and got[0].packet.payload_type == 8 \
             else "PCMU"
