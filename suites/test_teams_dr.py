@@ -97,3 +97,38 @@ async def test_dr_unknown_stun_attribute(dr_call: DrCall) -> None:
       "work as usual.", teams_dr=True)
 async def test_dr_malformed_stun(dr_call: DrCall) -> None:
     require(dc.malformed_stun_discarded(await dr_call(stun_probes=True)))
+
+
+OUT_EXPECTATION = ("The Teams side calls out: it offers SDES (AES_CM_128_HMAC_SHA1_80 and "
+                   "_32), rtcp-mux, its host candidate and an m=video; the PSTN side "
+                   "answers 183, then 200. The Teams side checks and nominates the target's "
+                   "candidate during the 183 and sends no check after the 200. ")
+
+
+@case("DR-ICE-7", title="From Teams: ufrag, password and candidates unchanged from 183 to 200",
+      reference=REF + " (outbound call to SBC)", expectation=OUT_EXPECTATION + "The "
+      "target's 183 and 200 carry the same ice-ufrag, ice-pwd and candidates.", teams_dr=True)
+async def test_dr_ice_stable_183_to_200(dr_call: DrCall) -> None:
+    require(dc.ice_stable_183_to_200(await dr_call(from_teams=True, video=True)))
+
+
+@case("DR-ICE-8", title="From Teams: no new checks needed after the 200",
+      reference=REF + " (outbound call to SBC)", expectation=OUT_EXPECTATION + "Media flows "
+      "both ways after the 200 on the pair nominated during the 183.", teams_dr=True)
+async def test_dr_no_checks_after_200(dr_call: DrCall) -> None:
+    require(dc.no_checks_needed_after_200(await dr_call(from_teams=True, video=True)))
+
+
+@case("DR-SRTP-3", title="From Teams: an offer of _80 and _32 gets one supported suite",
+      reference=SRTP_REF, expectation=OUT_EXPECTATION + "The target answers with one "
+      "a=crypto of an offered suite under its tag; SRTP decrypts both ways.", teams_dr=True)
+async def test_dr_sdes_answer(dr_call: DrCall) -> None:
+    require(dc.one_offered_suite_answered(await dr_call(from_teams=True, video=True)))
+
+
+@case("DR-SDP-1", title="From Teams: m=video is answered with port 0",
+      reference="seed 003 (handling m lines); RFC 3264 §6", expectation=OUT_EXPECTATION +
+      "The target's answer has one m-line per offered one; m=video has port 0.",
+      teams_dr=True)
+async def test_dr_video_rejected(dr_call: DrCall) -> None:
+    require(dc.non_audio_rejected(await dr_call(from_teams=True, video=True)))

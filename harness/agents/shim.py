@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -67,7 +68,13 @@ from harness.capture.ladder import sip_ladder
 from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.net import Address, UdpEndpoint
-from harness.sdp import Connection, SdpParseError, SessionDescription, effective_address
+from harness.sdp import (
+    Connection,
+    CryptoAttribute,
+    SdpParseError,
+    SessionDescription,
+    effective_address,
+)
 from harness.sip import (
     Message,
     NameAddr,
@@ -111,6 +118,12 @@ class Fault(enum.Enum):
     """Answer a re-INVITE's 2xx with the SDP of the 2xx to the initial INVITE."""
     REDIRECT_EARLY_MEDIA = "redirect-early-media"
     """In the 2nd, 3rd... 18x with SDP, put the c= address and m= port of the first one."""
+    NEW_ICE_CREDENTIALS_IN_200 = "new-ice-credentials-in-200"
+    """In the 2xx to an INVITE, replace a=ice-ufrag and a=ice-pwd with new values."""
+    DROP_NON_AUDIO_MEDIA = "drop-non-audio-media"
+    """In every 18x/2xx SDP to an INVITE, remove the m-sections that are not audio."""
+    NEW_CRYPTO_KEY_IN_200 = "new-crypto-key-in-200"
+    """In the 2xx to an INVITE, replace each a=crypto key with a new one of the same suite."""
 
 
 @dataclass
@@ -274,6 +287,62 @@ def _redirect_early_media(message: Message, state: ShimState) -> FaultResult:
     )
 
 
+def _answer_sdp(message: Message, final_only: bool) -> tuple[Response, SessionDescription] | None:
+    response = _invite_response(message)
+    if response is None:
+        return None
+    wanted = 200 <= response.status < 300 or (not final_only and _is_18x(response.status))
+    sd = _sdp(response) if wanted else None
+    return (response, sd) if sd is not None and sd.media else None
+
+
+def _new_ice_credentials(message: Message, state: ShimState) -> FaultResult:
+    found = _answer_sdp(message, final_only=True)
+    if found is None:
+        return message, None
+    response, sd = found
+    changed = []
+    for section in (sd, *sd.media):
+        for name, size in (("ice-ufrag", 8), ("ice-pwd", 24)):
+            for attr in section.get_attributes(name):
+                attr.value = "x" + secrets.token_hex(size)[: size - 1]
+                changed.append(name)
+    if not changed:
+        return message, None
+    response.set_body(bytes(sd))
+    return response, f"new {' and '.join(sorted(set(changed)))} in the {response.status}"
+
+
+def _drop_non_audio(message: Message, state: ShimState) -> FaultResult:
+    found = _answer_sdp(message, final_only=False)
+    if found is None:
+        return message, None
+    response, sd = found
+    dropped = [md.kind for md in sd.media if md.kind != "audio"]
+    if not dropped:
+        return message, None
+    sd.media = [md for md in sd.media if md.kind == "audio"]
+    response.set_body(bytes(sd))
+    return response, f"dropped m={', m='.join(dropped)} from the {response.status}"
+
+
+def _new_crypto_key(message: Message, state: ShimState) -> FaultResult:
+    found = _answer_sdp(message, final_only=True)
+    if found is None:
+        return message, None
+    response, sd = found
+    changed = 0
+    for md in sd.media:
+        for attr in md.get_attributes("crypto"):
+            old = CryptoAttribute.parse(attr.value or "")
+            attr.value = str(CryptoAttribute.generate(old.tag, old.suite))
+            changed += 1
+    if not changed:
+        return message, None
+    response.set_body(bytes(sd))
+    return response, f"{changed} a=crypto key(s) replaced in the {response.status}"
+
+
 _FAULTS: dict[Fault, Callable[[Message, ShimState], FaultResult]] = {
     Fault.NONE: _none,
     Fault.DROP_18X: _drop_18x,
@@ -282,6 +351,9 @@ _FAULTS: dict[Fault, Callable[[Message, ShimState], FaultResult]] = {
     Fault.SWALLOW_CANCEL: _swallow_cancel,
     Fault.OLD_SDP_IN_REINVITE_ANSWER: _old_sdp_in_reinvite_answer,
     Fault.REDIRECT_EARLY_MEDIA: _redirect_early_media,
+    Fault.NEW_ICE_CREDENTIALS_IN_200: _new_ice_credentials,
+    Fault.DROP_NON_AUDIO_MEDIA: _drop_non_audio,
+    Fault.NEW_CRYPTO_KEY_IN_200: _new_crypto_key,
 }
 
 

@@ -275,13 +275,16 @@ async def _probe(
                                                   request=with_unknown_attribute(check))
 
 
-async def captured_to_teams_call(out: DrOutcome, lab: Lab, target: Target) -> DrOutcome:
+async def captured_to_teams_call(
+    out: DrOutcome, lab: Lab, target: Target, *, via: Address | None = None
+) -> DrOutcome:
     """The call `out` describes (`to_teams_call` or `from_teams_call`) with a capture on
-    the lab bridge; the ladder rendered."""
+    the lab bridge; the ladder rendered. `via`: where the caller sends its INVITE instead
+    of the target (a shim in front of it)."""
     assert out.pcap is not None
     place = from_teams_call if out.direction == "from-teams" else to_teams_call
     async with capturing(lab, out.pcap):
-        await place(out, lab=lab, sip_target=target.sip_address)
+        await place(out, lab=lab, sip_target=via or target.sip_address)
     out.packets = read_pcap(out.pcap)
     names = {addr: name for name, addr in out.hosts.items()}
     names |= {addr: "target" for addr in out.target_addresses}

@@ -20,8 +20,9 @@ from harness.sdp import SessionDescription
 
 __all__ = [
     "audio_both_ways_dr", "candidates_ice_lite", "checks_answered", "no_checks_from_target",
-    "malformed_stun_discarded", "nominated_pair_carries_media", "sdes_offer_format",
-    "bypass_offer_attributes", "unknown_attribute_ignored",
+    "ice_stable_183_to_200", "malformed_stun_discarded", "no_checks_needed_after_200",
+    "nominated_pair_carries_media", "non_audio_rejected", "one_offered_suite_answered",
+    "sdes_offer_format", "bypass_offer_attributes", "unknown_attribute_ignored",
 ]
 
 _INLINE = re.compile(r"^inline:([A-Za-z0-9+/=]+)(\|[^|]+)?(\|\d+:\d+)?$")
@@ -271,3 +272,98 @@ def malformed_stun_discarded(out: DrOutcome) -> Finding:
         return failed("DR-STUN-2", "; ".join(problems), evidence)
     return ok("DR-STUN-2", "malformed STUN got no success response and the call worked",
               evidence)
+
+
+def _ice_lines(sd: SessionDescription | None) -> list[str]:
+    return [*_lines(sd, "ice-ufrag"), *_lines(sd, "ice-pwd"), *_lines(sd, "candidate")]
+
+
+def ice_stable_183_to_200(out: DrOutcome) -> Finding:
+    """DR-ICE-7: the target's ufrag, password and candidates are the same in the 183 and
+    the 200 (a change would be an ICE restart the Teams side did not ask for)."""
+    if out.teams_got_183 is None or out.teams_got_200 is None:
+        return failed("DR-ICE-7", "the Teams side did not get both a 183 and a 200 with SDP",
+                      out.notes)
+    early, final = _ice_lines(out.teams_got_183), _ice_lines(out.teams_got_200)
+    evidence = [f"183: {line}" for line in early] + [f"200: {line}" for line in final]
+    if not early:
+        return failed("DR-ICE-7", "the 183 carries no ICE attributes", evidence)
+    if early != final:
+        changed = sorted(set(early) ^ set(final))
+        return failed("DR-ICE-7", f"ICE attributes changed from the 183 to the 200: "
+                      f"{', '.join(changed)}", evidence)
+    return ok("DR-ICE-7", "ufrag, password and candidates identical in the 183 and the 200",
+              evidence)
+
+
+def no_checks_needed_after_200(out: DrOutcome) -> Finding:
+    """DR-ICE-8: checks completed during the 183; after the 200 media flows with no new
+    check."""
+    media = nominated_pair_carries_media(out, "DR-ICE-8")
+    evidence = [f"{out.checks_after_200} check(s) sent after the 200",
+                *media.evidence]
+    if out.nominated_at is None or out.ok_sent_at is None or out.nominated_at > out.ok_sent_at:
+        return failed("DR-ICE-8", "the nomination did not complete before the 200", evidence)
+    if media.verdict is not Verdict.OK:
+        return failed("DR-ICE-8", "after the 200, without new checks: " + media.summary,
+                      evidence)
+    return ok("DR-ICE-8", "media flowed after the 200 on the pair nominated before it, with "
+              "no new check", evidence)
+
+
+def one_offered_suite_answered(out: DrOutcome) -> Finding:
+    """DR-SRTP-3: offered AES_CM_128_HMAC_SHA1_80 and _32, the target answers with one
+    crypto line of a suite offered (same tag), and SRTP works both ways."""
+    offer, answer = out.teams_offer, out.teams_got_200
+    if offer is None or answer is None or not answer.media:
+        return failed("DR-SRTP-3", "no answer to the Teams side's SDES offer", out.notes)
+    offered = {(c.tag, c.suite) for c in offer.media[0].crypto()}
+    lines = answer.media[0].crypto()
+    evidence = [f"offered: {', '.join(f'{t} {s}' for t, s in sorted(offered))}",
+                *(f"answered: a=crypto:{c}" for c in lines)]
+    problems = []
+    if len(lines) != 1:
+        problems.append(f"{len(lines)} crypto lines in the answer, one expected")
+    for line in lines:
+        if (line.tag, line.suite) not in offered:
+            problems.append(f"answered tag {line.tag} {line.suite}, which was not offered "
+                            "under that tag")
+    got = [r for r in out.teams_rtp if r.direction == "received"]
+    bad = [r for r in got if r.packet is None]
+    evidence.append(f"Teams side: {len(got)} SRTP packet(s) received, {len(bad)} did not "
+                    "decrypt with the answered key")
+    if not got or bad:
+        problems.append("the target's SRTP to the Teams side did not decrypt with the "
+                        "answered key" if bad else "no SRTP reached the Teams side")
+    audio = audio_both_ways_dr(out, "DR-SRTP-3")
+    evidence += list(audio.evidence)
+    if audio.verdict is not Verdict.OK:
+        problems.append(audio.summary)
+    if problems:
+        return failed("DR-SRTP-3", "; ".join(problems), evidence)
+    return ok("DR-SRTP-3", "one offered suite answered under its tag; SRTP both ways",
+              evidence)
+
+
+def non_audio_rejected(out: DrOutcome) -> Finding:
+    """DR-SDP-1: each non-audio m-line of the offer has a matching m-line with port 0 in
+    the answer (RFC 3264 §6)."""
+    offer, answer = out.teams_offer, out.teams_got_200
+    if offer is None or answer is None:
+        return failed("DR-SDP-1", "no answer to the Teams side's offer", out.notes)
+    evidence = [f"offer:  {' | '.join(md.mline for md in offer.media)}",
+                f"answer: {' | '.join(md.mline for md in answer.media)}"]
+    problems = []
+    if len(answer.media) != len(offer.media):
+        problems.append(f"{len(offer.media)} m-lines offered, {len(answer.media)} answered")
+    for index, (asked, given) in enumerate(zip(offer.media, answer.media, strict=False)):
+        if given.kind != asked.kind:
+            problems.append(f"m-line {index + 1}: {asked.kind} answered as {given.kind}")
+        elif asked.kind != "audio" and given.port != 0:
+            problems.append(f"m-line {index + 1} ({asked.kind}) answered with port "
+                            f"{given.port}, not 0")
+    if not any(md.kind != "audio" for md in offer.media):
+        problems.append("the offer had no non-audio m-line to reject")
+    if problems:
+        return failed("DR-SDP-1", "; ".join(problems), evidence)
+    return ok("DR-SDP-1", "every non-audio m-line answered with port 0", evidence)

@@ -258,24 +258,32 @@ class DrRunner:
         self.runner = runner
 
     async def __call__(self, nomination: Nomination = "before-200",
-                       label: str | None = None, stun_probes: bool = False) -> DrOutcome:
+                       label: str | None = None, stun_probes: bool = False,
+                       from_teams: bool = False, video: bool = False) -> DrOutcome:
         lab, target, item = self.runner.lab, self.runner.target, self.runner.item
         name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         out = new_to_teams(lab, target, nomination=nomination, stun_probes=stun_probes,
+                           direction="from-teams" if from_teams else "to-teams", video=video,
                            pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap")
         mark = target.log_mark()
         try:
             await captured_to_teams_call(out, lab, target)
         finally:
-            tag = label or "to Teams"
+            tag = label or ("from Teams" if from_teams else "to Teams")
             attach_capture(tag, out.pcap, out.ladder)
             attach_diagrams(tag, out.packets, out.hosts, out.target_addresses)
             legs: list[Leg] = [
                 ("offer: PSTN side -> Teams side", out.offer_to_pstn_side, out.offer_to_teams),
                 ("answer: Teams side -> PSTN side", out.answer_from_teams,
                  out.answer_to_pstn_side),
+            ] if not from_teams else [
+                ("offer: Teams side -> PSTN side", out.teams_offer, out.offer_to_pstn_side),
+                ("answer: PSTN side -> Teams side (200)", out.answer_from_teams,
+                 out.teams_got_200),
+                ("answer: PSTN side -> Teams side (183)", out.answer_from_teams,
+                 out.teams_got_183),
             ]
-            if out.offer_to_pstn_side is not None:
+            if any(sent is not None for _, sent, _ in legs):
                 allure.attach(sdp_legs_html(legs), name=f"{tag}: SDP per leg, sent vs received",
                               attachment_type=allure.attachment_type.HTML)
             if out.stun:
@@ -292,7 +300,8 @@ class DrRunner:
 
 class DrCall(Protocol):
     def __call__(self, nomination: Nomination = ..., label: str | None = ...,
-                 stun_probes: bool = ...) -> Awaitable[DrOutcome]: ...
+                 stun_probes: bool = ..., from_teams: bool = ..., video: bool = ...
+                 ) -> Awaitable[DrOutcome]: ...
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The Teams Direct Routing checks pass on the default target's profile and FAIL on copies of
 it configured the ways a real SBC gets it wrong: not ICE-Lite (it sends checks of its own),
 several crypto suites offered, an RTCP candidate besides the RTP one, no ICE at all, no
-rtcp-mux."""
+rtcp-mux; and, for what no configuration breaks, through the fault-injecting shim: new ICE
+credentials or a new crypto key in the 200, m=video dropped from the answer."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from peer_copies import SDES_NO_BUT_80, started, with_define
 
+from harness.agents.shim import Fault, SipShim
 from harness.agents.teams import DrOutcome, captured_to_teams_call, new_to_teams
 from harness.conformance import Verdict
 from harness.conformance import dr_checks as dc
@@ -83,3 +85,58 @@ async def test_no_rtcp_mux_fails_the_bypass_offer(tmp_path: Path) -> None:
     out = await _call_with(f"{BASE} ICE=force ICE-lite=forward {SDES_NO_BUT_80}", tmp_path)
     found = dc.bypass_offer_attributes(out)
     assert found.verdict is Verdict.FAILED and "no a=rtcp-mux" in found.summary
+
+
+# --------------------------------------------------------------------------- from Teams, shim
+
+
+async def _from_teams_via(lab: Lab, target: Target, tmp_path: Path, fault: Fault
+                          ) -> tuple[DrOutcome, int]:
+    """The call from Teams with the shim between the Teams caller and the target."""
+    async with SipShim(lab, downstream=target.sip_address, fault=fault) as shim:
+        out = new_to_teams(lab, target, pcap=tmp_path / f"{fault.value}.pcap",
+                           direction="from-teams", video=True)
+        await captured_to_teams_call(out, lab, target, via=shim.address)
+        return out, shim.fired
+
+
+OUT_CHECKS = (dc.ice_stable_183_to_200, dc.no_checks_needed_after_200,
+              dc.one_offered_suite_answered, dc.non_audio_rejected, dc.checks_answered,
+              dc.no_checks_from_target)
+
+
+async def test_from_teams_checks_pass_through_a_faultless_shim(
+    lab: Lab, target: Target, tmp_path: Path,
+) -> None:
+    out, fired = await _from_teams_via(lab, target, tmp_path, Fault.NONE)
+    assert fired == 0
+    for check in OUT_CHECKS:
+        assert check(out).verdict is Verdict.OK, check(out)
+
+
+async def test_new_ice_credentials_in_the_200_fail_dr_ice_7(
+    lab: Lab, target: Target, tmp_path: Path,
+) -> None:
+    out, fired = await _from_teams_via(lab, target, tmp_path, Fault.NEW_ICE_CREDENTIALS_IN_200)
+    assert fired == 1
+    found = dc.ice_stable_183_to_200(out)
+    assert found.verdict is Verdict.FAILED and "changed from the 183 to the 200" in found.summary
+
+
+async def test_a_dropped_video_line_fails_dr_sdp_1(
+    lab: Lab, target: Target, tmp_path: Path,
+) -> None:
+    out, fired = await _from_teams_via(lab, target, tmp_path, Fault.DROP_NON_AUDIO_MEDIA)
+    assert fired >= 1
+    found = dc.non_audio_rejected(out)
+    assert found.verdict is Verdict.FAILED and "2 m-lines offered, 1 answered" in found.summary
+
+
+async def test_a_new_key_in_the_200_fails_dr_srtp_3(
+    lab: Lab, target: Target, tmp_path: Path,
+) -> None:
+    out, fired = await _from_teams_via(lab, target, tmp_path, Fault.NEW_CRYPTO_KEY_IN_200)
+    assert fired == 1
+    found = dc.one_offered_suite_answered(out)
+    assert found.verdict is Verdict.FAILED
+    assert "did not decrypt with the answered key" in found.summary
