@@ -132,3 +132,12 @@ async def test_dr_sdes_answer(dr_call: DrCall) -> None:
       teams_dr=True)
 async def test_dr_video_rejected(dr_call: DrCall) -> None:
     require(dc.non_audio_rejected(await dr_call(from_teams=True, video=True)))
+
+
+@case("DR-REINV-1", title="From Teams: a re-INVITE with a=remote-candidates, no ICE restart",
+      reference=REF + " (re-INVITE); RFC 8839 §5.2 (remote-candidates)",
+      expectation=OUT_EXPECTATION + "After media, the Teams side re-offers with the same "
+      "credentials and a=remote-candidates naming the nominated pair: the target answers "
+      "with the same ice-ufrag and ice-pwd, and media goes on both ways.", teams_dr=True)
+async def test_dr_reinvite_remote_candidates(dr_call: DrCall) -> None:
+    require(dc.reinvite_without_restart(await dr_call(from_teams=True, reinvite=True)))

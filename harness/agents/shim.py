@@ -124,6 +124,8 @@ class Fault(enum.Enum):
     """In every 18x/2xx SDP to an INVITE, remove the m-sections that are not audio."""
     NEW_CRYPTO_KEY_IN_200 = "new-crypto-key-in-200"
     """In the 2xx to an INVITE, replace each a=crypto key with a new one of the same suite."""
+    NEW_ICE_CREDENTIALS_IN_REINVITE_ANSWER = "new-ice-credentials-in-reinvite-answer"
+    """In the 2xx to a re-INVITE only, replace a=ice-ufrag and a=ice-pwd (an ICE restart)."""
 
 
 @dataclass
@@ -232,7 +234,9 @@ def _swallow_cancel(message: Message, state: ShimState) -> FaultResult:
     return message, None
 
 
-def _old_sdp_in_reinvite_answer(message: Message, state: ShimState) -> FaultResult:
+def _reinvite_2xx(message: Message, state: ShimState) -> Response | None:
+    """The 2xx to a re-INVITE, telling it from the initial INVITE's by the CSeqs seen (and
+    remembering the initial answer's SDP); None for anything else."""
     call_id = message.call_id
     if isinstance(message, Request):
         if message.method == "INVITE":
@@ -241,10 +245,10 @@ def _old_sdp_in_reinvite_answer(message: Message, state: ShimState) -> FaultResu
                 state.initial_invite_cseq.setdefault(call_id, seq)
             else:
                 state.reinvite_cseqs.setdefault(call_id, set()).add(seq)
-        return message, None
+        return None
     response = _invite_response(message)
     if response is None or not 200 <= response.status < 300:
-        return message, None
+        return None
     seq = response.cseq.seq
     initial = state.initial_invite_cseq.get(call_id)
     reinvite = seq in state.reinvite_cseqs.get(call_id, set()) or (
@@ -254,12 +258,27 @@ def _old_sdp_in_reinvite_answer(message: Message, state: ShimState) -> FaultResu
         state.initial_invite_cseq.setdefault(call_id, seq)
         if _is_sdp(response):
             state.initial_answer.setdefault(call_id, response.body)
+        return None
+    return response
+
+
+def _old_sdp_in_reinvite_answer(message: Message, state: ShimState) -> FaultResult:
+    response = _reinvite_2xx(message, state)
+    if response is None:
         return message, None
-    old = state.initial_answer.get(call_id)
+    old = state.initial_answer.get(response.call_id)
     if old is None or response.body == old:
         return message, None
     response.set_body(old, "application/sdp")
-    return response, f"SDP of the 2xx to re-INVITE (CSeq {seq}) replaced by the initial answer"
+    return response, (f"SDP of the 2xx to re-INVITE (CSeq {response.cseq.seq}) replaced by "
+                      "the initial answer")
+
+
+def _new_ice_in_reinvite_answer(message: Message, state: ShimState) -> FaultResult:
+    response = _reinvite_2xx(message, state)
+    if response is None:
+        return message, None
+    return _new_ice_credentials(response, state)
 
 
 def _redirect_early_media(message: Message, state: ShimState) -> FaultResult:
@@ -354,6 +373,7 @@ _FAULTS: dict[Fault, Callable[[Message, ShimState], FaultResult]] = {
     Fault.NEW_ICE_CREDENTIALS_IN_200: _new_ice_credentials,
     Fault.DROP_NON_AUDIO_MEDIA: _drop_non_audio,
     Fault.NEW_CRYPTO_KEY_IN_200: _new_crypto_key,
+    Fault.NEW_ICE_CREDENTIALS_IN_REINVITE_ANSWER: _new_ice_in_reinvite_answer,
 }
 
 

@@ -55,9 +55,10 @@ from harness.sdp import (
     SessionDescription,
     make_answer,
     make_offer,
+    next_version,
 )
 from harness.sdp.offer_answer import make_media
-from harness.sip import DialogConfirmed, RequestReceived, ResponseReceived
+from harness.sip import Dialog, DialogConfirmed, RequestReceived, ResponseReceived
 from harness.sip.headers import new_tag
 from harness.targets.base import Target
 
@@ -96,6 +97,11 @@ class DrOutcome(CaptureEvidence):
     teams_got_183: SessionDescription | None = None  # from Teams: the target's 183 SDP
     teams_got_200: SessionDescription | None = None  # from Teams: the target's 200 SDP
     checks_after_200: int = 0  # checks the Teams side sent after the 200 arrived
+    reinvite: bool = False  # from Teams: a re-INVITE with a=remote-candidates after media
+    reinvite_offer: SessionDescription | None = None
+    reinvite_answer: SessionDescription | None = None  # the target's answer, as Teams got it
+    reinvite_status: int | None = None
+    media_after_reinvite: float | None = None  # when the media phase after it began
     stun_probes: bool = False  # malformed STUN and an unknown attribute before the checks
     probes: list[tuple[str, bytes]] = field(default_factory=list)  # (what, transaction id)
     unknown_attribute_check: CheckResult | None = None
@@ -295,7 +301,7 @@ async def captured_to_teams_call(
 def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
                  nomination: Nomination = "before-200", stun_probes: bool = False,
                  direction: Literal["to-teams", "from-teams"] = "to-teams",
-                 video: bool = False) -> DrOutcome:
+                 video: bool = False, reinvite: bool = False) -> DrOutcome:
     """A Teams Direct Routing call: the caller on host "caller", the callee on "callee1";
     to Teams (the callee is the Teams side) or from Teams (the caller is)."""
     spec = target.loaded.spec
@@ -305,7 +311,7 @@ def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
             else spec.teams_direct_routing.from_teams)
     uri = dial.request_uri.format(callee_address=lab.address("callee1"), callee_port=5060)
     return DrOutcome(request_uri=uri, nomination=nomination, stun_probes=stun_probes,
-                     direction=direction, video=video, pcap=pcap,
+                     direction=direction, video=video, reinvite=reinvite, pcap=pcap,
                      hosts={h: lab.address(h) for h in ("caller", "callee1")},
                      target_addresses=target.addresses)
 
@@ -424,6 +430,10 @@ async def _outbound(
     )
     await asyncio.sleep(DRAIN_S)
     out.checks_after_200 = sum(1 for c in ice.checks if c.sent_at >= answered_at)
+    if out.reinvite and ice.nominated is not None:
+        await _remote_candidates_reinvite(out, caller, callee, confirmed.dialog, offer, answer,
+                                          teams_rtp, pstn_rtp, ice.nominated,
+                                          teams_codec.payload_type, pstn_codec.payload_type)
     caller.endpoint.send_in_dialog(confirmed.dialog, "BYE", caller.now)
     caller.pump()
     bye = await callee.wait_for(RequestReceived, "the BYE",
@@ -451,3 +461,46 @@ def _offered_key(offer: SessionDescription, suite: str) -> bytes | None:
         if crypto.suite == suite:
             return crypto.key_params[0].key_salt
     return None
+
+
+async def _remote_candidates_reinvite(
+    out: DrOutcome, caller: SipAgent, callee: SipAgent, dialog: Dialog,
+    offer: SessionDescription, pstn_answer: SessionDescription, teams_rtp: RtpEndpoint,
+    pstn_rtp: RtpEndpoint, nominated: Address, teams_pt: int, pstn_pt: int,
+) -> None:
+    """DR-REINV-1: the controlling Teams side re-offers with the same ICE credentials and
+    a=remote-candidates naming the pair it nominated (RFC 8445 §9.1.1 / RFC 8839 §5.2);
+    the target must answer without an ICE restart, and media goes on."""
+    reoffer = next_version(offer)
+    reoffer.media[0].add_attribute("remote-candidates", f"1 {nominated[0]} {nominated[1]}")
+    out.reinvite_offer = reoffer
+    request = caller.endpoint.send_in_dialog(dialog, "INVITE", caller.now, body=bytes(reoffer),
+                                             content_type="application/sdp")
+    caller.pump()
+    seq = request.cseq.seq
+    got = await callee.wait_for(RequestReceived, "the re-INVITE from the Teams side",
+                                where=lambda e: e.request.method == "INVITE"
+                                and e.request.to.tag is not None)
+    callee.endpoint.respond(got.request, 200, callee.now, body=bytes(next_version(pstn_answer)),
+                            content_type="application/sdp")
+    callee.pump()
+    final = await caller.wait_for(ResponseReceived, f"the final response to re-INVITE {seq}",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.request.cseq.seq == seq and e.response.status >= 200)
+    out.reinvite_status = final.response.status
+    if not 200 <= final.response.status < 300:
+        return
+    caller.endpoint.send_ack(dialog, seq, caller.now)
+    caller.pump()
+    out.reinvite_answer = parse_sdp_from(final.response.body, out.caller,
+                                         f"answer to re-INVITE {seq}")
+    out.media_after_reinvite = caller.now
+    await asyncio.gather(
+        teams_rtp.send_stream(StreamConfig(teams_pt),
+                              payloads_for(PCMU if teams_pt == 0 else PCMA, out.teams_tone_hz,
+                                           "teams"), out.packets_each_way),
+        pstn_rtp.send_stream(StreamConfig(pstn_pt),
+                             payloads_for(PCMU if pstn_pt == 0 else PCMA, out.pstn_tone_hz,
+                                          "pstn"), out.packets_each_way),
+    )
+    await asyncio.sleep(DRAIN_S)

@@ -21,6 +21,7 @@ from harness.sdp import SessionDescription
 __all__ = [
     "audio_both_ways_dr", "candidates_ice_lite", "checks_answered", "no_checks_from_target",
     "ice_stable_183_to_200", "malformed_stun_discarded", "no_checks_needed_after_200",
+    "reinvite_without_restart",
     "nominated_pair_carries_media", "non_audio_rejected", "one_offered_suite_answered",
     "sdes_offer_format", "bypass_offer_attributes", "unknown_attribute_ignored",
 ]
@@ -367,3 +368,34 @@ def non_audio_rejected(out: DrOutcome) -> Finding:
     if problems:
         return failed("DR-SDP-1", "; ".join(problems), evidence)
     return ok("DR-SDP-1", "every non-audio m-line answered with port 0", evidence)
+
+
+def reinvite_without_restart(out: DrOutcome) -> Finding:
+    """DR-REINV-1: the Teams side's re-INVITE with a=remote-candidates is answered with the
+    same ice-ufrag and ice-pwd (no ICE restart), and media goes on both ways after it."""
+    if out.reinvite_offer is None:
+        return failed("DR-REINV-1", "no re-INVITE was sent (the nomination did not complete)",
+                      out.notes)
+    before, after = out.teams_got_200, out.reinvite_answer
+    evidence = [f"re-INVITE answered {out.reinvite_status}",
+                *(f"a=remote-candidates:{a.value}" for a in
+                  out.reinvite_offer.media[0].get_attributes("remote-candidates"))]
+    if after is None:
+        return failed("DR-REINV-1", f"the re-INVITE was answered {out.reinvite_status}, "
+                      "without an SDP answer", evidence)
+    was, now = _ice_lines(before)[:2], _ice_lines(after)[:2]
+    evidence += [f"before: {line}" for line in was] + [f"after:  {line}" for line in now]
+    problems = []
+    if was != now:
+        problems.append("the answer changed ice-ufrag/ice-pwd: an ICE restart nobody asked for")
+    start = out.media_after_reinvite
+    teams_got = len(_received(out.teams_rtp, start))
+    pstn_got = len(_received(out.pstn_rtp, start))
+    evidence.append(f"after it: the Teams side received {teams_got} packet(s), the PSTN side "
+                    f"{pstn_got}")
+    if not teams_got or not pstn_got:
+        problems.append("media did not go on both ways after the re-INVITE")
+    if problems:
+        return failed("DR-REINV-1", "; ".join(problems), evidence)
+    return ok("DR-REINV-1", "answered with the same ICE credentials; media went on",
+              evidence)

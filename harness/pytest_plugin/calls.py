@@ -259,11 +259,13 @@ class DrRunner:
 
     async def __call__(self, nomination: Nomination = "before-200",
                        label: str | None = None, stun_probes: bool = False,
-                       from_teams: bool = False, video: bool = False) -> DrOutcome:
+                       from_teams: bool = False, video: bool = False,
+                       reinvite: bool = False) -> DrOutcome:
         lab, target, item = self.runner.lab, self.runner.target, self.runner.item
         name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         out = new_to_teams(lab, target, nomination=nomination, stun_probes=stun_probes,
                            direction="from-teams" if from_teams else "to-teams", video=video,
+                           reinvite=reinvite,
                            pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap")
         mark = target.log_mark()
         try:
@@ -282,6 +284,8 @@ class DrRunner:
                  out.teams_got_200),
                 ("answer: PSTN side -> Teams side (183)", out.answer_from_teams,
                  out.teams_got_183),
+                ("re-INVITE answer, as the Teams side got it vs its first 200",
+                 out.teams_got_200, out.reinvite_answer),
             ]
             if any(sent is not None for _, sent, _ in legs):
                 allure.attach(sdp_legs_html(legs), name=f"{tag}: SDP per leg, sent vs received",
@@ -300,8 +304,8 @@ class DrRunner:
 
 class DrCall(Protocol):
     def __call__(self, nomination: Nomination = ..., label: str | None = ...,
-                 stun_probes: bool = ..., from_teams: bool = ..., video: bool = ...
-                 ) -> Awaitable[DrOutcome]: ...
+                 stun_probes: bool = ..., from_teams: bool = ..., video: bool = ...,
+                 reinvite: bool = ...) -> Awaitable[DrOutcome]: ...
 
 
 @pytest.fixture
