@@ -141,3 +141,13 @@ async def test_dr_video_rejected(dr_call: DrCall) -> None:
       "with the same ice-ufrag and ice-pwd, and media goes on both ways.", teams_dr=True)
 async def test_dr_reinvite_remote_candidates(dr_call: DrCall) -> None:
     require(dc.reinvite_without_restart(await dr_call(from_teams=True, reinvite=True)))
+
+
+@case("DR-EM-3", title="To Teams: RFC 4733 DTMF during early media",
+      reference="seed 003 (early media: DTMF for IVR/voicemail); RFC 4733",
+      expectation="After the Teams side's 183 and nomination, the PSTN side sends a little "
+      "tone and then 1, 5, 9, # as RFC 4733 events of 100 ms: the Teams side decrypts the "
+      "same digits, each with an end packet and a duration within 20 ms, before its 200.",
+      teams_dr=True)
+async def test_dr_early_dtmf(dr_call: DrCall) -> None:
+    require(dc.early_dtmf_to_teams(await dr_call(early_dtmf="159#")))

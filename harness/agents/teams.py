@@ -26,6 +26,7 @@ from harness.agents.call import (
     negotiated_codec,
     parse_sdp_from,
     payloads_for,
+    telephone_event_pt,
 )
 from harness.agents.captured import capturing
 from harness.agents.media import RtpEndpoint, RtpRecord, StreamConfig
@@ -49,6 +50,7 @@ from harness.net import Address
 from harness.sdp import (
     PCMA,
     PCMU,
+    TELEPHONE_EVENT,
     Codec,
     CryptoAttribute,
     SdpParseError,
@@ -103,6 +105,8 @@ class DrOutcome(CaptureEvidence):
     reinvite_status: int | None = None
     media_after_reinvite: float | None = None  # when the media phase after it began
     stun_probes: bool = False  # malformed STUN and an unknown attribute before the checks
+    early_dtmf: str = ""  # to Teams: digits the PSTN side sends as RFC 4733 before the 200
+    dtmf_sent: list[tuple[str, int]] = field(default_factory=list)
     probes: list[tuple[str, bytes]] = field(default_factory=list)  # (what, transaction id)
     unknown_attribute_check: CheckResult | None = None
     teams_address: Address | None = None  # the Teams endpoint's candidate
@@ -167,7 +171,8 @@ async def _flow(
     out: DrOutcome, caller: SipAgent, callee: SipAgent, caller_rtp: RtpEndpoint,
     teams_rtp: RtpEndpoint, ice: IceAgent, sip_target: Address,
 ) -> None:
-    offer = make_offer(caller.address, caller_rtp.port, (PCMU, PCMA))
+    codecs = (PCMU, PCMA, TELEPHONE_EVENT) if out.early_dtmf else (PCMU, PCMA)
+    offer = make_offer(caller.address, caller_rtp.port, codecs)
     out.offer_to_pstn_side = offer
     invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer))
     caller.endpoint.send_request(invite, sip_target, caller.now)
@@ -180,7 +185,7 @@ async def _flow(
     out.offer_to_teams = offer_in
     remote = remote_ice(offer_in)
     out.remote = remote
-    answer = make_answer(offer_in, callee.address, teams_rtp.port, (PCMU, PCMA))
+    answer = make_answer(offer_in, callee.address, teams_rtp.port, codecs)
     for name, value in ice.sdp_attributes():
         if answer.media:
             answer.media[0].add_attribute(name, value)
@@ -213,6 +218,8 @@ async def _flow(
         await _probe(out, ice, remote, candidate)
     if out.nomination == "before-200":
         await nominate()
+    if out.early_dtmf:
+        await _early_dtmf_from_pstn(out, caller, caller_rtp)
     callee.endpoint.respond(request, 200, callee.now, to_tag=to_tag, body=bytes(answer),
                             content_type="application/sdp")
     out.ok_sent_at = callee.now
@@ -259,6 +266,25 @@ async def _flow(
                           and e.response.status >= 200)
 
 
+async def _early_dtmf_from_pstn(out: DrOutcome, caller: SipAgent, rtp: RtpEndpoint) -> None:
+    """DR-EM-3: during the 183 the PSTN side sends a little tone, then its digits as RFC 4733
+    events, toward the address of the target's early answer."""
+    early = await caller.wait_for(ResponseReceived, "the 183 with the target's early answer",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status == 183)
+    sdp = parse_sdp_from(early.response.body, out.caller, "SDP of the 183")
+    event_pt = telephone_event_pt(sdp)
+    codec = negotiated_codec(sdp)
+    if event_pt is None or codec is None or not sdp.media:
+        out.notes.append("the target's 183 negotiated no telephone-event: no early DTMF sent")
+        return
+    rtp.remote = media_address(sdp)
+    stream = StreamConfig(codec.payload_type)
+    await rtp.send_stream(stream, payloads_for(codec, out.pstn_tone_hz, "pstn"), 5)
+    out.dtmf_sent = await rtp.send_dtmf(stream, out.early_dtmf, event_pt)
+    await asyncio.sleep(DRAIN_S)
+
+
 async def _probe(
     out: DrOutcome, ice: IceAgent, remote: RemoteIce, candidate: Address,
 ) -> None:
@@ -301,7 +327,8 @@ async def captured_to_teams_call(
 def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
                  nomination: Nomination = "before-200", stun_probes: bool = False,
                  direction: Literal["to-teams", "from-teams"] = "to-teams",
-                 video: bool = False, reinvite: bool = False) -> DrOutcome:
+                 video: bool = False, reinvite: bool = False,
+                 early_dtmf: str = "") -> DrOutcome:
     """A Teams Direct Routing call: the caller on host "caller", the callee on "callee1";
     to Teams (the callee is the Teams side) or from Teams (the caller is)."""
     spec = target.loaded.spec
@@ -311,7 +338,8 @@ def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
             else spec.teams_direct_routing.from_teams)
     uri = dial.request_uri.format(callee_address=lab.address("callee1"), callee_port=5060)
     return DrOutcome(request_uri=uri, nomination=nomination, stun_probes=stun_probes,
-                     direction=direction, video=video, reinvite=reinvite, pcap=pcap,
+                     direction=direction, video=video, reinvite=reinvite,
+                     early_dtmf=early_dtmf, pcap=pcap,
                      hosts={h: lab.address(h) for h in ("caller", "callee1")},
                      target_addresses=target.addresses)
 

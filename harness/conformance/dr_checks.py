@@ -14,14 +14,14 @@ from harness.agents.teams import DrOutcome
 from harness.capture.classify import PacketKind, classify
 from harness.conformance.case import Verdict
 from harness.conformance.findings import Finding, failed, ok
-from harness.conformance.media_checks import TONE_PURITY_MIN, heard
+from harness.conformance.media_checks import TONE_PURITY_MIN, heard, judge_dtmf
 from harness.ice.stun import UNKNOWN_OPTIONAL_ATTRIBUTE, parse
 from harness.sdp import SessionDescription
 
 __all__ = [
     "audio_both_ways_dr", "candidates_ice_lite", "checks_answered", "no_checks_from_target",
     "ice_stable_183_to_200", "malformed_stun_discarded", "no_checks_needed_after_200",
-    "reinvite_without_restart",
+    "reinvite_without_restart", "early_dtmf_to_teams",
     "nominated_pair_carries_media", "non_audio_rejected", "one_offered_suite_answered",
     "sdes_offer_format", "bypass_offer_attributes", "unknown_attribute_ignored",
 ]
@@ -399,3 +399,11 @@ def reinvite_without_restart(out: DrOutcome) -> Finding:
         return failed("DR-REINV-1", "; ".join(problems), evidence)
     return ok("DR-REINV-1", "answered with the same ICE credentials; media went on",
               evidence)
+
+
+def early_dtmf_to_teams(out: DrOutcome) -> Finding:
+    """DR-EM-3: RFC 4733 events the PSTN side sends during the 183 reach the Teams side,
+    through SRTP, before the 200: the digits and their durations."""
+    before = out.ok_sent_at if out.ok_sent_at is not None else float("inf")
+    early = [r for r in out.teams_rtp if r.direction == "received" and r.time < before]
+    return judge_dtmf("DR-EM-3", out.dtmf_sent, out.offer_to_teams, early, out.notes)

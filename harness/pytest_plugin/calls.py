@@ -260,12 +260,12 @@ class DrRunner:
     async def __call__(self, nomination: Nomination = "before-200",
                        label: str | None = None, stun_probes: bool = False,
                        from_teams: bool = False, video: bool = False,
-                       reinvite: bool = False) -> DrOutcome:
+                       reinvite: bool = False, early_dtmf: str = "") -> DrOutcome:
         lab, target, item = self.runner.lab, self.runner.target, self.runner.item
         name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         out = new_to_teams(lab, target, nomination=nomination, stun_probes=stun_probes,
                            direction="from-teams" if from_teams else "to-teams", video=video,
-                           reinvite=reinvite,
+                           reinvite=reinvite, early_dtmf=early_dtmf,
                            pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap")
         mark = target.log_mark()
         try:
@@ -305,7 +305,7 @@ class DrRunner:
 class DrCall(Protocol):
     def __call__(self, nomination: Nomination = ..., label: str | None = ...,
                  stun_probes: bool = ..., from_teams: bool = ..., video: bool = ...,
-                 reinvite: bool = ...) -> Awaitable[DrOutcome]: ...
+                 reinvite: bool = ..., early_dtmf: str = ...) -> Awaitable[DrOutcome]: ...
 
 
 @pytest.fixture

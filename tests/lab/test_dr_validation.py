@@ -152,3 +152,13 @@ async def test_an_ice_restart_in_the_reinvite_answer_fails_dr_reinv_1(
     assert dc.ice_stable_183_to_200(out).verdict is Verdict.OK  # only the re-INVITE's answer
     found = dc.reinvite_without_restart(out)
     assert found.verdict is Verdict.FAILED and "ICE restart" in found.summary
+
+
+async def test_early_dtmf_fails_when_the_target_strips_telephone_event(tmp_path: Path) -> None:
+    peer = with_define(tmp_path, TEAMS_SIDE_OFFER_FLAGS=f"{GOOD} codec-strip=telephone-event")
+    async with started(peer, tmp_path) as (lab, target):
+        out = new_to_teams(lab, target, pcap=tmp_path / "dtmf.pcap", early_dtmf="159#")
+        await captured_to_teams_call(out, lab, target)
+    found = dc.early_dtmf_to_teams(out)
+    assert found.verdict is Verdict.FAILED
+    assert "telephone-event" in found.summary, found
