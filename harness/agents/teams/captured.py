@@ -1,0 +1,56 @@
+"""A Teams Direct Routing call as the cases place it: what it is to be (`new_to_teams`),
+and the call under a capture with its ladder (`captured_to_teams_call`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from harness.agents.captured import capturing
+from harness.agents.teams.inbound import to_teams_call
+from harness.agents.teams.outbound import from_teams_call
+from harness.agents.teams.outcome import DrOutcome, Nomination
+from harness.capture.ladder import sip_ladder
+from harness.capture.pcap import read_pcap
+from harness.errors import HarnessError
+from harness.lab import Lab
+from harness.net import Address
+from harness.targets.base import Target
+
+__all__ = ["captured_to_teams_call", "new_to_teams"]
+
+async def captured_to_teams_call(
+    out: DrOutcome, lab: Lab, target: Target, *, via: Address | None = None
+) -> DrOutcome:
+    """The call `out` describes (`to_teams_call` or `from_teams_call`) with a capture on
+    the lab bridge; the ladder rendered. `via`: where the caller sends its INVITE instead
+    of the target (a shim in front of it)."""
+    assert out.pcap is not None
+    place = from_teams_call if out.direction == "from-teams" else to_teams_call
+    async with capturing(lab, out.pcap):
+        await place(out, lab=lab, sip_target=via or target.sip_address)
+    out.packets = read_pcap(out.pcap)
+    names = {addr: name for name, addr in out.hosts.items()}
+    names |= {addr: "target" for addr in out.target_addresses}
+    out.ladder = sip_ladder(out.packets, names)
+    return out
+
+
+def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
+                 nomination: Nomination = "before-200", stun_probes: bool = False,
+                 direction: Literal["to-teams", "from-teams"] = "to-teams",
+                 video: bool = False, reinvite: bool = False,
+                 early_dtmf: str = "") -> DrOutcome:
+    """A Teams Direct Routing call: the caller on host "caller", the callee on "callee1";
+    to Teams (the callee is the Teams side) or from Teams (the caller is)."""
+    spec = target.loaded.spec
+    if spec.teams_direct_routing is None:
+        raise HarnessError(f"target {spec.target.name} declares no [teams_direct_routing]")
+    dial = (spec.teams_direct_routing.to_teams if direction == "to-teams"
+            else spec.teams_direct_routing.from_teams)
+    uri = dial.request_uri.format(callee_address=lab.address("callee1"), callee_port=5060)
+    return DrOutcome(request_uri=uri, nomination=nomination, stun_probes=stun_probes,
+                     direction=direction, video=video, reinvite=reinvite,
+                     early_dtmf=early_dtmf, pcap=pcap,
+                     hosts={h: lab.address(h) for h in ("caller", "callee1")},
+                     target_addresses=target.addresses)

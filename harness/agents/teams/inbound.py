@@ -1,0 +1,214 @@
+"""The call toward Teams: a plain-RTP caller on the PSTN side calls through the target
+(dialled with the target's ``teams_direct_routing.to_teams`` URI) to a Teams-like callee:
+ICE-full and controlling (`harness.ice.agent.IceAgent`), SDES-SRTP with
+AES_CM_128_HMAC_SHA1_80, rtcp-mux, one host candidate. The callee answers 183 with its SDP,
+checks the target's candidate and nominates it (regular nomination), before or after its
+200 as the outcome asks, then both sides send a tone: SRTP on the Teams leg toward the
+nominated pair, RTP on the PSTN leg. Optionally malformed STUN first (DR-STUN-*) and DTMF
+during the 183 (DR-EM-3)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from contextlib import AsyncExitStack
+
+from harness.agents.call import (
+    DRAIN_S,
+    SRTP_SUITE,
+    media_address,
+    negotiated_codec,
+    parse_sdp_from,
+    payloads_for,
+    telephone_event_pt,
+)
+from harness.agents.media import RtpEndpoint, StreamConfig
+from harness.agents.sip_agent import SipAgent
+from harness.agents.teams.outcome import DrOutcome, remote_ice, srtp_key
+from harness.errors import TargetViolation
+from harness.ice.agent import IceAgent, RemoteIce
+from harness.ice.stun import (
+    BindingCheck,
+    binding_request,
+    corrupt_fingerprint,
+    corrupt_integrity,
+    truncated,
+    with_unknown_attribute,
+)
+from harness.lab import Lab
+from harness.media.srtp import SrtpSession
+from harness.net import Address
+from harness.sdp import (
+    PCMA,
+    PCMU,
+    TELEPHONE_EVENT,
+    make_answer,
+    make_offer,
+)
+from harness.sip import DialogConfirmed, RequestReceived, ResponseReceived
+from harness.sip.headers import new_tag
+
+__all__ = ["to_teams_call"]
+
+async def to_teams_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> None:
+    """Place the call `out` describes (PSTN side -> target -> Teams side)."""
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(asyncio.sleep, 0)
+        caller = SipAgent(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        callee = SipAgent(out.callee, lab.netns(out.callee), lab.address(out.callee))
+        caller_rtp = RtpEndpoint(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        teams_rtp = RtpEndpoint(out.callee, lab.netns(out.callee), lab.address(out.callee))
+        for thing in (caller, callee, caller_rtp, teams_rtp):
+            await thing.open()
+            stack.callback(thing.close)
+        ice = IceAgent(teams_rtp)
+        out.teams_address = ice.address
+
+        def collect() -> None:
+            out.sip = sorted(caller.records + callee.records, key=lambda r: r.time)
+            out.pstn_rtp, out.teams_rtp = list(caller_rtp.records), list(teams_rtp.records)
+            out.checks, out.stun = list(ice.checks), list(ice.records)
+            out.nominated, out.nominated_at = ice.nominated, ice.nominated_at
+
+        stack.callback(collect)
+        await _flow(out, caller, callee, caller_rtp, teams_rtp, ice, sip_target)
+
+
+async def _flow(
+    out: DrOutcome, caller: SipAgent, callee: SipAgent, caller_rtp: RtpEndpoint,
+    teams_rtp: RtpEndpoint, ice: IceAgent, sip_target: Address,
+) -> None:
+    codecs = (PCMU, PCMA, TELEPHONE_EVENT) if out.early_dtmf else (PCMU, PCMA)
+    offer = make_offer(caller.address, caller_rtp.port, codecs)
+    out.offer_to_pstn_side = offer
+    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer))
+    caller.endpoint.send_request(invite, sip_target, caller.now)
+    caller.pump()
+
+    got = await callee.wait_for(RequestReceived, "the INVITE toward Teams",
+                                where=lambda e: e.request.method == "INVITE")
+    request = got.request
+    offer_in = parse_sdp_from(request.body, out.callee, "offer toward Teams")
+    out.offer_to_teams = offer_in
+    remote = remote_ice(offer_in)
+    out.remote = remote
+    answer = make_answer(offer_in, callee.address, teams_rtp.port, codecs)
+    for name, value in ice.sdp_attributes():
+        if answer.media:
+            answer.media[0].add_attribute(name, value)
+    out.answer_from_teams = answer
+    codec = negotiated_codec(answer)
+    to_tag = new_tag()
+    if remote is None or not remote.candidates or codec is None:
+        callee.endpoint.respond(request, 488, callee.now, to_tag=to_tag)
+        callee.pump()
+        out.notes.append("the offer toward Teams had no usable ICE candidate or codec: 488")
+        await caller.wait_for(ResponseReceived, "the final response",
+                              where=lambda e: e.response.status >= 200)
+        return
+    theirs, mine = srtp_key(offer_in), srtp_key(answer)
+    if theirs is not None and mine is not None:
+        teams_rtp.tx_srtp = SrtpSession(SRTP_SUITE, mine, "outbound")
+        teams_rtp.rx_srtp = SrtpSession(SRTP_SUITE, theirs, "inbound")
+    else:
+        out.notes.append("no AES_CM_128_HMAC_SHA1_80 key on one side: the Teams leg is "
+                         "not SRTP")
+    callee.endpoint.respond(request, 183, callee.now, to_tag=to_tag, body=bytes(answer),
+                            content_type="application/sdp")
+    callee.pump()
+    candidate = remote.candidates[0]
+
+    async def nominate() -> None:
+        await ice.nominate(remote, candidate)
+
+    if out.stun_probes:
+        await _probe(out, ice, remote, candidate)
+    if out.nomination == "before-200":
+        await nominate()
+    if out.early_dtmf:
+        await _early_dtmf_from_pstn(out, caller, caller_rtp)
+    callee.endpoint.respond(request, 200, callee.now, to_tag=to_tag, body=bytes(answer),
+                            content_type="application/sdp")
+    out.ok_sent_at = callee.now
+    callee.pump()
+    final = await caller.wait_for(ResponseReceived, "the final response to the INVITE",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status >= 200)
+    out.final_status = final.response.status
+    if not 200 <= final.response.status < 300:
+        return
+    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
+    caller.endpoint.send_ack(confirmed.dialog, invite.cseq.seq, caller.now)
+    caller.pump()
+    answer_in = parse_sdp_from(final.response.body, out.caller, "answer in the 200")
+    out.answer_to_pstn_side = answer_in
+    if out.nomination == "after-200":
+        await nominate()
+
+    # -- media both ways: RTP on the PSTN leg, SRTP toward the nominated pair ------------
+    caller_codec = negotiated_codec(answer_in)
+    if caller_codec is None:
+        raise TargetViolation("caller: the 200's SDP accepts no codec",
+                              evidence=final.response.body)
+    caller_rtp.remote = media_address(answer_in)
+    teams_rtp.remote = ice.nominated or candidate
+    out.media_start = caller.now
+    await asyncio.gather(
+        caller_rtp.send_stream(StreamConfig(caller_codec.payload_type),
+                               payloads_for(caller_codec, out.pstn_tone_hz, "pstn"),
+                               out.packets_each_way),
+        teams_rtp.send_stream(StreamConfig(codec.payload_type),
+                              payloads_for(codec, out.teams_tone_hz, "teams"),
+                              out.packets_each_way),
+    )
+    await asyncio.sleep(DRAIN_S)
+    caller.endpoint.send_in_dialog(confirmed.dialog, "BYE", caller.now)
+    caller.pump()
+    bye = await callee.wait_for(RequestReceived, "the BYE",
+                                where=lambda e: e.request.method == "BYE")
+    callee.endpoint.respond(bye.request, 200, callee.now)
+    callee.pump()
+    await caller.wait_for(ResponseReceived, "the 200 to the BYE",
+                          where=lambda e: e.request.method == "BYE"
+                          and e.response.status >= 200)
+
+
+async def _early_dtmf_from_pstn(out: DrOutcome, caller: SipAgent, rtp: RtpEndpoint) -> None:
+    """DR-EM-3: during the 183 the PSTN side sends a little tone, then its digits as RFC 4733
+    events, toward the address of the target's early answer."""
+    early = await caller.wait_for(ResponseReceived, "the 183 with the target's early answer",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status == 183)
+    sdp = parse_sdp_from(early.response.body, out.caller, "SDP of the 183")
+    event_pt = telephone_event_pt(sdp)
+    codec = negotiated_codec(sdp)
+    if event_pt is None or codec is None or not sdp.media:
+        out.notes.append("the target's 183 negotiated no telephone-event: no early DTMF sent")
+        return
+    rtp.remote = media_address(sdp)
+    stream = StreamConfig(codec.payload_type)
+    await rtp.send_stream(stream, payloads_for(codec, out.pstn_tone_hz, "pstn"), 5)
+    out.dtmf_sent = await rtp.send_dtmf(stream, out.early_dtmf, event_pt)
+    await asyncio.sleep(DRAIN_S)
+
+
+async def _probe(
+    out: DrOutcome, ice: IceAgent, remote: RemoteIce, candidate: Address,
+) -> None:
+    """DR-STUN-1/2: garbage, a truncated check, checks with a wrong MESSAGE-INTEGRITY and a
+    wrong FINGERPRINT on the target's media port, then a valid check that carries an unknown
+    comprehension-optional attribute. What came back is judged from `ice.records`."""
+    check = BindingCheck(ice.ufrag, remote.ufrag, remote.pwd, ice.priority, ice.tie_breaker)
+    garbage = b"\x00\x01" + secrets.token_bytes(38)  # looks like STUN, is not
+    probes = [
+        ("garbage", garbage),
+        ("truncated check", truncated(binding_request(check))),
+        ("check with a wrong MESSAGE-INTEGRITY", corrupt_integrity(binding_request(check))),
+        ("check with a wrong FINGERPRINT", corrupt_fingerprint(binding_request(check))),
+    ]
+    for what, data in probes:
+        ice.send_raw(data, candidate, kind=f"probe: {what}")
+        out.probes.append((what, data[8:20]))
+    await asyncio.sleep(0.2)  # time for any (wrong) answer to come back
+    out.unknown_attribute_check = await ice.check(remote, candidate,
+                                                  request=with_unknown_attribute(check))

@@ -1,0 +1,227 @@
+"""The call from Teams: the caller is the ICE-full, controlling Teams side offering SDES
+(_80 and _32), rtcp-mux and optionally m=video; the PSTN callee answers 183, then 200;
+optionally a re-INVITE with a=remote-candidates after media (DR-REINV-1)."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+
+from harness.agents.call import (
+    DRAIN_S,
+    SRTP_SUITE,
+    media_address,
+    negotiated_codec,
+    parse_sdp_from,
+    payloads_for,
+)
+from harness.agents.media import RtpEndpoint, StreamConfig
+from harness.agents.sip_agent import SipAgent
+from harness.agents.teams.outcome import H264, DrOutcome, remote_ice, srtp_key
+from harness.ice.agent import IceAgent
+from harness.lab import Lab
+from harness.media.srtp import SrtpSession
+from harness.net import Address
+from harness.sdp import (
+    PCMA,
+    PCMU,
+    CryptoAttribute,
+    SessionDescription,
+    make_answer,
+    make_offer,
+    next_version,
+)
+from harness.sdp.offer_answer import make_media
+from harness.sip import Dialog, DialogConfirmed, RequestReceived, ResponseReceived
+from harness.sip.headers import new_tag
+
+__all__ = ["from_teams_call"]
+
+async def from_teams_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> None:
+    """The Teams side calls out: the caller is ICE-full and controlling with SDES (both
+    AES_CM_128_HMAC_SHA1_80 and _32 offered, rtcp-mux, optionally m=video); the PSTN
+    callee answers 183 with SDP, then 200. The Teams caller checks and nominates the
+    target's candidate from the 183 (before the 200) and sends no check after it."""
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(asyncio.sleep, 0)
+        caller = SipAgent(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        callee = SipAgent(out.callee, lab.netns(out.callee), lab.address(out.callee))
+        teams_rtp = RtpEndpoint(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        pstn_rtp = RtpEndpoint(out.callee, lab.netns(out.callee), lab.address(out.callee))
+        for thing in (caller, callee, teams_rtp, pstn_rtp):
+            await thing.open()
+            stack.callback(thing.close)
+        ice = IceAgent(teams_rtp)
+        out.teams_address = ice.address
+
+        def collect() -> None:
+            out.sip = sorted(caller.records + callee.records, key=lambda r: r.time)
+            out.teams_rtp, out.pstn_rtp = list(teams_rtp.records), list(pstn_rtp.records)
+            out.checks, out.stun = list(ice.checks), list(ice.records)
+            out.nominated, out.nominated_at = ice.nominated, ice.nominated_at
+
+        stack.callback(collect)
+        await _outbound(out, caller, callee, teams_rtp, pstn_rtp, ice, sip_target)
+
+
+def _teams_offer(out: DrOutcome, ice: IceAgent, port: int) -> SessionDescription:
+    crypto = [CryptoAttribute.generate(1, SRTP_SUITE),
+              CryptoAttribute.generate(2, "AES_CM_128_HMAC_SHA1_32")]
+    video = [make_media("video", port + 2, (H264,), proto="RTP/SAVP",
+                        crypto=[CryptoAttribute.generate(1, SRTP_SUITE)], ptime=None)]
+    offer = make_offer(ice.address[0], port, (PCMU, PCMA), crypto=crypto,
+                       extra_media=video if out.video else ())
+    for name, value in ice.sdp_attributes():
+        offer.media[0].add_attribute(name, value)
+    return offer
+
+
+async def _outbound(
+    out: DrOutcome, caller: SipAgent, callee: SipAgent, teams_rtp: RtpEndpoint,
+    pstn_rtp: RtpEndpoint, ice: IceAgent, sip_target: Address,
+) -> None:
+    offer = _teams_offer(out, ice, teams_rtp.port)
+    out.teams_offer = offer
+    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer))
+    caller.endpoint.send_request(invite, sip_target, caller.now)
+    caller.pump()
+
+    got = await callee.wait_for(RequestReceived, "the INVITE from Teams to the PSTN side",
+                                where=lambda e: e.request.method == "INVITE")
+    offer_in = parse_sdp_from(got.request.body, out.callee, "offer to the PSTN side")
+    out.offer_to_pstn_side = offer_in
+    answer = make_answer(offer_in, callee.address, pstn_rtp.port, (PCMU, PCMA))
+    out.answer_from_teams = answer  # here: the PSTN side's answer, before the target
+    pstn_codec = negotiated_codec(answer)
+    to_tag = new_tag()
+    if pstn_codec is None:
+        callee.endpoint.respond(got.request, 488, callee.now, to_tag=to_tag)
+        callee.pump()
+        return
+    pstn_rtp.remote = media_address(offer_in)
+    callee.endpoint.respond(got.request, 183, callee.now, to_tag=to_tag, body=bytes(answer),
+                            content_type="application/sdp")
+    callee.pump()
+
+    early = await caller.wait_for(ResponseReceived, "the 183 with the target's answer",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status == 183)
+    sdp_183 = parse_sdp_from(early.response.body, out.caller, "SDP of the 183")
+    out.teams_got_183 = sdp_183
+    remote = remote_ice(sdp_183)
+    out.remote = remote
+    if remote is not None and remote.candidates:
+        await ice.nominate(remote, remote.candidates[0])
+    else:
+        out.notes.append("the target's 183 has no usable ICE candidate: no checks")
+    callee.endpoint.respond(got.request, 200, callee.now, to_tag=to_tag, body=bytes(answer),
+                            content_type="application/sdp")
+    out.ok_sent_at = callee.now
+    callee.pump()
+    final = await caller.wait_for(ResponseReceived, "the final response to the INVITE",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status >= 200)
+    out.final_status = final.response.status
+    if not 200 <= final.response.status < 300:
+        return
+    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
+    caller.endpoint.send_ack(confirmed.dialog, invite.cseq.seq, caller.now)
+    caller.pump()
+    sdp_200 = parse_sdp_from(final.response.body, out.caller, "SDP of the 200")
+    out.teams_got_200 = sdp_200
+    answered_at = caller.now
+    theirs, mine = _key_for(sdp_200, offer), srtp_key(offer)
+    teams_codec = negotiated_codec(sdp_200)
+    if theirs is not None and mine is not None:
+        suite, key = theirs
+        teams_rtp.tx_srtp = SrtpSession(suite, _offered_key(offer, suite) or mine, "outbound")
+        teams_rtp.rx_srtp = SrtpSession(suite, key, "inbound")
+    if teams_codec is None or remote is None or not remote.candidates:
+        out.notes.append("no codec or no candidate in the target's 200: no media")
+        return
+    teams_rtp.remote = ice.nominated or remote.candidates[0]
+    out.media_start = caller.now
+    await asyncio.gather(
+        teams_rtp.send_stream(StreamConfig(teams_codec.payload_type),
+                              payloads_for(teams_codec, out.teams_tone_hz, "teams"),
+                              out.packets_each_way),
+        pstn_rtp.send_stream(StreamConfig(pstn_codec.payload_type),
+                             payloads_for(pstn_codec, out.pstn_tone_hz, "pstn"),
+                             out.packets_each_way),
+    )
+    await asyncio.sleep(DRAIN_S)
+    out.checks_after_200 = sum(1 for c in ice.checks if c.sent_at >= answered_at)
+    if out.reinvite and ice.nominated is not None:
+        await _remote_candidates_reinvite(out, caller, callee, confirmed.dialog, offer, answer,
+                                          teams_rtp, pstn_rtp, ice.nominated,
+                                          teams_codec.payload_type, pstn_codec.payload_type)
+    caller.endpoint.send_in_dialog(confirmed.dialog, "BYE", caller.now)
+    caller.pump()
+    bye = await callee.wait_for(RequestReceived, "the BYE",
+                                where=lambda e: e.request.method == "BYE")
+    callee.endpoint.respond(bye.request, 200, callee.now)
+    callee.pump()
+    await caller.wait_for(ResponseReceived, "the 200 to the BYE",
+                          where=lambda e: e.request.method == "BYE"
+                          and e.response.status >= 200)
+
+
+def _key_for(answer: SessionDescription, offer: SessionDescription) -> tuple[str, bytes] | None:
+    """(suite, key||salt) of the answer's first crypto line whose suite we offered."""
+    offered = {c.suite for c in offer.media[0].crypto()} if offer.media else set()
+    if not answer.media:
+        return None
+    for crypto in answer.media[0].crypto():
+        if crypto.suite in offered:
+            return crypto.suite, crypto.key_params[0].key_salt
+    return None
+
+
+def _offered_key(offer: SessionDescription, suite: str) -> bytes | None:
+    for crypto in offer.media[0].crypto():
+        if crypto.suite == suite:
+            return crypto.key_params[0].key_salt
+    return None
+
+
+async def _remote_candidates_reinvite(
+    out: DrOutcome, caller: SipAgent, callee: SipAgent, dialog: Dialog,
+    offer: SessionDescription, pstn_answer: SessionDescription, teams_rtp: RtpEndpoint,
+    pstn_rtp: RtpEndpoint, nominated: Address, teams_pt: int, pstn_pt: int,
+) -> None:
+    """DR-REINV-1: the controlling Teams side re-offers with the same ICE credentials and
+    a=remote-candidates naming the pair it nominated (RFC 8445 §9.1.1 / RFC 8839 §5.2);
+    the target must answer without an ICE restart, and media goes on."""
+    reoffer = next_version(offer)
+    reoffer.media[0].add_attribute("remote-candidates", f"1 {nominated[0]} {nominated[1]}")
+    out.reinvite_offer = reoffer
+    request = caller.endpoint.send_in_dialog(dialog, "INVITE", caller.now, body=bytes(reoffer),
+                                             content_type="application/sdp")
+    caller.pump()
+    seq = request.cseq.seq
+    got = await callee.wait_for(RequestReceived, "the re-INVITE from the Teams side",
+                                where=lambda e: e.request.method == "INVITE"
+                                and e.request.to.tag is not None)
+    callee.endpoint.respond(got.request, 200, callee.now, body=bytes(next_version(pstn_answer)),
+                            content_type="application/sdp")
+    callee.pump()
+    final = await caller.wait_for(ResponseReceived, f"the final response to re-INVITE {seq}",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.request.cseq.seq == seq and e.response.status >= 200)
+    out.reinvite_status = final.response.status
+    if not 200 <= final.response.status < 300:
+        return
+    caller.endpoint.send_ack(dialog, seq, caller.now)
+    caller.pump()
+    out.reinvite_answer = parse_sdp_from(final.response.body, out.caller,
+                                         f"answer to re-INVITE {seq}")
+    out.media_after_reinvite = caller.now
+    await asyncio.gather(
+        teams_rtp.send_stream(StreamConfig(teams_pt),
+                              payloads_for(PCMU if teams_pt == 0 else PCMA, out.teams_tone_hz,
+                                           "teams"), out.packets_each_way),
+        pstn_rtp.send_stream(StreamConfig(pstn_pt),
+                             payloads_for(PCMU if pstn_pt == 0 else PCMA, out.pstn_tone_hz,
+                                          "pstn"), out.packets_each_way),
+    )
+    await asyncio.sleep(DRAIN_S)

@@ -1,0 +1,95 @@
+"""What a Teams Direct Routing call leaves behind (`DrOutcome`), and reading the ICE
+parameters and SRTP keys out of its SDP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from harness.agents.call import (
+    SRTP_SUITE,
+)
+from harness.agents.media import RtpRecord
+from harness.agents.outcome import CaptureEvidence
+from harness.ice.agent import CheckResult, RemoteIce, StunRecord
+from harness.net import Address
+from harness.sdp import (
+    Codec,
+    SdpParseError,
+    SessionDescription,
+)
+
+__all__ = ["DrOutcome", "H264", "Nomination", "remote_ice", "srtp_key"]
+
+Nomination = Literal["before-200", "after-200"]
+H264 = Codec(96, "H264", 90000)
+
+
+@dataclass
+class DrOutcome(CaptureEvidence):
+    request_uri: str
+    nomination: Nomination = "before-200"
+    caller: str = "caller"  # the PSTN side toward Teams; the Teams side from Teams
+    callee: str = "callee1"  # the Teams side toward Teams; the PSTN side from Teams
+    pstn_tone_hz: float = 700.0  # what the PSTN side sends
+    teams_tone_hz: float = 1300.0  # what the Teams side sends
+    packets_each_way: int = 15
+    offer_to_pstn_side: SessionDescription | None = None  # what the caller sent
+    offer_to_teams: SessionDescription | None = None  # the target's offer, as Teams got it
+    answer_from_teams: SessionDescription | None = None  # what Teams sent (183 and 200)
+    answer_to_pstn_side: SessionDescription | None = None  # the target's answer to the caller
+    final_status: int | None = None
+    ok_sent_at: float | None = None  # when Teams sent its 200
+    remote: RemoteIce | None = None  # the target's ICE as Teams saw it
+    checks: list[CheckResult] = field(default_factory=list)
+    stun: list[StunRecord] = field(default_factory=list)
+    nominated: Address | None = None
+    nominated_at: float | None = None
+    direction: Literal["to-teams", "from-teams"] = "to-teams"
+    video: bool = False  # from Teams: offer an m=video section too (DR-SDP-1)
+    teams_offer: SessionDescription | None = None  # from Teams: the Teams side's offer
+    teams_got_183: SessionDescription | None = None  # from Teams: the target's 183 SDP
+    teams_got_200: SessionDescription | None = None  # from Teams: the target's 200 SDP
+    checks_after_200: int = 0  # checks the Teams side sent after the 200 arrived
+    reinvite: bool = False  # from Teams: a re-INVITE with a=remote-candidates after media
+    reinvite_offer: SessionDescription | None = None
+    reinvite_answer: SessionDescription | None = None  # the target's answer, as Teams got it
+    reinvite_status: int | None = None
+    media_after_reinvite: float | None = None  # when the media phase after it began
+    stun_probes: bool = False  # malformed STUN and an unknown attribute before the checks
+    early_dtmf: str = ""  # to Teams: digits the PSTN side sends as RFC 4733 before the 200
+    dtmf_sent: list[tuple[str, int]] = field(default_factory=list)
+    probes: list[tuple[str, bytes]] = field(default_factory=list)  # (what, transaction id)
+    unknown_attribute_check: CheckResult | None = None
+    teams_address: Address | None = None  # the Teams endpoint's candidate
+    pstn_rtp: list[RtpRecord] = field(default_factory=list)
+    teams_rtp: list[RtpRecord] = field(default_factory=list)
+    media_start: float | None = None
+
+
+def remote_ice(sd: SessionDescription) -> RemoteIce | None:
+    """The ICE parameters of the first stream (media level, else session level)."""
+    if not sd.media:
+        return None
+    md = sd.media[0]
+    session_ufrag, session_pwd = sd.get_attribute("ice-ufrag"), sd.get_attribute("ice-pwd")
+    ufrag = md.ice_ufrag or (session_ufrag.value if session_ufrag else None)
+    pwd = md.ice_pwd or (session_pwd.value if session_pwd else None)
+    if not ufrag or not pwd:
+        return None
+    try:
+        candidates = tuple((c.ip, c.port) for c in md.candidates()
+                           if c.component == 1 and c.transport.upper() == "UDP")
+    except SdpParseError:
+        candidates = ()
+    lite = sd.has_attribute("ice-lite") or md.has_attribute("ice-lite")
+    return RemoteIce(str(ufrag), str(pwd), candidates, lite)
+
+
+def srtp_key(line_source: SessionDescription) -> bytes | None:
+    if not line_source.media:
+        return None
+    for crypto in line_source.media[0].crypto():
+        if crypto.suite == SRTP_SUITE:
+            return crypto.key_params[0].key_salt
+    return None
