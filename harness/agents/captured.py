@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness.agents.call import AfterMedia, basic_call
 from harness.agents.forking import FORK_TONES, Branch, ForkOutcome, forked_call
-from harness.agents.outcome import CallOutcome, Reinvite, Side
+from harness.agents.outcome import CallOutcome, CaptureEvidence, Reinvite, Side
 from harness.agents.reinvite import run_reinvites
 from harness.capture.ladder import sip_ladder
 from harness.capture.mediapath import classify_media_path
@@ -126,20 +126,24 @@ async def captured_fork(
     assert out.pcap is not None
     async with capturing(lab, out.pcap):
         await forked_call(out, lab=lab, sip_target=via or target.sip_address)
-    out.packets = read_pcap(out.pcap)
-    names = {addr: name for name, addr in out.hosts.items()}
-    names |= {addr: "target" for addr in out.target_addresses}
-    out.ladder = sip_ladder(out.packets, names)
+    read_capture(out)
     return out
+
+
+def read_capture(evidence: CaptureEvidence, **more_names: str) -> None:
+    """Read the call's pcap and render its SIP ladder, hosts and the target named
+    (`more_names`: address -> name of any other lab host, e.g. a shim)."""
+    assert evidence.pcap is not None
+    evidence.packets = read_pcap(evidence.pcap)
+    names = {addr: name for name, addr in evidence.hosts.items()}
+    names |= {addr: "target" for addr in evidence.target_addresses}
+    names |= {addr: name for name, addr in more_names.items()}
+    evidence.ladder = sip_ladder(evidence.packets, names)
 
 
 def analyse(outcome: CallOutcome) -> None:
     """Read the pcap; classify the media path; render the SIP ladder."""
-    assert outcome.pcap is not None
-    outcome.packets = read_pcap(outcome.pcap)
-    names = {addr: name for name, addr in outcome.hosts.items()}
-    names |= {addr: "target" for addr in outcome.target_addresses}
-    outcome.ladder = sip_ladder(outcome.packets, names)
+    read_capture(outcome)
     outcome.path = classify_media_path(
         outcome.packets, endpoints=outcome.hosts, target_addresses=outcome.target_addresses,
         a=outcome.caller, b=outcome.callee,

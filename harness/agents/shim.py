@@ -62,9 +62,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from harness.agents.call import basic_call
-from harness.agents.captured import analyse, capturing, steps_of
+from harness.agents.captured import analyse, capturing, read_capture, steps_of
 from harness.agents.outcome import CallOutcome
-from harness.capture.ladder import sip_ladder
 from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.net import Address, UdpEndpoint
@@ -555,10 +554,7 @@ async def captured_call_via_shim(
 
 def _finish(outcome: CallOutcome, shim: SipShim) -> CallOutcome:
     analyse(outcome)
-    names = {addr: name for name, addr in outcome.hosts.items()}
-    names |= {addr: "target" for addr in outcome.target_addresses}
-    names[shim.address[0]] = "shim"
-    outcome.ladder = sip_ladder(outcome.packets, names)
+    read_capture(outcome, shim=shim.address[0])
     outcome.notes.append(
         f"signalling via the shim at {shim.address[0]}:{shim.address[1]}, fault "
         f"{shim.fault.name}, fired {shim.fired} time(s)"

@@ -6,12 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from harness.agents.captured import capturing
+from harness.agents.captured import capturing, read_capture
 from harness.agents.teams.inbound import to_teams_call
 from harness.agents.teams.outbound import from_teams_call
 from harness.agents.teams.outcome import DrOutcome, Nomination
-from harness.capture.ladder import sip_ladder
-from harness.capture.pcap import read_pcap
 from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.net import Address
@@ -29,10 +27,7 @@ async def captured_to_teams_call(
     place = from_teams_call if out.direction == "from-teams" else to_teams_call
     async with capturing(lab, out.pcap):
         await place(out, lab=lab, sip_target=via or target.sip_address)
-    out.packets = read_pcap(out.pcap)
-    names = {addr: name for name, addr in out.hosts.items()}
-    names |= {addr: "target" for addr in out.target_addresses}
-    out.ladder = sip_ladder(out.packets, names)
+    read_capture(out)
     return out
 
 
