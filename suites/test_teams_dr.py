@@ -151,3 +151,36 @@ async def test_dr_reinvite_remote_candidates(dr_call: DrCall) -> None:
       teams_dr=True)
 async def test_dr_early_dtmf(dr_call: DrCall) -> None:
     require(dc.early_dtmf_to_teams(await dr_call(early_dtmf="159#")))
+
+
+FORK_EXPECTATION = ("The call toward Teams forks to two Teams devices of one user; each "
+                    "answers 183 with its own credentials and key, checks the target's "
+                    "candidate and nominates it. ")
+
+
+@case("DR-ICE-6", title="To Teams, forked: the device that answers gets the media, and only "
+      "it (the second device answers)", reference=REF + " (converging for forking)",
+      expectation=FORK_EXPECTATION + "Then the second device answers 200: the target has "
+      "answered both devices' checks, and after the 200 media flows both ways between the "
+      "PSTN side and that device only.", teams_dr=True, forking=True)
+async def test_dr_forked_second_device_answers(dr_call: DrCall) -> None:
+    require(dc.forked_devices_converge(await dr_call(devices=2, answering_device=1,
+                                                     label="forked, second answers")))
+
+
+@case("DR-ICE-6", title="To Teams, forked: the device that answers gets the media, and only "
+      "it (the first device answers)", reference=REF + " (converging for forking); seed 003 "
+      "(first hello)", expectation=FORK_EXPECTATION + "Then the first device answers 200: "
+      "after it, not one packet reaches the other device (the first words are not lost).",
+      teams_dr=True, forking=True)
+async def test_dr_forked_first_device_answers(dr_call: DrCall) -> None:
+    require(dc.forked_devices_converge(await dr_call(devices=2, answering_device=0,
+                                                     label="forked, first answers")))
+
+
+@case("DR-ICE-3", title="To Teams, forked: the ICE-Lite target sends no checks of its own",
+      reference=REF + " §2.5", expectation=FORK_EXPECTATION + "Not one Binding request from "
+      "any target address in the capture.", teams_dr=True, forking=True)
+async def test_dr_forked_no_checks_from_target(dr_call: DrCall) -> None:
+    require(dc.no_checks_from_target(await dr_call(devices=2, answering_device=1,
+                                                   label="forked")))

@@ -21,7 +21,7 @@ from harness.sdp import SessionDescription
 __all__ = [
     "audio_both_ways_dr", "candidates_ice_lite", "checks_answered", "no_checks_from_target",
     "ice_stable_183_to_200", "malformed_stun_discarded", "no_checks_needed_after_200",
-    "reinvite_without_restart", "early_dtmf_to_teams",
+    "reinvite_without_restart", "early_dtmf_to_teams", "forked_devices_converge",
     "nominated_pair_carries_media", "non_audio_rejected", "one_offered_suite_answered",
     "sdes_offer_format", "bypass_offer_attributes", "unknown_attribute_ignored",
 ]
@@ -407,3 +407,47 @@ def early_dtmf_to_teams(out: DrOutcome) -> Finding:
     before = out.ok_sent_at if out.ok_sent_at is not None else float("inf")
     early = [r for r in out.teams_rtp if r.direction == "received" and r.time < before]
     return judge_dtmf("DR-EM-3", out.dtmf_sent, out.offer_to_teams, early, out.notes)
+
+
+def forked_devices_converge(out: DrOutcome) -> Finding:
+    """DR-ICE-6: with the call forked to several Teams devices, the target answers every
+    device's checks; after the 200 the answering device's pair carries media both ways and
+    no other device gets any."""
+    if not out.devices:
+        return failed("DR-ICE-6", "the call was not forked", out.notes)
+    answerer = out.devices[out.answering_device]
+    after = out.ok_sent_at if out.ok_sent_at is not None else float("inf")
+    problems, evidence = [], []
+    for device in out.devices:
+        got = [r for r in device.rtp if r.direction == "received" and r.time >= after]
+        sources = sorted({f"{r.peer[0]}:{r.peer[1]}" for r in got})
+        answered = sum(1 for c in device.checks if c.succeeded)
+        evidence.append(
+            f"{device.host}{' (answered)' if device is answerer else ''}: "
+            f"{'reached' if device.reached else 'NOT reached'}, {answered} of "
+            f"{len(device.checks)} check(s) answered, {len(got)} media packet(s) from the "
+            f"target after the 200 from {sources or '-'}")
+        if not device.reached:
+            problems.append(f"{device.host} never got the INVITE")
+            continue
+        if not device.checks or answered != len(device.checks):
+            problems.append(f"the checks of {device.host} were not all answered")
+        if device is not answerer and got:
+            problems.append(f"{len(got)} packet(s) went to {device.host}, which did not answer, "
+                            "after the 200")
+    sent = sum(1 for r in answerer.rtp if r.direction == "sent")
+    pstn_got = len(_received(out.pstn_rtp, None))
+    answerer_got = sum(1 for r in answerer.rtp if r.direction == "received" and r.time >= after)
+    evidence.append(f"{answerer.host} sent {sent}; the PSTN side received {pstn_got}; "
+                    f"{answerer.host} received {answerer_got} of the PSTN side's "
+                    f"{sum(1 for r in out.pstn_rtp if r.direction == 'sent')}")
+    if answerer_got < max(1, out.packets_each_way // 2):
+        problems.append(f"the answering device {answerer.host} received {answerer_got} media "
+                        "packet(s) after the 200")
+    if pstn_got < max(1, sent // 2):
+        problems.append(f"the PSTN side received {pstn_got} of the {sent} packets the "
+                        f"answering device {answerer.host} sent")
+    if problems:
+        return failed("DR-ICE-6", "; ".join(problems), evidence + out.notes)
+    return ok("DR-ICE-6", "every device's checks answered; after the 200 only the answering "
+              "device's pair carried media, both ways", evidence)

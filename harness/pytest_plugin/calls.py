@@ -260,12 +260,14 @@ class DrRunner:
     async def __call__(self, nomination: Nomination = "before-200",
                        label: str | None = None, stun_probes: bool = False,
                        from_teams: bool = False, video: bool = False,
-                       reinvite: bool = False, early_dtmf: str = "") -> DrOutcome:
+                       reinvite: bool = False, early_dtmf: str = "", devices: int = 0,
+                       answering_device: int = 0) -> DrOutcome:
         lab, target, item = self.runner.lab, self.runner.target, self.runner.item
         name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         out = new_to_teams(lab, target, nomination=nomination, stun_probes=stun_probes,
                            direction="from-teams" if from_teams else "to-teams", video=video,
-                           reinvite=reinvite, early_dtmf=early_dtmf,
+                           reinvite=reinvite, early_dtmf=early_dtmf, devices=devices,
+                           answering_device=answering_device,
                            pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap")
         mark = target.log_mark()
         try:
@@ -305,7 +307,8 @@ class DrRunner:
 class DrCall(Protocol):
     def __call__(self, nomination: Nomination = ..., label: str | None = ...,
                  stun_probes: bool = ..., from_teams: bool = ..., video: bool = ...,
-                 reinvite: bool = ..., early_dtmf: str = ...) -> Awaitable[DrOutcome]: ...
+                 reinvite: bool = ..., early_dtmf: str = ..., devices: int = ...,
+                 answering_device: int = ...) -> Awaitable[DrOutcome]: ...
 
 
 @pytest.fixture

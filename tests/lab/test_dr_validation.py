@@ -162,3 +162,26 @@ async def test_early_dtmf_fails_when_the_target_strips_telephone_event(tmp_path:
     found = dc.early_dtmf_to_teams(out)
     assert found.verdict is Verdict.FAILED
     assert "telephone-event" in found.summary, found
+
+
+async def test_forked_checks_find_rtpengines_deviations(
+    lab: Lab, target: Target, tmp_path: Path,
+) -> None:
+    """Against two forked Teams devices rtpengine 10.5 breaks three ways, each caught: the
+    first packet after the 200 reaches the device that did not answer; when the second
+    device answers no media flows at all; and it sends Binding requests of its own."""
+    first = new_to_teams(lab, target, pcap=tmp_path / "first.pcap", devices=2)
+    await captured_to_teams_call(first, lab, target)
+    found = dc.forked_devices_converge(first)
+    assert found.verdict is Verdict.FAILED
+    assert "went to callee2, which did not answer, after the 200" in found.summary
+    second = new_to_teams(lab, target, pcap=tmp_path / "second.pcap", devices=2,
+                          answering_device=1)
+    await captured_to_teams_call(second, lab, target)
+    found = dc.forked_devices_converge(second)
+    assert found.verdict is Verdict.FAILED
+    assert "the answering device callee2 received 0 media packet(s)" in found.summary
+    own = dc.no_checks_from_target(second)
+    assert own.verdict is Verdict.FAILED and "198.18.0.22" in "\n".join(own.evidence)
+    # Each device's checks were answered all the same (what DR-ICE-6 asks first).
+    assert all(c.succeeded for d in second.devices for c in d.checks)

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Literal
 
 from harness.agents.captured import capturing, read_capture
+from harness.agents.teams.forked import forked_to_teams_call
 from harness.agents.teams.inbound import to_teams_call
 from harness.agents.teams.outbound import from_teams_call
-from harness.agents.teams.outcome import DrOutcome, Nomination
+from harness.agents.teams.outcome import DrOutcome, Nomination, TeamsDevice
 from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.net import Address
@@ -24,9 +25,19 @@ async def captured_to_teams_call(
     the lab bridge; the ladder rendered. `via`: where the caller sends its INVITE instead
     of the target (a shim in front of it)."""
     assert out.pcap is not None
-    place = from_teams_call if out.direction == "from-teams" else to_teams_call
+    sip_target = via or target.sip_address
     async with capturing(lab, out.pcap):
-        await place(out, lab=lab, sip_target=via or target.sip_address)
+        if out.devices:
+            forking = target.loaded.spec.forking
+            if forking is None:
+                raise HarnessError(f"target {target.loaded.spec.target.name} declares no "
+                                   "[forking]: cannot fork to several Teams devices")
+            await forked_to_teams_call(out, lab=lab, sip_target=sip_target,
+                                       fork_header=forking.header)
+        elif out.direction == "from-teams":
+            await from_teams_call(out, lab=lab, sip_target=sip_target)
+        else:
+            await to_teams_call(out, lab=lab, sip_target=sip_target)
     read_capture(out)
     return out
 
@@ -35,17 +46,22 @@ def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
                  nomination: Nomination = "before-200", stun_probes: bool = False,
                  direction: Literal["to-teams", "from-teams"] = "to-teams",
                  video: bool = False, reinvite: bool = False,
-                 early_dtmf: str = "") -> DrOutcome:
+                 early_dtmf: str = "", devices: int = 0,
+                 answering_device: int = 0) -> DrOutcome:
     """A Teams Direct Routing call: the caller on host "caller", the callee on "callee1";
-    to Teams (the callee is the Teams side) or from Teams (the caller is)."""
+    to Teams (the callee is the Teams side) or from Teams (the caller is). `devices` > 1:
+    to Teams, forked to that many Teams devices on callee1, callee2, ..."""
     spec = target.loaded.spec
     if spec.teams_direct_routing is None:
         raise HarnessError(f"target {spec.target.name} declares no [teams_direct_routing]")
     dial = (spec.teams_direct_routing.to_teams if direction == "to-teams"
             else spec.teams_direct_routing.from_teams)
     uri = dial.request_uri.format(callee_address=lab.address("callee1"), callee_port=5060)
+    hosts = ["caller", "callee1"] + [f"callee{i + 1}" for i in range(1, devices)]
     return DrOutcome(request_uri=uri, nomination=nomination, stun_probes=stun_probes,
                      direction=direction, video=video, reinvite=reinvite,
                      early_dtmf=early_dtmf, pcap=pcap,
-                     hosts={h: lab.address(h) for h in ("caller", "callee1")},
+                     devices=[TeamsDevice(h) for h in hosts[1:]] if devices > 1 else [],
+                     answering_device=answering_device,
+                     hosts={h: lab.address(h) for h in hosts},
                      target_addresses=target.addresses)

@@ -18,11 +18,31 @@ from harness.sdp import (
     SdpParseError,
     SessionDescription,
 )
+from harness.sip.headers import new_tag
 
-__all__ = ["DrOutcome", "H264", "Nomination", "remote_ice", "srtp_key"]
+__all__ = ["DrOutcome", "H264", "Nomination", "TeamsDevice", "remote_ice", "srtp_key"]
 
 Nomination = Literal["before-200", "after-200"]
 H264 = Codec(96, "H264", 90000)
+
+
+@dataclass
+class TeamsDevice:
+    """One forked Teams device, as it acted and as it saw the call."""
+
+    host: str
+    port: int = 5060
+    to_tag: str = field(default_factory=new_tag)
+    reached: bool = False
+    offer: SessionDescription | None = None
+    answer: SessionDescription | None = None
+    checks: list[CheckResult] = field(default_factory=list)
+    stun: list[StunRecord] = field(default_factory=list)
+    nominated: Address | None = None
+    nominated_at: float | None = None
+    answered: bool = False
+    cancelled: bool = False
+    rtp: list[RtpRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -57,6 +77,8 @@ class DrOutcome(CaptureEvidence):
     reinvite_status: int | None = None
     media_after_reinvite: float | None = None  # when the media phase after it began
     stun_probes: bool = False  # malformed STUN and an unknown attribute before the checks
+    devices: list[TeamsDevice] = field(default_factory=list)  # forked: the Teams devices
+    answering_device: int = 0  # forked: which of them answers 200
     early_dtmf: str = ""  # to Teams: digits the PSTN side sends as RFC 4733 before the 200
     dtmf_sent: list[tuple[str, int]] = field(default_factory=list)
     probes: list[tuple[str, bytes]] = field(default_factory=list)  # (what, transaction id)

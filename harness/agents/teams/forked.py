@@ -1,0 +1,192 @@
+"""The call toward Teams, forked to several Teams devices of one user (DR-ICE-6, seed 003
+"converging for forking").
+
+The PSTN caller's INVITE reaches the target, which forks it in parallel (the
+target file's ``[forking]`` header names the extra branches) to N Teams-like
+devices on callee1, callee2, ... Each device answers 183 with its own To-tag,
+ICE credentials, candidate and SDES key, checks the target's candidate and
+nominates it. When all have nominated (or a few seconds have passed), the answering
+device (the first unless told otherwise) answers 200 and the others get CANCEL.
+Then the PSTN side and the answering device send a tone; the others stay silent
+and record what still reaches them: after the 200, only the answering device's
+pair may carry media.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+
+from harness.agents.call import (
+    DRAIN_S,
+    SRTP_SUITE,
+    media_address,
+    negotiated_codec,
+    parse_sdp_from,
+    payloads_for,
+)
+from harness.agents.media import RtpEndpoint, StreamConfig
+from harness.agents.sip_agent import SipAgent
+from harness.agents.teams.outcome import DrOutcome, remote_ice, srtp_key
+from harness.errors import TargetViolation
+from harness.ice.agent import IceAgent
+from harness.lab import Lab
+from harness.media.srtp import SrtpSession
+from harness.net import Address
+from harness.sdp import PCMA, PCMU, make_answer, make_offer
+from harness.sip import CancelReceived, DialogConfirmed, RequestReceived, ResponseReceived
+
+__all__ = ["forked_to_teams_call"]
+
+WAIT_S = 3.0
+
+
+async def forked_to_teams_call(
+    out: DrOutcome, *, lab: Lab, sip_target: Address, fork_header: str,
+) -> None:
+    """Place `out` (its `devices` filled in by the caller of this function) as a forked
+    call toward Teams; `out.ok_sent_at` is when the first device sent its 200."""
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(asyncio.sleep, 0)
+        caller = SipAgent(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        caller_rtp = RtpEndpoint(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        agents = [SipAgent(d.host, lab.netns(d.host), lab.address(d.host), d.port)
+                  for d in out.devices]
+        rtps = [RtpEndpoint(d.host, lab.netns(d.host), lab.address(d.host))
+                for d in out.devices]
+        things: list[SipAgent | RtpEndpoint] = [caller, caller_rtp, *agents, *rtps]
+        for thing in things:
+            await thing.open()
+            stack.callback(thing.close)
+        ices = [IceAgent(rtp) for rtp in rtps]
+
+        def collect() -> None:
+            out.sip = sorted(caller.records + [r for a in agents for r in a.records],
+                             key=lambda r: r.time)
+            out.pstn_rtp = list(caller_rtp.records)
+            for device, rtp, ice in zip(out.devices, rtps, ices, strict=True):
+                device.rtp, device.checks, device.stun = list(rtp.records), ice.checks, ice.records
+                device.nominated, device.nominated_at = ice.nominated, ice.nominated_at
+            first = out.devices[out.answering_device]
+            out.teams_rtp, out.checks, out.stun = first.rtp, first.checks, first.stun
+            out.nominated, out.nominated_at = first.nominated, first.nominated_at
+
+        stack.callback(collect)
+        nominated = [asyncio.Event() for _ in out.devices]
+        answer_now = asyncio.Event()
+        tasks = [asyncio.create_task(_device(out, i, a, r, ice, nominated[i], answer_now))
+                 for i, (a, r, ice) in enumerate(zip(agents, rtps, ices, strict=True))]
+        try:
+            await _caller(out, caller, caller_rtp, rtps[out.answering_device], sip_target,
+                          fork_header, lab, nominated, answer_now)
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, TargetViolation):
+                raise result
+
+
+async def _device(
+    out: DrOutcome, index: int, agent: SipAgent, rtp: RtpEndpoint, ice: IceAgent,
+    nominated: asyncio.Event, answer_now: asyncio.Event,
+) -> None:
+    device = out.devices[index]
+    try:
+        got = await agent.wait_for(RequestReceived, "the forked INVITE", timeout=WAIT_S,
+                                   where=lambda e: e.request.method == "INVITE")
+    except TargetViolation:
+        nominated.set()
+        return  # never reached: the check says so
+    device.reached = True
+    offer = parse_sdp_from(got.request.body, device.host, "offer toward Teams")
+    device.offer = offer
+    remote = remote_ice(offer)
+    answer = make_answer(offer, agent.address, rtp.port, (PCMU, PCMA))
+    for name, value in ice.sdp_attributes():
+        if answer.media:
+            answer.media[0].add_attribute(name, value)
+    device.answer = answer
+    theirs, mine = srtp_key(offer), srtp_key(answer)
+    if theirs is not None and mine is not None:
+        rtp.tx_srtp = SrtpSession(SRTP_SUITE, mine, "outbound")
+        rtp.rx_srtp = SrtpSession(SRTP_SUITE, theirs, "inbound")
+    agent.endpoint.respond(got.request, 183, agent.now, to_tag=device.to_tag,
+                           body=bytes(answer), content_type="application/sdp")
+    agent.pump()
+    if remote is not None and remote.candidates:
+        await ice.nominate(remote, remote.candidates[0])
+    nominated.set()
+    if index == out.answering_device:
+        await answer_now.wait()
+        agent.endpoint.respond(got.request, 200, agent.now, to_tag=device.to_tag,
+                               body=bytes(answer), content_type="application/sdp")
+        out.ok_sent_at = agent.now
+        agent.pump()
+        device.answered = True
+        bye = await agent.wait_for(RequestReceived, "the BYE", timeout=WAIT_S + 5,
+                                   where=lambda e: e.request.method == "BYE")
+        agent.endpoint.respond(bye.request, 200, agent.now)
+        agent.pump()
+    else:
+        try:
+            await agent.wait_for(CancelReceived, "the CANCEL for this device", timeout=WAIT_S)
+            device.cancelled = True
+        except TargetViolation as exc:
+            out.notes.append(f"{device.host}: {exc}")
+
+
+async def _caller(
+    out: DrOutcome, caller: SipAgent, caller_rtp: RtpEndpoint, answerer_rtp: RtpEndpoint,
+    sip_target: Address, fork_header: str, lab: Lab, nominated: list[asyncio.Event],
+    answer_now: asyncio.Event,
+) -> None:
+    offer = make_offer(caller.address, caller_rtp.port, (PCMU, PCMA))
+    out.offer_to_pstn_side = offer
+    user = out.request_uri.split(":", 1)[1].split("@")[0]
+    extra = [(fork_header, f"sip:{user}@{lab.address(d.host)}:{d.port}")
+             for d in out.devices[1:]]
+    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer), extra=extra)
+    caller.endpoint.send_request(invite, sip_target, caller.now)
+    caller.pump()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in nominated)), WAIT_S)
+    except TimeoutError:
+        out.notes.append("not every device finished its checks within "
+                         f"{WAIT_S:.0f} s; the first answers anyway")
+    answer_now.set()
+    final = await caller.wait_for(ResponseReceived, "the final response to the forked INVITE",
+                                  timeout=WAIT_S, where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status >= 200)
+    out.final_status = final.response.status
+    if not 200 <= final.response.status < 300:
+        return
+    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
+    caller.endpoint.send_ack(confirmed.dialog, invite.cseq.seq, caller.now)
+    caller.pump()
+    answer_in = parse_sdp_from(final.response.body, out.caller, "answer in the 200")
+    out.answer_to_pstn_side = answer_in
+    codec = negotiated_codec(answer_in)
+    first = out.devices[out.answering_device]
+    caller_rtp.remote = media_address(answer_in)
+    device_ice = first.offer and remote_ice(first.offer)
+    answerer_rtp.remote = device_ice.candidates[0] if device_ice and device_ice.candidates \
+        else None
+    out.media_start = caller.now
+    sends = [caller_rtp.send_stream(StreamConfig((codec or PCMU).payload_type),
+                                    payloads_for(codec or PCMU, out.pstn_tone_hz, "pstn"),
+                                    out.packets_each_way)]
+    device_codec = negotiated_codec(first.answer) if first.answer else None
+    if answerer_rtp.remote is not None and device_codec is not None:
+        sends.append(answerer_rtp.send_stream(
+            StreamConfig(device_codec.payload_type),
+            payloads_for(device_codec, out.teams_tone_hz, "teams"), out.packets_each_way))
+    await asyncio.gather(*sends)
+    await asyncio.sleep(DRAIN_S)
+    caller.endpoint.send_in_dialog(confirmed.dialog, "BYE", caller.now)
+    caller.pump()
+    await caller.wait_for(ResponseReceived, "the 200 to the BYE", timeout=WAIT_S,
+                          where=lambda e: e.request.method == "BYE"
+                          and e.response.status >= 200)
