@@ -39,7 +39,9 @@ from harness.sdp import (
 from harness.sip import (
     Dialog,
     DialogConfirmed,
+    Request,
     RequestReceived,
+    Response,
     ResponseReceived,
 )
 from harness.sip.headers import new_tag
@@ -305,6 +307,22 @@ async def _send_dtmf(live: LiveCall) -> None:
         live.caller_stream, outcome.caller_side.dtmf, event_pt
     )
     await asyncio.sleep(DRAIN_S)
+
+
+async def final_and_ack(
+    caller: SipAgent, invite: Request, *, timeout: float = 2.0,
+) -> tuple[Response, Dialog | None]:
+    """The final response to `invite` and, for a 2xx, its confirmed dialog, ACKed."""
+    final = await caller.wait_for(ResponseReceived, "the final response to the INVITE",
+                                  timeout=timeout, where=lambda e: e.request.method == "INVITE"
+                                  and e.request.cseq.seq == invite.cseq.seq
+                                  and e.response.status >= 200)
+    if not 200 <= final.response.status < 300:
+        return final.response, None
+    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
+    caller.endpoint.send_ack(confirmed.dialog, invite.cseq.seq, caller.now)
+    caller.pump()
+    return final.response, confirmed.dialog
 
 
 async def _hang_up(live: LiveCall) -> None:

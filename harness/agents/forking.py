@@ -16,6 +16,7 @@ is for where packets went.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -142,16 +143,23 @@ async def forked_call(out: ForkOutcome, *, lab: Lab, sip_target: Address) -> Non
             asyncio.create_task(_callee(out, b, a, r, answer_now, i == out.answerer))
             for i, (b, a, r) in enumerate(zip(out.branches, agents, rtps, strict=True))
         ]
-        try:
-            await _caller(out, caller, caller_rtp, sip_target, answer_now)
-        finally:
-            for task in tasks:
-                if not task.done():
-                    task.cancel()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-        for result in results:
-            if isinstance(result, TargetViolation):
-                raise result
+        await run_with_helpers(_caller(out, caller, caller_rtp, sip_target, answer_now), tasks)
+
+
+async def run_with_helpers(main: Awaitable[None], helpers: list[asyncio.Task[None]]) -> None:
+    """Await `main`; then stop the helper tasks (the callees) that are still running and
+    re-raise the first TargetViolation one of them met (a malformed message from the
+    target is evidence, not something to lose)."""
+    try:
+        await main
+    finally:
+        for task in helpers:
+            if not task.done():
+                task.cancel()
+        results = await asyncio.gather(*helpers, return_exceptions=True)
+    for result in results:
+        if isinstance(result, TargetViolation):
+            raise result
 
 
 async def _callee(

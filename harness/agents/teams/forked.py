@@ -20,11 +20,13 @@ from contextlib import AsyncExitStack
 from harness.agents.call import (
     DRAIN_S,
     SRTP_SUITE,
+    final_and_ack,
     media_address,
     negotiated_codec,
     parse_sdp_from,
     payloads_for,
 )
+from harness.agents.forking import run_with_helpers
 from harness.agents.media import RtpEndpoint, StreamConfig
 from harness.agents.sip_agent import SipAgent
 from harness.agents.teams.outcome import DrOutcome, remote_ice, srtp_key
@@ -34,7 +36,7 @@ from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
 from harness.sdp import PCMA, PCMU, make_answer, make_offer
-from harness.sip import CancelReceived, DialogConfirmed, RequestReceived, ResponseReceived
+from harness.sip import CancelReceived, RequestReceived, ResponseReceived
 
 __all__ = ["forked_to_teams_call"]
 
@@ -76,17 +78,9 @@ async def forked_to_teams_call(
         answer_now = asyncio.Event()
         tasks = [asyncio.create_task(_device(out, i, a, r, ice, nominated[i], answer_now))
                  for i, (a, r, ice) in enumerate(zip(agents, rtps, ices, strict=True))]
-        try:
-            await _caller(out, caller, caller_rtp, rtps[out.answering_device], sip_target,
-                          fork_header, lab, nominated, answer_now)
-        finally:
-            for task in tasks:
-                if not task.done():
-                    task.cancel()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-        for result in results:
-            if isinstance(result, TargetViolation):
-                raise result
+        await run_with_helpers(
+            _caller(out, caller, caller_rtp, rtps[out.answering_device], sip_target,
+                    fork_header, lab, nominated, answer_now), tasks)
 
 
 async def _device(
@@ -157,16 +151,11 @@ async def _caller(
         out.notes.append("not every device finished its checks within "
                          f"{WAIT_S:.0f} s; the first answers anyway")
     answer_now.set()
-    final = await caller.wait_for(ResponseReceived, "the final response to the forked INVITE",
-                                  timeout=WAIT_S, where=lambda e: e.request.method == "INVITE"
-                                  and e.response.status >= 200)
-    out.final_status = final.response.status
-    if not 200 <= final.response.status < 300:
+    final, dialog = await final_and_ack(caller, invite, timeout=WAIT_S)
+    out.final_status = final.status
+    if dialog is None:
         return
-    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
-    caller.endpoint.send_ack(confirmed.dialog, invite.cseq.seq, caller.now)
-    caller.pump()
-    answer_in = parse_sdp_from(final.response.body, out.caller, "answer in the 200")
+    answer_in = parse_sdp_from(final.body, out.caller, "answer in the 200")
     out.answer_to_pstn_side = answer_in
     codec = negotiated_codec(answer_in)
     first = out.devices[out.answering_device]
@@ -185,7 +174,7 @@ async def _caller(
             payloads_for(device_codec, out.teams_tone_hz, "teams"), out.packets_each_way))
     await asyncio.gather(*sends)
     await asyncio.sleep(DRAIN_S)
-    caller.endpoint.send_in_dialog(confirmed.dialog, "BYE", caller.now)
+    caller.endpoint.send_in_dialog(dialog, "BYE", caller.now)
     caller.pump()
     await caller.wait_for(ResponseReceived, "the 200 to the BYE", timeout=WAIT_S,
                           where=lambda e: e.request.method == "BYE"

@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack
 from harness.agents.call import (
     DRAIN_S,
     SRTP_SUITE,
+    final_and_ack,
     media_address,
     negotiated_codec,
     parse_sdp_from,
@@ -45,7 +46,7 @@ from harness.sdp import (
     make_answer,
     make_offer,
 )
-from harness.sip import DialogConfirmed, RequestReceived, ResponseReceived
+from harness.sip import RequestReceived, ResponseReceived
 from harness.sip.headers import new_tag
 
 __all__ = ["to_teams_call"]
@@ -131,16 +132,11 @@ async def _flow(
                             content_type="application/sdp")
     out.ok_sent_at = callee.now
     callee.pump()
-    final = await caller.wait_for(ResponseReceived, "the final response to the INVITE",
-                                  where=lambda e: e.request.method == "INVITE"
-                                  and e.response.status >= 200)
-    out.final_status = final.response.status
-    if not 200 <= final.response.status < 300:
+    final, dialog = await final_and_ack(caller, invite)
+    out.final_status = final.status
+    if dialog is None:
         return
-    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
-    caller.endpoint.send_ack(confirmed.dialog, invite.cseq.seq, caller.now)
-    caller.pump()
-    answer_in = parse_sdp_from(final.response.body, out.caller, "answer in the 200")
+    answer_in = parse_sdp_from(final.body, out.caller, "answer in the 200")
     out.answer_to_pstn_side = answer_in
     if out.nomination == "after-200":
         await nominate()
@@ -149,7 +145,7 @@ async def _flow(
     caller_codec = negotiated_codec(answer_in)
     if caller_codec is None:
         raise TargetViolation("caller: the 200's SDP accepts no codec",
-                              evidence=final.response.body)
+                              evidence=final.body)
     caller_rtp.remote = media_address(answer_in)
     teams_rtp.remote = ice.nominated or candidate
     out.media_start = caller.now
@@ -162,7 +158,7 @@ async def _flow(
                               out.packets_each_way),
     )
     await asyncio.sleep(DRAIN_S)
-    caller.endpoint.send_in_dialog(confirmed.dialog, "BYE", caller.now)
+    caller.endpoint.send_in_dialog(dialog, "BYE", caller.now)
     caller.pump()
     bye = await callee.wait_for(RequestReceived, "the BYE",
                                 where=lambda e: e.request.method == "BYE")

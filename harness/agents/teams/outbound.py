@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack
 from harness.agents.call import (
     DRAIN_S,
     SRTP_SUITE,
+    final_and_ack,
     media_address,
     negotiated_codec,
     parse_sdp_from,
@@ -32,7 +33,7 @@ from harness.sdp import (
     next_version,
 )
 from harness.sdp.offer_answer import make_media
-from harness.sip import Dialog, DialogConfirmed, RequestReceived, ResponseReceived
+from harness.sip import Dialog, RequestReceived, ResponseReceived
 from harness.sip.headers import new_tag
 
 __all__ = ["from_teams_call"]
@@ -118,16 +119,11 @@ async def _outbound(
                             content_type="application/sdp")
     out.ok_sent_at = callee.now
     callee.pump()
-    final = await caller.wait_for(ResponseReceived, "the final response to the INVITE",
-                                  where=lambda e: e.request.method == "INVITE"
-                                  and e.response.status >= 200)
-    out.final_status = final.response.status
-    if not 200 <= final.response.status < 300:
+    final, dialog = await final_and_ack(caller, invite)
+    out.final_status = final.status
+    if dialog is None:
         return
-    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
-    caller.endpoint.send_ack(confirmed.dialog, invite.cseq.seq, caller.now)
-    caller.pump()
-    sdp_200 = parse_sdp_from(final.response.body, out.caller, "SDP of the 200")
+    sdp_200 = parse_sdp_from(final.body, out.caller, "SDP of the 200")
     out.teams_got_200 = sdp_200
     answered_at = caller.now
     theirs, mine = _key_for(sdp_200, offer), srtp_key(offer)
@@ -152,10 +148,10 @@ async def _outbound(
     await asyncio.sleep(DRAIN_S)
     out.checks_after_200 = sum(1 for c in ice.checks if c.sent_at >= answered_at)
     if out.reinvite and ice.nominated is not None:
-        await _remote_candidates_reinvite(out, caller, callee, confirmed.dialog, offer, answer,
+        await _remote_candidates_reinvite(out, caller, callee, dialog, offer, answer,
                                           teams_rtp, pstn_rtp, ice.nominated,
                                           teams_codec.payload_type, pstn_codec.payload_type)
-    caller.endpoint.send_in_dialog(confirmed.dialog, "BYE", caller.now)
+    caller.endpoint.send_in_dialog(dialog, "BYE", caller.now)
     caller.pump()
     bye = await callee.wait_for(RequestReceived, "the BYE",
                                 where=lambda e: e.request.method == "BYE")
