@@ -132,7 +132,7 @@ async def captured_fork(
 
 def read_capture(evidence: CaptureEvidence, **more_names: str) -> None:
     """Read the call's pcap and render its SIP ladder, hosts and the target named
-    (`more_names`: address -> name of any other lab host, e.g. a shim)."""
+    (`more_names`: name -> address of any other lab host, e.g. a shim)."""
     assert evidence.pcap is not None
     evidence.packets = read_pcap(evidence.pcap)
     names = {addr: name for name, addr in evidence.hosts.items()}
@@ -141,9 +141,10 @@ def read_capture(evidence: CaptureEvidence, **more_names: str) -> None:
     evidence.ladder = sip_ladder(evidence.packets, names)
 
 
-def analyse(outcome: CallOutcome) -> None:
-    """Read the pcap; classify the media path; render the SIP ladder."""
-    read_capture(outcome)
+def analyse(outcome: CallOutcome, **more_names: str) -> None:
+    """Read the pcap; classify the media path; render the SIP ladder (`more_names`:
+    name -> address of other lab hosts in it, e.g. a shim)."""
+    read_capture(outcome, **more_names)
     outcome.path = classify_media_path(
         outcome.packets, endpoints=outcome.hosts, target_addresses=outcome.target_addresses,
         a=outcome.caller, b=outcome.callee,

@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from harness.agents.call import basic_call
-from harness.agents.captured import analyse, capturing, read_capture, steps_of
+from harness.agents.captured import analyse, capturing, steps_of
 from harness.agents.outcome import CallOutcome
 from harness.errors import HarnessError
 from harness.lab import Lab
@@ -553,8 +553,7 @@ async def captured_call_via_shim(
 
 
 def _finish(outcome: CallOutcome, shim: SipShim) -> CallOutcome:
-    analyse(outcome)
-    read_capture(outcome, shim=shim.address[0])
+    analyse(outcome, shim=shim.address[0])
     outcome.notes.append(
         f"signalling via the shim at {shim.address[0]}:{shim.address[1]}, fault "
         f"{shim.fault.name}, fired {shim.fired} time(s)"

@@ -36,11 +36,12 @@ def make_report(results: Path, output: Path) -> MadeReport:
     run = read_run(results)
     matrix = build_matrix(run)
     allure_results = results / "allure-results"
-    (allure_results / GLOBAL_MATRIX).write_text(render_html(matrix), encoding="utf-8")
+    html_page = render_html(matrix)
+    (allure_results / GLOBAL_MATRIX).write_text(html_page, encoding="utf-8")
     (allure_results / GLOBALS_FILE).write_text(json.dumps({"attachments": [{
         "name": "Requirement matrix", "source": GLOBAL_MATRIX, "type": "text/html",
         "timestamp": int(time.time() * 1000),
     }]}), encoding="utf-8")
     made = generate_html(allure_results, output)
-    js, page = write_matrix(matrix, output)
+    js, page = write_matrix(matrix, output, html_page)
     return MadeReport(made, matrix, page, js)

@@ -97,11 +97,14 @@ def build_matrix(run: RunResults, catalogue: list[Requirement] | None = None) ->
     return Matrix(dict(run.environment), dict(run.target), rows)
 
 
-def write_matrix(matrix: Matrix, out_dir: Path) -> tuple[Path, Path]:
+def write_matrix(matrix: Matrix, out_dir: Path, html_page: str | None = None
+                 ) -> tuple[Path, Path]:
+    """matrix.json and matrix.html in `out_dir` (`html_page`: the page if already rendered)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     js, page = out_dir / MATRIX_JSON, out_dir / MATRIX_HTML
     js.write_text(matrix.to_json(), encoding="utf-8")
-    page.write_text(render_html(matrix), encoding="utf-8")
+    page.write_text(html_page if html_page is not None else render_html(matrix),
+                    encoding="utf-8")
     return js, page
 
 

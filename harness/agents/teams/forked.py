@@ -47,7 +47,7 @@ async def forked_to_teams_call(
     out: DrOutcome, *, lab: Lab, sip_target: Address, fork_header: str,
 ) -> None:
     """Place `out` (its `devices` filled in by the caller of this function) as a forked
-    call toward Teams; `out.ok_sent_at` is when the first device sent its 200."""
+    call toward Teams; `out.ok_sent_at` is when the answering device sent its 200."""
     async with AsyncExitStack() as stack:
         stack.push_async_callback(asyncio.sleep, 0)
         caller = SipAgent(out.caller, lab.netns(out.caller), lab.address(out.caller))
@@ -69,9 +69,9 @@ async def forked_to_teams_call(
             for device, rtp, ice in zip(out.devices, rtps, ices, strict=True):
                 device.rtp, device.checks, device.stun = list(rtp.records), ice.checks, ice.records
                 device.nominated, device.nominated_at = ice.nominated, ice.nominated_at
-            first = out.devices[out.answering_device]
-            out.teams_rtp, out.checks, out.stun = first.rtp, first.checks, first.stun
-            out.nominated, out.nominated_at = first.nominated, first.nominated_at
+            answerer = out.devices[out.answering_device]
+            out.teams_rtp, out.checks, out.stun = answerer.rtp, answerer.checks, answerer.stun
+            out.nominated, out.nominated_at = answerer.nominated, answerer.nominated_at
 
         stack.callback(collect)
         nominated = [asyncio.Event() for _ in out.devices]
@@ -149,7 +149,7 @@ async def _caller(
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in nominated)), WAIT_S)
     except TimeoutError:
         out.notes.append("not every device finished its checks within "
-                         f"{WAIT_S:.0f} s; the first answers anyway")
+                         f"{WAIT_S:.0f} s; the answering device answers anyway")
     answer_now.set()
     final, dialog = await final_and_ack(caller, invite, timeout=WAIT_S)
     out.final_status = final.status
@@ -158,16 +158,16 @@ async def _caller(
     answer_in = parse_sdp_from(final.body, out.caller, "answer in the 200")
     out.answer_to_pstn_side = answer_in
     codec = negotiated_codec(answer_in)
-    first = out.devices[out.answering_device]
+    answerer = out.devices[out.answering_device]
     caller_rtp.remote = media_address(answer_in)
-    device_ice = first.offer and remote_ice(first.offer)
+    device_ice = answerer.offer and remote_ice(answerer.offer)
     answerer_rtp.remote = device_ice.candidates[0] if device_ice and device_ice.candidates \
         else None
     out.media_start = caller.now
     sends = [caller_rtp.send_stream(StreamConfig((codec or PCMU).payload_type),
                                     payloads_for(codec or PCMU, out.pstn_tone_hz, "pstn"),
                                     out.packets_each_way)]
-    device_codec = negotiated_codec(first.answer) if first.answer else None
+    device_codec = negotiated_codec(answerer.answer) if answerer.answer else None
     if answerer_rtp.remote is not None and device_codec is not None:
         sends.append(answerer_rtp.send_stream(
             StreamConfig(device_codec.payload_type),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from contextlib import AsyncExitStack
 
 from harness.agents.call import (
     DRAIN_S,
@@ -25,7 +24,7 @@ from harness.agents.call import (
 )
 from harness.agents.media import RtpEndpoint, StreamConfig
 from harness.agents.sip_agent import SipAgent
-from harness.agents.teams.outcome import DrOutcome, remote_ice, srtp_key
+from harness.agents.teams.outcome import DrOutcome, remote_ice, srtp_key, two_parties
 from harness.errors import TargetViolation
 from harness.ice.agent import IceAgent, RemoteIce
 from harness.ice.stun import (
@@ -53,26 +52,8 @@ __all__ = ["to_teams_call"]
 
 async def to_teams_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> None:
     """Place the call `out` describes (PSTN side -> target -> Teams side)."""
-    async with AsyncExitStack() as stack:
-        stack.push_async_callback(asyncio.sleep, 0)
-        caller = SipAgent(out.caller, lab.netns(out.caller), lab.address(out.caller))
-        callee = SipAgent(out.callee, lab.netns(out.callee), lab.address(out.callee))
-        caller_rtp = RtpEndpoint(out.caller, lab.netns(out.caller), lab.address(out.caller))
-        teams_rtp = RtpEndpoint(out.callee, lab.netns(out.callee), lab.address(out.callee))
-        for thing in (caller, callee, caller_rtp, teams_rtp):
-            await thing.open()
-            stack.callback(thing.close)
-        ice = IceAgent(teams_rtp)
-        out.teams_address = ice.address
-
-        def collect() -> None:
-            out.sip = sorted(caller.records + callee.records, key=lambda r: r.time)
-            out.pstn_rtp, out.teams_rtp = list(caller_rtp.records), list(teams_rtp.records)
-            out.checks, out.stun = list(ice.checks), list(ice.records)
-            out.nominated, out.nominated_at = ice.nominated, ice.nominated_at
-
-        stack.callback(collect)
-        await _flow(out, caller, callee, caller_rtp, teams_rtp, ice, sip_target)
+    async with two_parties(out, lab, teams_calls=False) as p:
+        await _flow(out, p.caller, p.callee, p.pstn_rtp, p.teams_rtp, p.ice, sip_target)
 
 
 async def _flow(

@@ -5,7 +5,6 @@ optionally a re-INVITE with a=remote-candidates after media (DR-REINV-1)."""
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack
 
 from harness.agents.call import (
     DRAIN_S,
@@ -18,7 +17,7 @@ from harness.agents.call import (
 )
 from harness.agents.media import RtpEndpoint, StreamConfig
 from harness.agents.sip_agent import SipAgent
-from harness.agents.teams.outcome import H264, DrOutcome, remote_ice, srtp_key
+from harness.agents.teams.outcome import H264, DrOutcome, remote_ice, srtp_key, two_parties
 from harness.ice.agent import IceAgent
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
@@ -43,26 +42,8 @@ async def from_teams_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> N
     AES_CM_128_HMAC_SHA1_80 and _32 offered, rtcp-mux, optionally m=video); the PSTN
     callee answers 183 with SDP, then 200. The Teams caller checks and nominates the
     target's candidate from the 183 (before the 200) and sends no check after it."""
-    async with AsyncExitStack() as stack:
-        stack.push_async_callback(asyncio.sleep, 0)
-        caller = SipAgent(out.caller, lab.netns(out.caller), lab.address(out.caller))
-        callee = SipAgent(out.callee, lab.netns(out.callee), lab.address(out.callee))
-        teams_rtp = RtpEndpoint(out.caller, lab.netns(out.caller), lab.address(out.caller))
-        pstn_rtp = RtpEndpoint(out.callee, lab.netns(out.callee), lab.address(out.callee))
-        for thing in (caller, callee, teams_rtp, pstn_rtp):
-            await thing.open()
-            stack.callback(thing.close)
-        ice = IceAgent(teams_rtp)
-        out.teams_address = ice.address
-
-        def collect() -> None:
-            out.sip = sorted(caller.records + callee.records, key=lambda r: r.time)
-            out.teams_rtp, out.pstn_rtp = list(teams_rtp.records), list(pstn_rtp.records)
-            out.checks, out.stun = list(ice.checks), list(ice.records)
-            out.nominated, out.nominated_at = ice.nominated, ice.nominated_at
-
-        stack.callback(collect)
-        await _outbound(out, caller, callee, teams_rtp, pstn_rtp, ice, sip_target)
+    async with two_parties(out, lab, teams_calls=True) as p:
+        await _outbound(out, p.caller, p.callee, p.teams_rtp, p.pstn_rtp, p.ice, sip_target)
 
 
 def _teams_offer(out: DrOutcome, ice: IceAgent, port: int) -> SessionDescription:

@@ -3,24 +3,26 @@ parameters and SRTP keys out of its SDP."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
-from harness.agents.call import (
-    SRTP_SUITE,
-)
-from harness.agents.media import RtpRecord
+from harness.agents.call import SRTP_SUITE
+from harness.agents.media import RtpEndpoint, RtpRecord
 from harness.agents.outcome import CaptureEvidence
-from harness.ice.agent import CheckResult, RemoteIce, StunRecord
+from harness.agents.sip_agent import SipAgent
+from harness.ice.agent import CheckResult, IceAgent, RemoteIce, StunRecord
+from harness.lab import Lab
 from harness.net import Address
-from harness.sdp import (
-    Codec,
-    SdpParseError,
-    SessionDescription,
-)
+from harness.sdp import Codec, SdpParseError, SessionDescription
 from harness.sip.headers import new_tag
 
-__all__ = ["DrOutcome", "H264", "Nomination", "TeamsDevice", "remote_ice", "srtp_key"]
+__all__ = [
+    "DrOutcome", "H264", "Nomination", "Parties", "TeamsDevice", "remote_ice", "srtp_key",
+    "two_parties",
+]
 
 Nomination = Literal["before-200", "after-200"]
 H264 = Codec(96, "H264", 90000)
@@ -115,3 +117,45 @@ def srtp_key(line_source: SessionDescription) -> bytes | None:
         if crypto.suite == SRTP_SUITE:
             return crypto.key_params[0].key_salt
     return None
+
+
+@dataclass(frozen=True)
+class Parties:
+    """The two user agents of a one-to-one Teams call, their media ports, the Teams ICE."""
+
+    caller: SipAgent
+    callee: SipAgent
+    pstn_rtp: RtpEndpoint
+    teams_rtp: RtpEndpoint
+    ice: IceAgent
+
+
+@asynccontextmanager
+async def two_parties(out: DrOutcome, lab: Lab, *, teams_calls: bool) -> AsyncIterator[Parties]:
+    """Open the caller and callee (SIP and RTP) on their lab hosts, the Teams side (the
+    caller if `teams_calls`, else the callee) with an ICE agent on its media port; on the
+    way out record everything they saw into `out` and close them."""
+    async with AsyncExitStack() as stack:
+        # Runs last: asyncio closes a datagram socket on the next loop turn.
+        stack.push_async_callback(asyncio.sleep, 0)
+        caller = SipAgent(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        callee = SipAgent(out.callee, lab.netns(out.callee), lab.address(out.callee))
+        caller_rtp = RtpEndpoint(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        callee_rtp = RtpEndpoint(out.callee, lab.netns(out.callee), lab.address(out.callee))
+        things: list[SipAgent | RtpEndpoint] = [caller, callee, caller_rtp, callee_rtp]
+        for thing in things:
+            await thing.open()
+            stack.callback(thing.close)
+        teams_rtp, pstn_rtp = (caller_rtp, callee_rtp) if teams_calls else (callee_rtp,
+                                                                             caller_rtp)
+        ice = IceAgent(teams_rtp)
+        out.teams_address = ice.address
+
+        def collect() -> None:
+            out.sip = sorted(caller.records + callee.records, key=lambda r: r.time)
+            out.pstn_rtp, out.teams_rtp = list(pstn_rtp.records), list(teams_rtp.records)
+            out.checks, out.stun = list(ice.checks), list(ice.records)
+            out.nominated, out.nominated_at = ice.nominated, ice.nominated_at
+
+        stack.callback(collect)
+        yield Parties(caller, callee, pstn_rtp, teams_rtp, ice)
