@@ -45,6 +45,9 @@ def netns(name: str | None) -> Iterator[None]:
     try:
         target = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
+        if name.startswith("/proc/"):
+            raise LabError(f"the process that held network namespace {name} has exited "
+                           "(did the target's container stop?)") from None
         raise LabError(f"network namespace {name!r} does not exist (is the lab up?)") from None
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     try:

@@ -21,7 +21,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from harness.errors import SetupError, TargetStartError
+from harness.errors import LabError, SetupError, TargetStartError
 from harness.lab import Lab
 from harness.targets.base import LabHosted
 from harness.targets.docker_engine import RUN_LABEL
@@ -140,14 +140,23 @@ class DockerTarget(LabHosted):
             if not state.get("Running"):
                 code = state.get("ExitCode")
                 raise TargetStartError(
-                    f"the target's container exited at once with code {code}",
+                    f"the target's container exited with code {code} before it became ready",
                     self.log_tail(),
                 )
             self.lab.attach_provided(self.host, f"/proc/{state['Pid']}/ns/net")
             netns = self.lab.netns(self.host)
-            while pending and await probe(pending[0], netns, ng_address=self.docker.ready_address,
-                                          sip=self.sip_address):
-                pending.pop(0)
+            try:
+                while pending and await probe(pending[0], netns,
+                                              ng_address=self.docker.ready_address,
+                                              sip=self.sip_address):
+                    pending.pop(0)
+            except LabError:
+                # The container exited between the inspection and the probe, taking its
+                # namespace with it: inspect again, which reports the exit code and log.
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+                continue
             if not pending:
                 problems = self.config_errors()
                 if problems:

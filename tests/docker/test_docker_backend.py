@@ -135,8 +135,22 @@ async def test_container_that_exits_at_once_gives_exit_code_and_log(
                              f'exit 3"]\n')
     with pytest.raises(TargetStartError) as err:
         await _start(client, folder, tmp_path)
-    assert "exited at once with code 3" in str(err.value)
+    assert "exited with code 3 before it became ready" in str(err.value)
     assert "boom-at-start" in err.value.log_tail
+
+
+@pytest.mark.parametrize("delay", ["0", "0.05", "0.3"])
+async def test_container_that_exits_while_probed_gives_exit_code_not_a_namespace_error(
+    client: docker.DockerClient, base_image: str, tmp_path: Path, delay: str
+) -> None:
+    # The namespace of a container that dies between the inspection and the probe
+    # vanishes under the probe: CI once reported that as "namespace does not exist".
+    folder = _peer(tmp_path, f'FROM {base_image}\nCMD ["sh", "-c", "sleep {delay}; '
+                             f'echo died-while-probed >&2; exit 4"]\n')
+    with pytest.raises(TargetStartError) as err:
+        await _start(client, folder, tmp_path)
+    assert "exited with code 4 before it became ready" in str(err.value)
+    assert "died-while-probed" in err.value.log_tail
 
 
 async def test_build_that_fails_shows_the_last_lines(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.agents.sip_agent import SipAgent
-from harness.errors import MissingToolError, SetupError, TargetViolation
+from harness.errors import LabError, MissingToolError, SetupError, TargetViolation
 from harness.lab import Lab, default_topology
 from harness.net import udp_socket
 from harness.sip import RequestReceived
@@ -60,6 +60,15 @@ def test_port_in_use_names_the_port_and_namespace() -> None:
                 udp_socket(lab.netns("caller"), lab.address("caller"), 5060)
         finally:
             first.close()
+
+
+def test_namespace_of_an_exited_process_says_the_process_exited() -> None:
+    # A real process, started and reaped: its /proc/<pid>/ns/net is gone.
+    child = subprocess.Popen(["true"])
+    child.wait()
+    with pytest.raises(LabError, match=rf"the process that held network namespace "
+                                       rf"/proc/{child.pid}/ns/net has exited"):
+        udp_socket(f"/proc/{child.pid}/ns/net", "127.0.0.1", 0)
 
 
 async def test_missing_program_says_how_to_install_it(tmp_path: Path) -> None:
