@@ -79,6 +79,18 @@ async def test_dr_bypass_offer(dr_call: DrCall) -> None:
     require(dc.bypass_offer_attributes(await dr_call()))
 
 
+@case("DR-SRTP-2", title="To Teams: an answer with several crypto lines, MKI included",
+      reference=SRTP_REF + " (format for answer containing SDES to SBC); RFC 3711 §3.1 (MKI)",
+      expectation="The Teams side answers like the seed's example: two "
+      "AES_CM_128_HMAC_SHA1_80 lines, the first under the offered tag with lifetime and MKI "
+      "(|2^31|1:1), the second under another tag with another key. It sends SRTP keyed by "
+      "the first line, each packet carrying the one-byte MKI 1: the call is set up, the PSTN "
+      "side hears the Teams tone, and the target's SRTP decrypts with its offered key.",
+      teams_dr=True)
+async def test_dr_several_crypto_lines_with_mki(dr_call: DrCall) -> None:
+    require(dc.several_crypto_lines_accepted(await dr_call(several_crypto=True)))
+
+
 STUN_REF = "seed 003 (message format); RFC 8489 §14 (comprehension-optional attributes)"
 
 

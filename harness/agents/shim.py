@@ -125,6 +125,9 @@ class Fault(enum.Enum):
     """In the 2xx to an INVITE, replace each a=crypto key with a new one of the same suite."""
     NEW_ICE_CREDENTIALS_IN_REINVITE_ANSWER = "new-ice-credentials-in-reinvite-answer"
     """In the 2xx to a re-INVITE only, replace a=ice-ufrag and a=ice-pwd (an ICE restart)."""
+    STRIP_MKI = "strip-mki"
+    """In every 18x/2xx SDP to an INVITE, drop the ``|<mki>:<length>`` of each a=crypto key:
+    what a target that ignores MKI would make of the answer (callee side)."""
 
 
 @dataclass
@@ -344,21 +347,42 @@ def _drop_non_audio(message: Message, state: ShimState) -> FaultResult:
     return response, f"dropped m={', m='.join(dropped)} from the {response.status}"
 
 
-def _new_crypto_key(message: Message, state: ShimState) -> FaultResult:
-    found = _answer_sdp(message, final_only=True)
+def _edit_crypto(message: Message, final_only: bool,
+                 edit: Callable[[CryptoAttribute], CryptoAttribute | None], what: str,
+                 ) -> FaultResult:
+    """Apply `edit` to each a=crypto of an INVITE's 2xx (and 18x unless `final_only`); it
+    returns the new line or None to leave one alone."""
+    found = _answer_sdp(message, final_only=final_only)
     if found is None:
         return message, None
     response, sd = found
     changed = 0
     for md in sd.media:
         for attr in md.get_attributes("crypto"):
-            old = CryptoAttribute.parse(attr.value or "")
-            attr.value = str(CryptoAttribute.generate(old.tag, old.suite))
-            changed += 1
+            new = edit(CryptoAttribute.parse(attr.value or ""))
+            if new is not None:
+                attr.value = str(new)
+                changed += 1
     if not changed:
         return message, None
     response.set_body(bytes(sd))
-    return response, f"{changed} a=crypto key(s) replaced in the {response.status}"
+    return response, f"{what} in {changed} a=crypto line(s) of the {response.status}"
+
+
+def _new_crypto_key(message: Message, state: ShimState) -> FaultResult:
+    return _edit_crypto(message, True, lambda old: CryptoAttribute.generate(old.tag, old.suite),
+                        "key replaced")
+
+
+def _without_mki(crypto: CryptoAttribute) -> CryptoAttribute | None:
+    keyed = [key for key in crypto.key_params if key.mki is not None]
+    for key in keyed:
+        key.mki = key.mki_length = None
+    return crypto if keyed else None
+
+
+def _strip_mki(message: Message, state: ShimState) -> FaultResult:
+    return _edit_crypto(message, False, _without_mki, "MKI dropped")
 
 
 _FAULTS: dict[Fault, Callable[[Message, ShimState], FaultResult]] = {
@@ -373,6 +397,7 @@ _FAULTS: dict[Fault, Callable[[Message, ShimState], FaultResult]] = {
     Fault.DROP_NON_AUDIO_MEDIA: _drop_non_audio,
     Fault.NEW_CRYPTO_KEY_IN_200: _new_crypto_key,
     Fault.NEW_ICE_CREDENTIALS_IN_REINVITE_ANSWER: _new_ice_in_reinvite_answer,
+    Fault.STRIP_MKI: _strip_mki,
 }
 
 

@@ -451,3 +451,29 @@ def forked_devices_converge(out: DrOutcome) -> Finding:
         return failed("DR-ICE-6", "; ".join(problems), evidence + out.notes)
     return ok("DR-ICE-6", "every device's checks answered; after the 200 only the answering "
               "device's pair carried media, both ways", evidence)
+
+
+def several_crypto_lines_accepted(out: DrOutcome) -> Finding:
+    """DR-SRTP-2: Teams answers with two crypto lines, the one it sends with carrying an MKI
+    (``|2^31|1:1``): the call is set up, the target decrypts that SRTP (the PSTN side hears
+    the Teams tone) and its own SRTP decrypts with its offered key on the Teams leg."""
+    if out.final_status != 200:
+        return failed("DR-SRTP-2", f"the call toward Teams ended with {out.final_status} "
+                      "instead of 200 after an answer with several crypto lines",
+                      _lines(out.answer_from_teams, "crypto"))
+    sent = _lines(out.answer_from_teams, "crypto")
+    got = [r for r in out.teams_rtp if r.direction == "received"]
+    undecrypted = [r for r in got if r.packet is None]
+    evidence = [f"the Teams answer: {line}" for line in sent]
+    evidence.append(f"Teams leg: {len(got)} SRTP packet(s) received, {len(undecrypted)} did "
+                    "not decrypt with the target's offered key")
+    both = audio_both_ways_dr(out, "DR-SRTP-2")
+    evidence += both.evidence
+    problems = [] if both.verdict is Verdict.OK else [both.summary]
+    if undecrypted:
+        problems.append(f"{len(undecrypted)} SRTP packet(s) toward Teams did not decrypt "
+                        f"({undecrypted[0].error})")
+    if problems:
+        return failed("DR-SRTP-2", "; ".join(problems), evidence)
+    return ok("DR-SRTP-2", "answer with two crypto lines (MKI |1:1 on the one used) accepted; "
+              "SRTP both ways", evidence)

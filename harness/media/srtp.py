@@ -15,7 +15,13 @@ AEAD_AES_128_GCM             7        16 + 12 = 28 bytes
 AEAD_AES_256_GCM             8        32 + 12 = 44 bytes
 ===========================  =======  ======================
 
-No MKI (libsrtp in pylibsrtp 1.0 does not expose it).
+MKI (RFC 3711 §3.1, SDES ``|<value>:<length>``): pylibsrtp 1.0 does not expose
+libsrtp's MKI support, so it is done here at the byte level. The MKI is not part of
+the authenticated portion: it sits between the encrypted portion (for SRTCP: after
+the E flag and index) and the authentication tag. So a packet is protected by libsrtp
+without MKI and the MKI spliced in before the tag; an inbound packet has its MKI
+checked and cut out before libsrtp sees it. The AEAD suites carry their tag inside
+the encrypted portion (RFC 7714 §9): their MKI goes last.
 """
 
 from __future__ import annotations
@@ -40,20 +46,26 @@ class SrtpDirection(enum.Enum):
 
 
 class SrtpSuite(NamedTuple):
-    """One row of the suite table."""
+    """One row of the suite table; tag lengths in bytes (0: inside the AEAD ciphertext)."""
 
     name: str
     profile: int
     key_salt_len: int
+    rtp_tag: int
+    rtcp_tag: int
 
 
 SRTP_SUITES: dict[str, SrtpSuite] = {
     s.name: s
     for s in (
-        SrtpSuite("AES_CM_128_HMAC_SHA1_80", pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80, 30),
-        SrtpSuite("AES_CM_128_HMAC_SHA1_32", pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32, 30),
-        SrtpSuite("AEAD_AES_128_GCM", pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_128_GCM, 28),
-        SrtpSuite("AEAD_AES_256_GCM", pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_256_GCM, 44),
+        SrtpSuite("AES_CM_128_HMAC_SHA1_80", pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
+                  30, 10, 10),
+        SrtpSuite("AES_CM_128_HMAC_SHA1_32", pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32,
+                  30, 4, 10),
+        SrtpSuite("AEAD_AES_128_GCM", pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_128_GCM,
+                  28, 0, 0),
+        SrtpSuite("AEAD_AES_256_GCM", pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_256_GCM,
+                  44, 0, 0),
     )
 }
 
@@ -61,12 +73,14 @@ SRTP_SUITES: dict[str, SrtpSuite] = {
 class SrtpSession:
     """Protect or unprotect SRTP/SRTCP for any SSRC with one master key and salt.
 
-    Raise `ValueError` for an unknown suite or a key of the wrong length (our
-    set-up), `SrtpError` for a packet that fails (the peer's).
+    `mki`: the master key identifier every packet carries (SDES ``|1:1`` is
+    ``mki=b"\\x01"``), or None. Raise `ValueError` for an unknown suite or a key of the
+    wrong length (our set-up), `SrtpError` for a packet that fails (the peer's).
     """
 
     def __init__(
-        self, suite: str, key_salt: bytes, direction: SrtpDirection | str
+        self, suite: str, key_salt: bytes, direction: SrtpDirection | str,
+        *, mki: bytes | None = None,
     ) -> None:
         try:
             self.suite = SRTP_SUITES[suite]
@@ -80,6 +94,7 @@ class SrtpSession:
                 f"got {len(key_salt)}"
             )
         self.direction = SrtpDirection(direction)
+        self.mki = bytes(mki) if mki else b""
         ssrc_type = (
             pylibsrtp.Policy.SSRC_ANY_OUTBOUND
             if self.direction is SrtpDirection.OUTBOUND
@@ -96,12 +111,30 @@ class SrtpSession:
 
     def _apply(self, wanted: SrtpDirection, what: str, data: bytes) -> bytes:
         self._check(wanted)
+        name = what.replace("_rtcp", " (SRTCP)")
+        tag = self.suite.rtcp_tag if what.endswith("_rtcp") else self.suite.rtp_tag
+        if self.mki and wanted is SrtpDirection.INBOUND:
+            data = self._cut_mki(data, tag, name)
         operation = getattr(self._session, what)
         try:
-            return bytes(operation(data))
+            result = bytes(operation(data))
         except pylibsrtp.Error as exc:
-            name = what.replace("_rtcp", " (SRTCP)")
             raise SrtpError(f"SRTP {name} failed ({len(data)} bytes): {exc}") from exc
+        if self.mki and wanted is SrtpDirection.OUTBOUND:
+            cut = len(result) - tag
+            result = result[:cut] + self.mki + result[cut:]
+        return result
+
+    def _cut_mki(self, data: bytes, tag: int, name: str) -> bytes:
+        end = len(data) - tag
+        start = end - len(self.mki)
+        if start < 12:
+            raise SrtpError(f"SRTP {name} failed ({len(data)} bytes): too short for a "
+                            f"{len(self.mki)}-byte MKI and a {tag}-byte tag")
+        if data[start:end] != self.mki:
+            raise SrtpError(f"SRTP {name} failed ({len(data)} bytes): MKI "
+                            f"{data[start:end].hex()} is not the keyed {self.mki.hex()}")
+        return data[:start] + data[end:]
 
     def protect(self, rtp: bytes) -> bytes:
         """Encrypt and authenticate one RTP packet (outbound sessions)."""

@@ -18,11 +18,18 @@ from typing import Protocol
 
 import allure
 import pytest
+from typing_extensions import Unpack
 
 from harness.agents.captured import captured_call, captured_fork, new_fork, new_outcome
 from harness.agents.forking import ForkOutcome
 from harness.agents.outcome import CallOutcome, Reinvite, Side
-from harness.agents.teams import DrOutcome, Nomination, captured_to_teams_call, new_to_teams
+from harness.agents.teams import (
+    DrKnobs,
+    DrOutcome,
+    Nomination,
+    captured_to_teams_call,
+    new_to_teams,
+)
 from harness.capture.pcap import CapturedPacket
 from harness.capture.svg import ladder_svg, media_svg
 from harness.errors import HarnessError
@@ -258,17 +265,14 @@ class DrRunner:
         self.runner = runner
 
     async def __call__(self, nomination: Nomination = "before-200",
-                       label: str | None = None, stun_probes: bool = False,
-                       from_teams: bool = False, video: bool = False,
-                       reinvite: bool = False, early_dtmf: str = "", devices: int = 0,
-                       answering_device: int = 0) -> DrOutcome:
+                       label: str | None = None, from_teams: bool = False, devices: int = 0,
+                       **knobs: Unpack[DrKnobs]) -> DrOutcome:
         lab, target, item = self.runner.lab, self.runner.target, self.runner.item
         name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
-        out = new_to_teams(lab, target, nomination=nomination, stun_probes=stun_probes,
-                           direction="from-teams" if from_teams else "to-teams", video=video,
-                           reinvite=reinvite, early_dtmf=early_dtmf, devices=devices,
-                           answering_device=answering_device,
-                           pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap")
+        out = new_to_teams(lab, target, nomination=nomination, devices=devices,
+                           direction="from-teams" if from_teams else "to-teams",
+                           pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap",
+                           **knobs)
         mark = target.log_mark()
         try:
             await captured_to_teams_call(out, lab, target)
@@ -306,9 +310,8 @@ class DrRunner:
 
 class DrCall(Protocol):
     def __call__(self, nomination: Nomination = ..., label: str | None = ...,
-                 stun_probes: bool = ..., from_teams: bool = ..., video: bool = ...,
-                 reinvite: bool = ..., early_dtmf: str = ..., devices: int = ...,
-                 answering_device: int = ...) -> Awaitable[DrOutcome]: ...
+                 from_teams: bool = ..., devices: int = ...,
+                 **knobs: Unpack[DrKnobs]) -> Awaitable[DrOutcome]: ...
 
 
 @pytest.fixture

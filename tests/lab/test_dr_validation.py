@@ -154,6 +154,37 @@ async def test_an_ice_restart_in_the_reinvite_answer_fails_dr_reinv_1(
     assert found.verdict is Verdict.FAILED and "ICE restart" in found.summary
 
 
+async def _to_teams_callee_side(lab: Lab, target: Target, tmp_path: Path, fault: Fault,
+                                ) -> tuple[DrOutcome, int]:
+    """The call toward Teams, answered with several crypto lines (DR-SRTP-2), with the shim
+    between the target and the Teams callee: the target dials the shim, which relays to
+    callee1 and carries the Teams answer back."""
+    async with SipShim(lab, downstream=(lab.address("callee1"), 5060), fault=fault) as shim:
+        out = new_to_teams(lab, target, pcap=tmp_path / f"{fault.value}.pcap",
+                           several_crypto=True)
+        dial = target.loaded.spec.teams_direct_routing
+        assert dial is not None
+        out.request_uri = dial.to_teams.request_uri.format(callee_address=shim.address[0],
+                                                           callee_port=shim.address[1])
+        await captured_to_teams_call(out, lab, target)
+        return out, shim.fired
+
+
+@pytest.mark.parametrize(("fault", "verdict"), [(Fault.NONE, Verdict.OK),
+                                                (Fault.STRIP_MKI, Verdict.FAILED)])
+async def test_a_target_deaf_to_the_mki_fails_dr_srtp_2(
+    lab: Lab, target: Target, tmp_path: Path, fault: Fault, verdict: Verdict,
+) -> None:
+    # With the MKI taken out of the answer the target reads it as a key without MKI, as a
+    # target that ignores MKI would: the Teams side's packets no longer authenticate.
+    out, fired = await _to_teams_callee_side(lab, target, tmp_path, fault)
+    assert fired == (0 if fault is Fault.NONE else 2)  # the 183 and the 200
+    found = dc.several_crypto_lines_accepted(out)
+    assert found.verdict is verdict, found
+    if verdict is Verdict.FAILED:
+        assert "the PSTN side did not hear the other side's 1300 Hz tone" in found.summary
+
+
 async def test_early_dtmf_fails_when_the_target_strips_telephone_event(tmp_path: Path) -> None:
     peer = with_define(tmp_path, TEAMS_SIDE_OFFER_FLAGS=f"{GOOD} codec-strip=telephone-event")
     async with started(peer, tmp_path) as (lab, target):

@@ -8,9 +8,9 @@ capture).
 from harness.agents.teams.captured import captured_to_teams_call, new_to_teams
 from harness.agents.teams.inbound import to_teams_call
 from harness.agents.teams.outbound import from_teams_call
-from harness.agents.teams.outcome import DrOutcome, Nomination, remote_ice
+from harness.agents.teams.outcome import DrKnobs, DrOutcome, Nomination, remote_ice
 
 __all__ = [
-    "DrOutcome", "Nomination", "captured_to_teams_call", "from_teams_call", "new_to_teams",
-    "remote_ice", "to_teams_call",
+    "DrKnobs", "DrOutcome", "Nomination", "captured_to_teams_call", "from_teams_call",
+    "new_to_teams", "remote_ice", "to_teams_call",
 ]

@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from typing_extensions import Unpack
+
 from harness.agents.captured import capturing, read_capture
 from harness.agents.teams.forked import forked_to_teams_call
 from harness.agents.teams.inbound import to_teams_call
 from harness.agents.teams.outbound import from_teams_call
-from harness.agents.teams.outcome import DrOutcome, Nomination, TeamsDevice
+from harness.agents.teams.outcome import DrKnobs, DrOutcome, Nomination, TeamsDevice
 from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.net import Address
@@ -43,11 +45,9 @@ async def captured_to_teams_call(
 
 
 def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
-                 nomination: Nomination = "before-200", stun_probes: bool = False,
                  direction: Literal["to-teams", "from-teams"] = "to-teams",
-                 video: bool = False, reinvite: bool = False,
-                 early_dtmf: str = "", devices: int = 0,
-                 answering_device: int = 0) -> DrOutcome:
+                 nomination: Nomination = "before-200", devices: int = 0,
+                 **knobs: Unpack[DrKnobs]) -> DrOutcome:
     """A Teams Direct Routing call: the caller on host "caller", the callee on "callee1";
     to Teams (the callee is the Teams side) or from Teams (the caller is). `devices` > 1:
     to Teams, forked to that many Teams devices on callee1, callee2, ..."""
@@ -58,10 +58,7 @@ def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
             else spec.teams_direct_routing.from_teams)
     uri = dial.request_uri.format(callee_address=lab.address("callee1"), callee_port=5060)
     hosts = ["caller", "callee1"] + [f"callee{i + 1}" for i in range(1, devices)]
-    return DrOutcome(request_uri=uri, nomination=nomination, stun_probes=stun_probes,
-                     direction=direction, video=video, reinvite=reinvite,
-                     early_dtmf=early_dtmf, pcap=pcap,
+    return DrOutcome(request_uri=uri, direction=direction, nomination=nomination, pcap=pcap,
                      devices=[TeamsDevice(h) for h in hosts[1:]] if devices > 1 else [],
-                     answering_device=answering_device,
                      hosts={h: lab.address(h) for h in hosts},
-                     target_addresses=target.addresses)
+                     target_addresses=target.addresses, **knobs)

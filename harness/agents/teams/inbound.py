@@ -42,6 +42,8 @@ from harness.sdp import (
     PCMA,
     PCMU,
     TELEPHONE_EVENT,
+    CryptoAttribute,
+    SessionDescription,
     make_answer,
     make_offer,
 )
@@ -88,9 +90,10 @@ async def _flow(
         await caller.wait_for(ResponseReceived, "the final response",
                               where=lambda e: e.response.status >= 200)
         return
+    mki = _several_crypto_lines(answer) if out.several_crypto else None
     theirs, mine = srtp_key(offer_in), srtp_key(answer)
     if theirs is not None and mine is not None:
-        teams_rtp.tx_srtp = SrtpSession(SRTP_SUITE, mine, "outbound")
+        teams_rtp.tx_srtp = SrtpSession(SRTP_SUITE, mine, "outbound", mki=mki)
         teams_rtp.rx_srtp = SrtpSession(SRTP_SUITE, theirs, "inbound")
     else:
         out.notes.append("no AES_CM_128_HMAC_SHA1_80 key on one side: the Teams leg is "
@@ -148,6 +151,26 @@ async def _flow(
     await caller.wait_for(ResponseReceived, "the 200 to the BYE",
                           where=lambda e: e.request.method == "BYE"
                           and e.response.status >= 200)
+
+
+def _several_crypto_lines(answer: SessionDescription) -> bytes | None:
+    """DR-SRTP-2, the answer of the seed's example: two AES_CM_128_HMAC_SHA1_80 lines, the
+    first (the offered tag, the key Teams sends with) with lifetime and MKI ``|2^31|1:1``,
+    the second (a tag not offered) with another key. The MKI bytes to send, or None when
+    the answer has no such line to replace."""
+    if not answer.media:
+        return None
+    md = answer.media[0]
+    chosen = next((c for c in md.crypto() if c.suite == SRTP_SUITE), None)
+    if chosen is None:
+        return None
+    md.remove_attributes("crypto")
+    first = CryptoAttribute.generate(chosen.tag, SRTP_SUITE, lifetime="2^31", mki=1,
+                                     mki_length=1)
+    md.add_attribute("crypto", str(first))
+    md.add_attribute("crypto", str(CryptoAttribute.generate(chosen.tag + 1, SRTP_SUITE,
+                                                            lifetime="2^31")))
+    return b"\x01"
 
 
 async def _early_dtmf_from_pstn(out: DrOutcome, caller: SipAgent, rtp: RtpEndpoint) -> None:

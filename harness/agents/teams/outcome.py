@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 from harness.agents.call import SRTP_SUITE
 from harness.agents.media import RtpEndpoint, RtpRecord
@@ -20,8 +20,8 @@ from harness.sdp import Codec, SdpParseError, SessionDescription
 from harness.sip.headers import new_tag
 
 __all__ = [
-    "DrOutcome", "H264", "Nomination", "Parties", "TeamsDevice", "remote_ice", "srtp_key",
-    "two_parties",
+    "DrKnobs", "DrOutcome", "H264", "Nomination", "Parties", "TeamsDevice", "remote_ice",
+    "srtp_key", "two_parties",
 ]
 
 Nomination = Literal["before-200", "after-200"]
@@ -45,6 +45,18 @@ class TeamsDevice:
     answered: bool = False
     cancelled: bool = False
     rtp: list[RtpRecord] = field(default_factory=list)
+
+
+class DrKnobs(TypedDict, total=False):
+    """What a case may vary in a Teams call besides the direction, the nomination and
+    the number of devices: each is the `DrOutcome` field of that name."""
+
+    stun_probes: bool
+    video: bool
+    reinvite: bool
+    early_dtmf: str
+    answering_device: int
+    several_crypto: bool
 
 
 @dataclass
@@ -82,6 +94,7 @@ class DrOutcome(CaptureEvidence):
     devices: list[TeamsDevice] = field(default_factory=list)  # forked: the Teams devices
     answering_device: int = 0  # forked: which of them answers 200
     early_dtmf: str = ""  # to Teams: digits the PSTN side sends as RFC 4733 before the 200
+    several_crypto: bool = False  # to Teams: answer with two crypto lines, the first with MKI
     dtmf_sent: list[tuple[str, int]] = field(default_factory=list)
     probes: list[tuple[str, bytes]] = field(default_factory=list)  # (what, transaction id)
     unknown_attribute_check: CheckResult | None = None

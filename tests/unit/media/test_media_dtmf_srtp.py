@@ -73,3 +73,36 @@ def test_srtcp_and_misuse() -> None:
     gcm_rx = SrtpSession("AEAD_AES_128_GCM", bytes(28), "inbound")
     rtp = bytes(RtpPacket(ssrc=7, payload=b"abc"))
     assert gcm_rx.unprotect(gcm_tx.protect(rtp)) == rtp
+
+
+@pytest.mark.parametrize(("suite", "rtp_tag", "rtcp_tag"), [("AES_CM_128_HMAC_SHA1_80", 10, 10),
+                                                            ("AES_CM_128_HMAC_SHA1_32", 4, 10)])
+def test_mki_sits_between_the_authenticated_portion_and_the_tag(
+    suite: str, rtp_tag: int, rtcp_tag: int
+) -> None:
+    # AES-CM is deterministic for one key and index: the MKI packet with its MKI cut out
+    # must be byte for byte the packet libsrtp makes without MKI (RFC 3711 §3.1, Figure 1).
+    plain_tx = SrtpSession(suite, KEY, "outbound")
+    mki_tx = SrtpSession(suite, KEY, "outbound", mki=b"\x01")
+    rx = SrtpSession(suite, KEY, "inbound", mki=b"\x01")
+    rtp = bytes(RtpPacket(payload_type=8, sequence=9, timestamp=1440, ssrc=0x99,
+                          payload=b"\x55" * 160))
+    plain, with_mki = plain_tx.protect(rtp), mki_tx.protect(rtp)
+    assert len(with_mki) == len(plain) + 1
+    assert with_mki[-rtp_tag - 1] == 1
+    assert with_mki[:-rtp_tag - 1] + with_mki[-rtp_tag:] == plain
+    assert rx.unprotect(with_mki) == rtp
+    rtcp = b"\x80\xc9\x00\x01\x00\x00\x00\x99"
+    plain_c, mki_c = plain_tx.protect_rtcp(rtcp), mki_tx.protect_rtcp(rtcp)
+    assert mki_c[:-rtcp_tag - 1] + mki_c[-rtcp_tag:] == plain_c and mki_c[-rtcp_tag - 1] == 1
+    assert rx.unprotect_rtcp(mki_c) == rtcp
+
+
+def test_mki_that_is_not_the_keyed_one_is_refused() -> None:
+    tx = SrtpSession("AES_CM_128_HMAC_SHA1_80", KEY, "outbound", mki=b"\x02")
+    rx = SrtpSession("AES_CM_128_HMAC_SHA1_80", KEY, "inbound", mki=b"\x01")
+    rtp = bytes(RtpPacket(ssrc=5, payload=b"\xd5" * 20))
+    with pytest.raises(SrtpError, match="MKI 02 is not the keyed 01"):
+        rx.unprotect(tx.protect(rtp))
+    with pytest.raises(SrtpError, match="too short"):
+        rx.unprotect(b"\x80" * 14)
