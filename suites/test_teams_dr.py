@@ -165,6 +165,32 @@ async def test_dr_early_dtmf(dr_call: DrCall) -> None:
     require(dc.early_dtmf_to_teams(await dr_call(early_dtmf="159#")))
 
 
+PATHS_EXPECTATION = ("The Teams side calls out offering two host candidates: a default "
+                     "one (c=/m=, low priority, as a relay would be) and a preferred one of "
+                     "the highest priority. On the target's 183 it checks the default, then "
+                     "the preferred candidate, without nominating; the PSTN side streams "
+                     "early media; the Teams side nominates the candidate that got less of "
+                     "it; the PSTN side streams again. ")
+
+
+@case("DR-EM-2", title="From Teams: early media before nomination goes to the "
+      "highest-priority checked candidate", reference="seed 003 (early media; outbound call "
+      "to SBC); RFC 8445 §12.1", expectation=PATHS_EXPECTATION + "Before the nomination "
+      "every early-media packet of the target reaches the preferred candidate.",
+      teams_dr=True)
+async def test_dr_early_media_highest_priority(dr_call: DrCall) -> None:
+    require(dc.early_media_on_highest_priority(await dr_call(early_paths=True)))
+
+
+@case("DR-EM-4", title="From Teams: early media moves to the nominated candidate",
+      reference="seed 003 (outbound call to SBC: reset to the right context once a "
+      "candidate is nominated); RFC 8445 §8.1.1", expectation=PATHS_EXPECTATION + "After the "
+      "nomination every early-media packet of the target reaches the nominated candidate.",
+      teams_dr=True)
+async def test_dr_early_media_follows_nomination(dr_call: DrCall) -> None:
+    require(dc.early_media_follows_nomination(await dr_call(early_paths=True)))
+
+
 FORK_EXPECTATION = ("The call toward Teams forks to two Teams devices of one user; each "
                     "answers 183 with its own credentials and key, checks the target's "
                     "candidate and nominates it. ")

@@ -326,9 +326,13 @@ async def final_and_ack(
 
 
 async def _hang_up(live: LiveCall) -> None:
-    caller, callee = live.caller, live.callee
     assert live.dialog is not None
-    caller.endpoint.send_in_dialog(live.dialog, "BYE", caller.now)
+    await hang_up(live.caller, live.callee, live.dialog)
+
+
+async def hang_up(caller: SipAgent, callee: SipAgent, dialog: Dialog) -> None:
+    """The caller's BYE in `dialog`, the callee's 200 to it, and that 200 back."""
+    caller.endpoint.send_in_dialog(dialog, "BYE", caller.now)
     caller.pump()
     bye = await callee.wait_for(
         RequestReceived, "the BYE relayed by the target", where=lambda e: e.request.method == "BYE"

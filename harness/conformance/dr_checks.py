@@ -477,3 +477,72 @@ def several_crypto_lines_accepted(out: DrOutcome) -> Finding:
         return failed("DR-SRTP-2", "; ".join(problems), evidence)
     return ok("DR-SRTP-2", "answer with two crypto lines (MKI |1:1 on the one used) accepted; "
               "SRTP both ways", evidence)
+
+
+def _path_counts(out: DrOutcome, start: str, end: str) -> dict[str, int]:
+    """Packets from a target address each Teams candidate received between two marks."""
+    lo, hi = out.marks.get(start), out.marks.get(end)
+    if lo is None or hi is None:
+        return {}
+    return {path.label: sum(1 for r in path.rtp if r.direction == "received"
+                            and r.peer[0] in out.target_addresses and lo <= r.time < hi)
+            for path in out.paths}
+
+
+def _paths_evidence(out: DrOutcome) -> list[str]:
+    lines = [f"Teams candidate {p.label}: {p.address[0]}:{p.address[1]} priority {p.priority}"
+             + (" (the offer's c=/m= default)" if p.default else "")
+             + f"; checks sent: {len(p.checks)}, USE-CANDIDATE: "
+             + ("yes" if any(c.use_candidate and c.succeeded for c in p.checks) else "no")
+             for p in out.paths]
+    for what, start, end in (("before nomination", "checked", "nominated"),
+                             ("after nomination", "nominated", "early media ended")):
+        counts = _path_counts(out, start, end)
+        lines.append(f"early media {what}: " + ", ".join(
+            f"{n} packet(s) to the {label} candidate" for label, n in counts.items()))
+    return lines
+
+
+def early_media_on_highest_priority(out: DrOutcome) -> Finding:
+    """DR-EM-2: with checks received on two Teams candidates and no nomination yet, the
+    target sends its early media to the one of highest priority."""
+    if not out.paths or "nominated" not in out.marks:
+        return failed("DR-EM-2", "the Teams side could not check both candidates (no usable "
+                      "ICE in the target's 183)", out.notes)
+    evidence = _paths_evidence(out)
+    best = max(out.paths, key=lambda p: p.priority)
+    counts = _path_counts(out, "checked", "nominated")
+    elsewhere = {label: n for label, n in counts.items() if label != best.label and n}
+    if not any(counts.values()):
+        return failed("DR-EM-2", "no early media reached the Teams side before nomination, "
+                      "although both candidates had been checked", evidence)
+    if elsewhere:
+        where = ", ".join(f"{n} to the {label}" for label, n in elsewhere.items())
+        return failed("DR-EM-2", f"before nomination the target sent early media to a "
+                      f"lower-priority candidate ({where}), not to the {best.label} one of "
+                      f"priority {best.priority}", evidence)
+    return ok("DR-EM-2", f"before nomination all early media went to the {best.label} "
+              "candidate, the highest-priority one checked", evidence)
+
+
+def early_media_follows_nomination(out: DrOutcome) -> Finding:
+    """DR-EM-4: once the Teams side nominates a candidate, the target's media goes there."""
+    nominated = [p for p in out.paths if any(c.use_candidate and c.succeeded for c in p.checks)]
+    if not nominated:
+        return failed("DR-EM-4", "no nomination succeeded (the USE-CANDIDATE check got no "
+                      "valid success response)", _paths_evidence(out) + out.notes)
+    evidence = _paths_evidence(out)
+    target = nominated[0]
+    counts = _path_counts(out, "nominated", "early media ended")
+    stray = {label: n for label, n in counts.items() if label != target.label and n}
+    if not counts.get(target.label):
+        return failed("DR-EM-4", f"after the {target.label} candidate was nominated no early "
+                      "media reached it", evidence)
+    if stray:
+        where = ", ".join(f"{n} to the {label}" for label, n in stray.items())
+        return failed("DR-EM-4", f"after nominating the {target.label} candidate the target "
+                      f"still sent early media elsewhere ({where})", evidence)
+    before = _path_counts(out, "checked", "nominated")
+    moved = any(n for label, n in before.items() if label != target.label)
+    return ok("DR-EM-4", f"after nomination all early media went to the nominated "
+              f"{target.label} candidate" + (" (it moved there)" if moved else ""), evidence)

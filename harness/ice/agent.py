@@ -62,6 +62,7 @@ class StunRecord:
     data: bytes
     kind: str  # "request", "success", "error", "invalid: <why>"
     transaction_id: bytes = b""
+    local_port: int = 0  # which of the endpoint's candidates (siblings share one list)
 
 
 @dataclass
@@ -86,14 +87,21 @@ class CheckResult:
 class IceAgent:
     """ICE-full, controlling (by default), one component, on `rtp`'s socket."""
 
-    def __init__(self, rtp: RtpEndpoint, *, controlling: bool = True) -> None:
+    def __init__(self, rtp: RtpEndpoint, *, controlling: bool = True,
+                 local_preference: int = 65535, sibling: IceAgent | None = None) -> None:
+        """`sibling`: another candidate of the same ICE session (another port of the same
+        endpoint), whose ufrag, password, tie-breaker and STUN transcript (`records`) this
+        one shares; its own priority comes from `local_preference` (RFC 8445 §5.1.2.1)."""
         self.rtp = rtp
         self.controlling = controlling
-        self.ufrag = _token(8)
-        self.pwd = _token(24)
-        self.tie_breaker = secrets.randbits(64)
-        self.priority = host_priority()
-        self.records: list[StunRecord] = []
+        if sibling is None:
+            self.ufrag, self.pwd = _token(8), _token(24)
+            self.tie_breaker = secrets.randbits(64)
+        else:
+            self.ufrag, self.pwd = sibling.ufrag, sibling.pwd
+            self.tie_breaker = sibling.tie_breaker
+        self.priority = host_priority(local_preference=local_preference)
+        self.records: list[StunRecord] = sibling.records if sibling is not None else []
         self.checks: list[CheckResult] = []
         self.nominated: Address | None = None
         self.nominated_at: float | None = None
@@ -104,12 +112,16 @@ class IceAgent:
     def address(self) -> Address:
         return self.rtp.address, self.rtp.port
 
-    def sdp_attributes(self) -> list[tuple[str, str | None]]:
-        """ice-ufrag, ice-pwd, our one host candidate and rtcp-mux, for our SDP."""
+    def candidate(self) -> str:
+        """Our host candidate, as the value of an a=candidate line."""
         host, port = self.address
+        return f"1 1 UDP {self.priority} {host} {port} typ host"
+
+    def sdp_attributes(self, *siblings: IceAgent) -> list[tuple[str, str | None]]:
+        """ice-ufrag, ice-pwd, our host candidate (then the siblings') and rtcp-mux."""
         return [
             ("ice-ufrag", self.ufrag), ("ice-pwd", self.pwd),
-            ("candidate", f"1 1 UDP {self.priority} {host} {port} typ host"),
+            *(("candidate", agent.candidate()) for agent in (self, *siblings)),
             ("rtcp-mux", None),
         ]
 
@@ -118,12 +130,13 @@ class IceAgent:
     def _received(self, data: bytes, source: Address, now: float) -> None:
         message, error = parse(data)
         if message is None:
-            self.records.append(StunRecord(now, "received", source, data, f"invalid: {error}"))
+            self.records.append(StunRecord(now, "received", source, data, f"invalid: {error}",
+                                           local_port=self.rtp.port))
             return
         kind = {aio.Class.REQUEST: "request", aio.Class.RESPONSE: "success",
                 aio.Class.ERROR: "error"}.get(message.message_class, "indication")
         self.records.append(StunRecord(now, "received", source, data, kind,
-                                       message.transaction_id))
+                                       message.transaction_id, self.rtp.port))
         if kind == "request":
             # A full agent answers any valid check; the target sending one is the evidence.
             if message.check_message_integrity(self.pwd.encode()):
@@ -137,7 +150,8 @@ class IceAgent:
     def _send(self, data: bytes, destination: Address, kind: str, tid: bytes = b"") -> float:
         now = asyncio.get_running_loop().time()
         self.rtp.send_raw(data, destination)
-        self.records.append(StunRecord(now, "sent", destination, data, kind, tid))
+        self.records.append(StunRecord(now, "sent", destination, data, kind, tid,
+                                       self.rtp.port))
         return now
 
     def send_raw(self, data: bytes, destination: Address, kind: str = "raw") -> None:

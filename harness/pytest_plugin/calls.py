@@ -299,7 +299,8 @@ class DrRunner:
             if out.stun:
                 t0 = out.stun[0].time
                 allure.attach("\n".join(
-                    f"{(r.time - t0) * 1000:9.3f} ms  {r.direction:8}  {r.peer[0]}:{r.peer[1]}"
+                    f"{(r.time - t0) * 1000:9.3f} ms  port {r.local_port}  {r.direction:8}  "
+                    f"{r.peer[0]}:{r.peer[1]}"
                     f"  {r.kind}  {r.transaction_id.hex()}" for r in out.stun),
                     name=f"{tag}: STUN seen by the Teams endpoint",
                     attachment_type=allure.attachment_type.TEXT)

@@ -185,6 +185,49 @@ async def test_a_target_deaf_to_the_mki_fails_dr_srtp_2(
         assert "the PSTN side did not hear the other side's 1300 Hz tone" in found.summary
 
 
+# --------------------------------------------------------------------------- early media paths
+
+
+async def _early_paths(tmp_path: Path, **defines: str) -> DrOutcome:
+    async with started(with_define(tmp_path, **defines), tmp_path) as (lab, target):
+        out = new_to_teams(lab, target, pcap=tmp_path / "paths.pcap", early_paths=True)
+        return await captured_to_teams_call(out, lab, target)
+
+
+async def test_early_media_paths_on_the_default_profile(
+    lab: Lab, target: Target, tmp_path: Path,
+) -> None:
+    """rtpengine 10.5 as ICE-Lite sends early media to the offer's default candidate before
+    nomination (DR-EM-2 fails: its known deviation), then moves to the nominated one."""
+    out = new_to_teams(lab, target, pcap=tmp_path / "paths.pcap", early_paths=True)
+    await captured_to_teams_call(out, lab, target)
+    em2 = dc.early_media_on_highest_priority(out)
+    assert em2.verdict is Verdict.FAILED, em2
+    assert "to a lower-priority candidate (15 to the default)" in em2.summary
+    em4 = dc.early_media_follows_nomination(out)
+    assert em4.verdict is Verdict.OK and "(it moved there)" in em4.summary, em4
+
+
+async def test_a_full_ice_target_meets_dr_em_2_but_sends_checks(tmp_path: Path) -> None:
+    # Without ICE-lite=backward rtpengine is a full agent toward Teams: it picks the
+    # highest-priority candidate (DR-EM-2 passes on a real target) but checks on its own.
+    out = await _early_paths(tmp_path, PSTN_SIDE_OFFER_FLAGS="replace-origin "
+                             "replace-session-connection ICE=remove RTP/AVP rtcp-mux-demux")
+    assert dc.early_media_on_highest_priority(out).verdict is Verdict.OK
+    assert dc.early_media_follows_nomination(out).verdict is Verdict.OK
+    assert dc.no_checks_from_target(out).verdict is Verdict.FAILED
+
+
+async def test_a_target_without_ice_toward_teams_fails_both_early_media_paths(
+    tmp_path: Path,
+) -> None:
+    out = await _early_paths(tmp_path, TEAMS_SIDE_ANSWER_FLAGS="replace-origin "
+                             "replace-session-connection DTLS=off ICE=remove")
+    assert dc.early_media_on_highest_priority(out).verdict is Verdict.FAILED
+    found = dc.early_media_follows_nomination(out)
+    assert found.verdict is Verdict.FAILED and "no nomination succeeded" in found.summary
+
+
 async def test_early_dtmf_fails_when_the_target_strips_telephone_event(tmp_path: Path) -> None:
     peer = with_define(tmp_path, TEAMS_SIDE_OFFER_FLAGS=f"{GOOD} codec-strip=telephone-event")
     async with started(peer, tmp_path) as (lab, target):

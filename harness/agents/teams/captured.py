@@ -13,6 +13,7 @@ from harness.agents.teams.forked import forked_to_teams_call
 from harness.agents.teams.inbound import to_teams_call
 from harness.agents.teams.outbound import from_teams_call
 from harness.agents.teams.outcome import DrKnobs, DrOutcome, Nomination, TeamsDevice
+from harness.agents.teams.paths import early_paths_call
 from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.net import Address
@@ -36,6 +37,8 @@ async def captured_to_teams_call(
                                    "[forking]: cannot fork to several Teams devices")
             await forked_to_teams_call(out, lab=lab, sip_target=sip_target,
                                        fork_header=forking.header)
+        elif out.early_paths:
+            await early_paths_call(out, lab=lab, sip_target=sip_target)
         elif out.direction == "from-teams":
             await from_teams_call(out, lab=lab, sip_target=sip_target)
         else:
@@ -51,6 +54,8 @@ def new_to_teams(lab: Lab, target: Target, *, pcap: Path,
     """A Teams Direct Routing call: the caller on host "caller", the callee on "callee1";
     to Teams (the callee is the Teams side) or from Teams (the caller is). `devices` > 1:
     to Teams, forked to that many Teams devices on callee1, callee2, ..."""
+    if knobs.get("early_paths"):
+        direction = "from-teams"
     spec = target.loaded.spec
     if spec.teams_direct_routing is None:
         raise HarnessError(f"target {spec.target.name} declares no [teams_direct_routing]")

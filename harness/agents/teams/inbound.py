@@ -15,7 +15,7 @@ import secrets
 from harness.agents.call import (
     DRAIN_S,
     SRTP_SUITE,
-    final_and_ack,
+    hang_up,
     media_address,
     negotiated_codec,
     parse_sdp_from,
@@ -24,7 +24,7 @@ from harness.agents.call import (
 )
 from harness.agents.media import RtpEndpoint, StreamConfig
 from harness.agents.sip_agent import SipAgent
-from harness.agents.teams.outcome import DrOutcome, remote_ice, srtp_key, two_parties
+from harness.agents.teams.outcome import DrOutcome, answer_200, remote_ice, srtp_key, two_parties
 from harness.errors import TargetViolation
 from harness.ice.agent import IceAgent, RemoteIce
 from harness.ice.stun import (
@@ -112,14 +112,10 @@ async def _flow(
         await nominate()
     if out.early_dtmf:
         await _early_dtmf_from_pstn(out, caller, caller_rtp)
-    callee.endpoint.respond(request, 200, callee.now, to_tag=to_tag, body=bytes(answer),
-                            content_type="application/sdp")
-    out.ok_sent_at = callee.now
-    callee.pump()
-    final, dialog = await final_and_ack(caller, invite)
-    out.final_status = final.status
-    if dialog is None:
+    answered = await answer_200(out, caller, callee, invite, request, to_tag, answer)
+    if answered is None:
         return
+    final, dialog = answered
     answer_in = parse_sdp_from(final.body, out.caller, "answer in the 200")
     out.answer_to_pstn_side = answer_in
     if out.nomination == "after-200":
@@ -142,15 +138,7 @@ async def _flow(
                               out.packets_each_way),
     )
     await asyncio.sleep(DRAIN_S)
-    caller.endpoint.send_in_dialog(dialog, "BYE", caller.now)
-    caller.pump()
-    bye = await callee.wait_for(RequestReceived, "the BYE",
-                                where=lambda e: e.request.method == "BYE")
-    callee.endpoint.respond(bye.request, 200, callee.now)
-    callee.pump()
-    await caller.wait_for(ResponseReceived, "the 200 to the BYE",
-                          where=lambda e: e.request.method == "BYE"
-                          and e.response.status >= 200)
+    await hang_up(caller, callee, dialog)
 
 
 def _several_crypto_lines(answer: SessionDescription) -> bytes | None:

@@ -5,11 +5,12 @@ optionally a re-INVITE with a=remote-candidates after media (DR-REINV-1)."""
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
 from harness.agents.call import (
     DRAIN_S,
     SRTP_SUITE,
-    final_and_ack,
+    hang_up,
     media_address,
     negotiated_codec,
     parse_sdp_from,
@@ -17,7 +18,14 @@ from harness.agents.call import (
 )
 from harness.agents.media import RtpEndpoint, StreamConfig
 from harness.agents.sip_agent import SipAgent
-from harness.agents.teams.outcome import H264, DrOutcome, remote_ice, srtp_key, two_parties
+from harness.agents.teams.outcome import (
+    H264,
+    DrOutcome,
+    answer_200,
+    remote_ice,
+    srtp_key,
+    two_parties,
+)
 from harness.ice.agent import IceAgent
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
@@ -25,6 +33,7 @@ from harness.net import Address
 from harness.sdp import (
     PCMA,
     PCMU,
+    Codec,
     CryptoAttribute,
     SessionDescription,
     make_answer,
@@ -32,10 +41,10 @@ from harness.sdp import (
     next_version,
 )
 from harness.sdp.offer_answer import make_media
-from harness.sip import Dialog, RequestReceived, ResponseReceived
+from harness.sip import Dialog, Request, RequestReceived, ResponseReceived
 from harness.sip.headers import new_tag
 
-__all__ = ["from_teams_call"]
+__all__ = ["Opened", "from_teams_call", "teams_gets_200", "teams_offer", "teams_srtp", "until_183"]
 
 async def from_teams_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> None:
     """The Teams side calls out: the caller is ICE-full and controlling with SDES (both
@@ -46,14 +55,17 @@ async def from_teams_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> N
         await _outbound(out, p.caller, p.callee, p.teams_rtp, p.pstn_rtp, p.ice, sip_target)
 
 
-def _teams_offer(out: DrOutcome, ice: IceAgent, port: int) -> SessionDescription:
+def teams_offer(out: DrOutcome, ice: IceAgent, port: int, *siblings: IceAgent
+                ) -> SessionDescription:
+    """The Teams side's offer: SDES _80 and _32, rtcp-mux, `ice`'s candidate and its
+    siblings', m=audio on `port` (the default candidate), m=video too if asked."""
     crypto = [CryptoAttribute.generate(1, SRTP_SUITE),
               CryptoAttribute.generate(2, "AES_CM_128_HMAC_SHA1_32")]
     video = [make_media("video", port + 2, (H264,), proto="RTP/SAVP",
                         crypto=[CryptoAttribute.generate(1, SRTP_SUITE)], ptime=None)]
     offer = make_offer(ice.address[0], port, (PCMU, PCMA), crypto=crypto,
                        extra_media=video if out.video else ())
-    for name, value in ice.sdp_attributes():
+    for name, value in ice.sdp_attributes(*siblings):
         offer.media[0].add_attribute(name, value)
     return offer
 
@@ -62,57 +74,23 @@ async def _outbound(
     out: DrOutcome, caller: SipAgent, callee: SipAgent, teams_rtp: RtpEndpoint,
     pstn_rtp: RtpEndpoint, ice: IceAgent, sip_target: Address,
 ) -> None:
-    offer = _teams_offer(out, ice, teams_rtp.port)
-    out.teams_offer = offer
-    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer))
-    caller.endpoint.send_request(invite, sip_target, caller.now)
-    caller.pump()
-
-    got = await callee.wait_for(RequestReceived, "the INVITE from Teams to the PSTN side",
-                                where=lambda e: e.request.method == "INVITE")
-    offer_in = parse_sdp_from(got.request.body, out.callee, "offer to the PSTN side")
-    out.offer_to_pstn_side = offer_in
-    answer = make_answer(offer_in, callee.address, pstn_rtp.port, (PCMU, PCMA))
-    out.answer_from_teams = answer  # here: the PSTN side's answer, before the target
-    pstn_codec = negotiated_codec(answer)
-    to_tag = new_tag()
-    if pstn_codec is None:
-        callee.endpoint.respond(got.request, 488, callee.now, to_tag=to_tag)
-        callee.pump()
+    offer = teams_offer(out, ice, teams_rtp.port)
+    opened = await until_183(out, caller, callee, pstn_rtp, offer, sip_target)
+    if opened is None:
         return
-    pstn_rtp.remote = media_address(offer_in)
-    callee.endpoint.respond(got.request, 183, callee.now, to_tag=to_tag, body=bytes(answer),
-                            content_type="application/sdp")
-    callee.pump()
-
-    early = await caller.wait_for(ResponseReceived, "the 183 with the target's answer",
-                                  where=lambda e: e.request.method == "INVITE"
-                                  and e.response.status == 183)
-    sdp_183 = parse_sdp_from(early.response.body, out.caller, "SDP of the 183")
-    out.teams_got_183 = sdp_183
-    remote = remote_ice(sdp_183)
-    out.remote = remote
+    answer, pstn_codec = opened.answer, opened.pstn_codec
+    remote = out.remote
     if remote is not None and remote.candidates:
         await ice.nominate(remote, remote.candidates[0])
     else:
         out.notes.append("the target's 183 has no usable ICE candidate: no checks")
-    callee.endpoint.respond(got.request, 200, callee.now, to_tag=to_tag, body=bytes(answer),
-                            content_type="application/sdp")
-    out.ok_sent_at = callee.now
-    callee.pump()
-    final, dialog = await final_and_ack(caller, invite)
-    out.final_status = final.status
-    if dialog is None:
+    answered = await teams_gets_200(out, caller, callee, opened)
+    if answered is None:
         return
-    sdp_200 = parse_sdp_from(final.body, out.caller, "SDP of the 200")
-    out.teams_got_200 = sdp_200
+    dialog, sdp_200 = answered
     answered_at = caller.now
-    theirs, mine = _key_for(sdp_200, offer), srtp_key(offer)
+    teams_srtp(teams_rtp, offer, sdp_200)
     teams_codec = negotiated_codec(sdp_200)
-    if theirs is not None and mine is not None:
-        suite, key = theirs
-        teams_rtp.tx_srtp = SrtpSession(suite, _offered_key(offer, suite) or mine, "outbound")
-        teams_rtp.rx_srtp = SrtpSession(suite, key, "inbound")
     if teams_codec is None or remote is None or not remote.candidates:
         out.notes.append("no codec or no candidate in the target's 200: no media")
         return
@@ -132,15 +110,81 @@ async def _outbound(
         await _remote_candidates_reinvite(out, caller, callee, dialog, offer, answer,
                                           teams_rtp, pstn_rtp, ice.nominated,
                                           teams_codec.payload_type, pstn_codec.payload_type)
-    caller.endpoint.send_in_dialog(dialog, "BYE", caller.now)
+    await hang_up(caller, callee, dialog)
+
+
+class Opened(NamedTuple):
+    """A call from Teams up to the target's 183: what the rest of the flow goes on with."""
+
+    invite: Request  # the Teams side's
+    request: Request  # the INVITE as the PSTN side got it
+    answer: SessionDescription  # the PSTN side's (183 and 200)
+    to_tag: str
+    pstn_codec: Codec
+
+
+async def until_183(
+    out: DrOutcome, caller: SipAgent, callee: SipAgent, pstn_rtp: RtpEndpoint,
+    offer: SessionDescription, sip_target: Address,
+) -> Opened | None:
+    """The Teams side sends `offer`; the PSTN side answers 183 with SDP (its media aimed at
+    the target's offer); the Teams side gets the target's 183 (`out.teams_got_183`,
+    `out.remote`). None when the PSTN side could not accept a codec (it sent 488)."""
+    out.teams_offer = offer
+    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer))
+    caller.endpoint.send_request(invite, sip_target, caller.now)
     caller.pump()
-    bye = await callee.wait_for(RequestReceived, "the BYE",
-                                where=lambda e: e.request.method == "BYE")
-    callee.endpoint.respond(bye.request, 200, callee.now)
+    got = await callee.wait_for(RequestReceived, "the INVITE from Teams to the PSTN side",
+                                where=lambda e: e.request.method == "INVITE")
+    offer_in = parse_sdp_from(got.request.body, out.callee, "offer to the PSTN side")
+    out.offer_to_pstn_side = offer_in
+    answer = make_answer(offer_in, callee.address, pstn_rtp.port, (PCMU, PCMA))
+    out.answer_from_teams = answer  # here: the PSTN side's answer, before the target
+    pstn_codec = negotiated_codec(answer)
+    to_tag = new_tag()
+    if pstn_codec is None:
+        callee.endpoint.respond(got.request, 488, callee.now, to_tag=to_tag)
+        callee.pump()
+        out.notes.append("the PSTN side accepted no codec of the target's offer: 488")
+        return None
+    pstn_rtp.remote = media_address(offer_in)
+    callee.endpoint.respond(got.request, 183, callee.now, to_tag=to_tag, body=bytes(answer),
+                            content_type="application/sdp")
     callee.pump()
-    await caller.wait_for(ResponseReceived, "the 200 to the BYE",
-                          where=lambda e: e.request.method == "BYE"
-                          and e.response.status >= 200)
+    early = await caller.wait_for(ResponseReceived, "the 183 with the target's answer",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status == 183)
+    sdp_183 = parse_sdp_from(early.response.body, out.caller, "SDP of the 183")
+    out.teams_got_183 = sdp_183
+    out.remote = remote_ice(sdp_183)
+    return Opened(invite, got.request, answer, to_tag, pstn_codec)
+
+
+async def teams_gets_200(
+    out: DrOutcome, caller: SipAgent, callee: SipAgent, opened: Opened,
+) -> tuple[Dialog, SessionDescription] | None:
+    """The PSTN side answers 200; the Teams side ACKs it and keeps its SDP
+    (`out.teams_got_200`). None when the final response was not a 2xx."""
+    answered = await answer_200(out, caller, callee, opened.invite, opened.request,
+                                opened.to_tag, opened.answer)
+    if answered is None:
+        return None
+    final, dialog = answered
+    out.teams_got_200 = parse_sdp_from(final.body, out.caller, "SDP of the 200")
+    return dialog, out.teams_got_200
+
+
+def teams_srtp(rtp: RtpEndpoint, offer: SessionDescription, answer: SessionDescription
+               ) -> bool:
+    """Key `rtp` for the suite the target's `answer` chose among the Teams `offer`'s: send
+    with our offered key of it, receive with the answer's. False when there is none."""
+    theirs, mine = _key_for(answer, offer), srtp_key(offer)
+    if theirs is None or mine is None:
+        return False
+    suite, key = theirs
+    rtp.tx_srtp = SrtpSession(suite, _offered_key(offer, suite) or mine, "outbound")
+    rtp.rx_srtp = SrtpSession(suite, key, "inbound")
+    return True
 
 
 def _key_for(answer: SessionDescription, offer: SessionDescription) -> tuple[str, bytes] | None:

@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
-from harness.agents.call import SRTP_SUITE
+from harness.agents.call import SRTP_SUITE, final_and_ack
 from harness.agents.media import RtpEndpoint, RtpRecord
 from harness.agents.outcome import CaptureEvidence
 from harness.agents.sip_agent import SipAgent
@@ -17,11 +17,12 @@ from harness.ice.agent import CheckResult, IceAgent, RemoteIce, StunRecord
 from harness.lab import Lab
 from harness.net import Address
 from harness.sdp import Codec, SdpParseError, SessionDescription
+from harness.sip import Dialog, Request, Response
 from harness.sip.headers import new_tag
 
 __all__ = [
-    "DrKnobs", "DrOutcome", "H264", "Nomination", "Parties", "TeamsDevice", "remote_ice",
-    "srtp_key", "two_parties",
+    "H264", "DrKnobs", "DrOutcome", "Nomination", "Parties", "TeamsDevice", "TeamsPath",
+    "answer_200", "remote_ice", "srtp_key", "two_parties",
 ]
 
 Nomination = Literal["before-200", "after-200"]
@@ -57,6 +58,20 @@ class DrKnobs(TypedDict, total=False):
     early_dtmf: str
     answering_device: int
     several_crypto: bool
+    early_paths: bool
+
+
+@dataclass
+class TeamsPath:
+    """One candidate of a Teams endpoint with several (DR-EM-2/4): where it was, its
+    priority, and what its socket sent and received."""
+
+    label: str
+    address: Address
+    priority: int
+    default: bool = False  # the c=/m= address of the offer
+    rtp: list[RtpRecord] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
 
 
 @dataclass
@@ -95,6 +110,9 @@ class DrOutcome(CaptureEvidence):
     answering_device: int = 0  # forked: which of them answers 200
     early_dtmf: str = ""  # to Teams: digits the PSTN side sends as RFC 4733 before the 200
     several_crypto: bool = False  # to Teams: answer with two crypto lines, the first with MKI
+    early_paths: bool = False  # from Teams: two candidates, early media before and after
+    paths: list[TeamsPath] = field(default_factory=list)  # early_paths: the two candidates
+    marks: dict[str, float] = field(default_factory=dict)  # early_paths: when each step ended
     dtmf_sent: list[tuple[str, int]] = field(default_factory=list)
     probes: list[tuple[str, bytes]] = field(default_factory=list)  # (what, transaction id)
     unknown_attribute_check: CheckResult | None = None
@@ -172,3 +190,18 @@ async def two_parties(out: DrOutcome, lab: Lab, *, teams_calls: bool) -> AsyncIt
 
         stack.callback(collect)
         yield Parties(caller, callee, pstn_rtp, teams_rtp, ice)
+
+
+async def answer_200(
+    out: DrOutcome, caller: SipAgent, callee: SipAgent, invite: Request, request: Request,
+    to_tag: str, answer: SessionDescription,
+) -> tuple[Response, Dialog] | None:
+    """The callee answers `request` 200 with `answer` (`out.ok_sent_at`); the caller gets the
+    final response to `invite` (`out.final_status`) and ACKs a 2xx. None when not a 2xx."""
+    callee.endpoint.respond(request, 200, callee.now, to_tag=to_tag, body=bytes(answer),
+                            content_type="application/sdp")
+    out.ok_sent_at = callee.now
+    callee.pump()
+    final, dialog = await final_and_ack(caller, invite)
+    out.final_status = final.status
+    return None if dialog is None else (final, dialog)
