@@ -222,3 +222,18 @@ async def test_dr_forked_first_device_answers(dr_call: DrCall) -> None:
 async def test_dr_forked_no_checks_from_target(dr_call: DrCall) -> None:
     require(dc.no_checks_from_target(await dr_call(devices=2, answering_device=1,
                                                    label="forked")))
+
+
+@case("DR-EM-1", title="To Teams, forked: the target latches to the device that streams "
+      "early media first", reference="seed 003 (early media; converging for forking)",
+      expectation="The call toward Teams forks to two Teams devices; each answers 183 with "
+      "its own credentials and key and checks the target's candidate, and neither "
+      "nominates yet. The second device streams early media; 60 ms later the PSTN side "
+      "streams toward the target's 183. Meanwhile the target's media reaches the second "
+      "device only, and the PSTN side hears the second device. Then both nominate and the "
+      "first device answers 200 (the 200 may come from another device than the early "
+      "media).", teams_dr=True, forking=True)
+async def test_dr_forked_early_media_latching(dr_call: DrCall) -> None:
+    require(dc.early_media_latches(await dr_call(devices=2, answering_device=0,
+                                                 early_media_device=1,
+                                                 label="forked, early media")))

@@ -546,3 +546,45 @@ def early_media_follows_nomination(out: DrOutcome) -> Finding:
     moved = any(n for label, n in before.items() if label != target.label)
     return ok("DR-EM-4", f"after nomination all early media went to the nominated "
               f"{target.label} candidate" + (" (it moved there)" if moved else ""), evidence)
+
+
+def early_media_latches(out: DrOutcome) -> Finding:
+    """DR-EM-1: of two forked Teams devices that checked but did not nominate, one streams
+    early media; the target's media toward Teams goes to that device (and not the other),
+    and the PSTN side hears it."""
+    k = out.early_media_device
+    lo, hi = out.marks.get("early media"), out.marks.get("early media ended")
+    if not 0 <= k < len(out.devices) or lo is None or hi is None:
+        return failed("DR-EM-1", "the early-media phase did not take place", out.notes)
+    streamer = out.devices[k]
+
+    def window(records: list[RtpRecord], direction: str) -> list[RtpRecord]:
+        return [r for r in records if r.direction == direction and lo <= r.time < hi]
+
+    sent = window(streamer.rtp, "sent")
+    to_devices = {d.host: [r for r in window(d.rtp, "received")
+                           if r.peer[0] in out.target_addresses] for d in out.devices}
+    pstn_got = [r for r in window(out.pstn_rtp, "received") if r.packet is not None]
+    count, _, purity = heard(pstn_got, "PCMA" if pstn_got and pstn_got[0].packet
+                             and pstn_got[0].packet.payload_type == 8 else "PCMU",
+                             out.teams_tone_hz)
+    evidence = [f"{streamer.host} streamed {len(sent)} early-media packet(s) before any "
+                "nomination; the other device stayed silent",
+                *(f"target media received by {host} meanwhile: {len(got)} packet(s)"
+                  for host, got in to_devices.items()),
+                f"the PSTN side meanwhile: {count} packet(s), {purity:.0%} of the power at "
+                f"{out.teams_tone_hz:.0f} Hz", *out.notes]
+    problems = []
+    if not to_devices[streamer.host]:
+        problems.append(f"the target sent none of the PSTN side's early media to "
+                        f"{streamer.host}, the device that streamed")
+    strays = [host for host, got in to_devices.items() if got and host != streamer.host]
+    if strays:
+        problems.append(f"the target sent early media to {', '.join(strays)}, which did not "
+                        "stream")
+    if count == 0 or purity < TONE_PURITY_MIN:
+        problems.append(f"the PSTN side did not hear {streamer.host}'s early media")
+    if problems:
+        return failed("DR-EM-1", "; ".join(problems), evidence)
+    return ok("DR-EM-1", f"the target latched to {streamer.host}, the device that streamed "
+              "first, before any nomination", evidence)

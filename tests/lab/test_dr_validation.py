@@ -249,9 +249,9 @@ async def test_forked_checks_find_rtpengines_deviations(
     found = dc.forked_devices_converge(first)
     assert found.verdict is Verdict.FAILED
     assert "went to callee2, which did not answer, after the 200" in found.summary
-    second = new_to_teams(lab, target, pcap=tmp_path / "second.pcap", devices=2,
-                          answering_device=1)
-    await captured_to_teams_call(second, lab, target)
+    second = await captured_to_teams_call(
+        new_to_teams(lab, target, pcap=tmp_path / "second.pcap", devices=2,
+                     answering_device=1), lab, target)
     found = dc.forked_devices_converge(second)
     assert found.verdict is Verdict.FAILED
     assert "the answering device callee2 received 0 media packet(s)" in found.summary
@@ -259,3 +259,20 @@ async def test_forked_checks_find_rtpengines_deviations(
     assert own.verdict is Verdict.FAILED and "198.18.0.22" in "\n".join(own.evidence)
     # Each device's checks were answered all the same (what DR-ICE-6 asks first).
     assert all(c.succeeded for d in second.devices for c in d.checks)
+
+
+async def test_forked_early_media_latching_fails_on_rtpengine(
+    lab: Lab, target: Target, tmp_path: Path,
+) -> None:
+    """rtpengine 10.5 forwards no early media between the PSTN side and two forked Teams
+    devices before they nominate (its known deviation of DR-EM-1), although the device
+    streamed and the PSTN side sent toward the target's 183, as the capture shows."""
+    out = await captured_to_teams_call(
+        new_to_teams(lab, target, pcap=tmp_path / "latch.pcap", devices=2,
+                     early_media_device=1), lab, target)
+    found = dc.early_media_latches(out)
+    assert found.verdict is Verdict.FAILED
+    assert "sent none of the PSTN side's early media to callee2" in found.summary
+    assert "callee2 streamed 15 early-media packet(s)" in found.evidence[0]
+    lo, hi = out.marks["early media"], out.marks["early media ended"]
+    assert sum(1 for r in out.pstn_rtp if r.direction == "sent" and lo <= r.time < hi) == 15

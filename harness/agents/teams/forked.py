@@ -10,6 +10,11 @@ device (the first unless told otherwise) answers 200 and the others get CANCEL.
 Then the PSTN side and the answering device send a tone; the others stay silent
 and record what still reaches them: after the 200, only the answering device's
 pair may carry media.
+
+With `early_media_device` set (DR-EM-1) the devices check but hold their
+nomination: once all have checked, that device streams early media and, 60 ms
+later, the PSTN caller streams toward the target's first 183; then the devices
+nominate and the call goes on as above.
 """
 
 from __future__ import annotations
@@ -74,24 +79,38 @@ async def forked_to_teams_call(
             out.nominated, out.nominated_at = answerer.nominated, answerer.nominated_at
 
         stack.callback(collect)
-        nominated = [asyncio.Event() for _ in out.devices]
-        answer_now = asyncio.Event()
-        tasks = [asyncio.create_task(_device(out, i, a, r, ice, nominated[i], answer_now))
+        steps = _Steps(out)
+        tasks = [asyncio.create_task(_device(out, i, a, r, ice, steps))
                  for i, (a, r, ice) in enumerate(zip(agents, rtps, ices, strict=True))]
         await run_with_helpers(
             _caller(out, caller, caller_rtp, rtps[out.answering_device], sip_target,
-                    fork_header, lab, nominated, answer_now), tasks)
+                    fork_header, lab, steps), tasks)
+
+
+class _Steps:
+    """What the devices and the caller wait for from each other."""
+
+    def __init__(self, out: DrOutcome) -> None:
+        self.checked = [asyncio.Event() for _ in out.devices]  # 183 sent, first check done
+        self.nominated = [asyncio.Event() for _ in out.devices]
+        self.stream_now = asyncio.Event()  # every device has checked: early media begins
+        self.early_done = asyncio.Event()  # the early-media phase is over: nominate
+        self.answer_now = asyncio.Event()
+        if out.early_media_device < 0:
+            self.early_done.set()
 
 
 async def _device(
     out: DrOutcome, index: int, agent: SipAgent, rtp: RtpEndpoint, ice: IceAgent,
-    nominated: asyncio.Event, answer_now: asyncio.Event,
+    steps: _Steps,
 ) -> None:
     device = out.devices[index]
+    checked, nominated = steps.checked[index], steps.nominated[index]
     try:
         got = await agent.wait_for(RequestReceived, "the forked INVITE", timeout=WAIT_S,
                                    where=lambda e: e.request.method == "INVITE")
     except TargetViolation:
+        checked.set()
         nominated.set()
         return  # never reached: the check says so
     device.reached = True
@@ -111,10 +130,22 @@ async def _device(
                            body=bytes(answer), content_type="application/sdp")
     agent.pump()
     if remote is not None and remote.candidates:
-        await ice.nominate(remote, remote.candidates[0])
+        candidate = remote.candidates[0]
+        await ice.check(remote, candidate)
+        checked.set()
+        if index == out.early_media_device:
+            await steps.stream_now.wait()
+            rtp.remote = candidate
+            codec = negotiated_codec(answer) or PCMU
+            await rtp.send_stream(StreamConfig(codec.payload_type),
+                                  payloads_for(codec, out.teams_tone_hz, "teams"),
+                                  out.packets_each_way)
+        await steps.early_done.wait()
+        await ice.check(remote, candidate, use_candidate=True)
+    checked.set()
     nominated.set()
     if index == out.answering_device:
-        await answer_now.wait()
+        await steps.answer_now.wait()
         agent.endpoint.respond(got.request, 200, agent.now, to_tag=device.to_tag,
                                body=bytes(answer), content_type="application/sdp")
         out.ok_sent_at = agent.now
@@ -134,8 +165,7 @@ async def _device(
 
 async def _caller(
     out: DrOutcome, caller: SipAgent, caller_rtp: RtpEndpoint, answerer_rtp: RtpEndpoint,
-    sip_target: Address, fork_header: str, lab: Lab, nominated: list[asyncio.Event],
-    answer_now: asyncio.Event,
+    sip_target: Address, fork_header: str, lab: Lab, steps: _Steps,
 ) -> None:
     offer = make_offer(caller.address, caller_rtp.port, (PCMU, PCMA))
     out.offer_to_pstn_side = offer
@@ -145,12 +175,14 @@ async def _caller(
     invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer), extra=extra)
     caller.endpoint.send_request(invite, sip_target, caller.now)
     caller.pump()
+    if out.early_media_device >= 0:
+        await _early_media(out, caller, caller_rtp, steps)
     try:
-        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in nominated)), WAIT_S)
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in steps.nominated)), WAIT_S)
     except TimeoutError:
         out.notes.append("not every device finished its checks within "
                          f"{WAIT_S:.0f} s; the answering device answers anyway")
-    answer_now.set()
+    steps.answer_now.set()
     final, dialog = await final_and_ack(caller, invite, timeout=WAIT_S)
     out.final_status = final.status
     if dialog is None:
@@ -179,3 +211,34 @@ async def _caller(
     await caller.wait_for(ResponseReceived, "the 200 to the BYE", timeout=WAIT_S,
                           where=lambda e: e.request.method == "BYE"
                           and e.response.status >= 200)
+
+
+async def _early_media(
+    out: DrOutcome, caller: SipAgent, caller_rtp: RtpEndpoint, steps: _Steps,
+) -> None:
+    """DR-EM-1: once every device has checked (none nominated), the early-media device
+    streams; a few packets later the PSTN caller streams too, toward the target's first
+    183: the target should send it to the device that streams. Then the devices nominate."""
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in steps.checked)), WAIT_S)
+    except TimeoutError:
+        out.notes.append(f"not every device checked within {WAIT_S:.0f} s")
+    out.marks["early media"] = loop.time()
+    steps.stream_now.set()
+    early = await caller.wait_for(ResponseReceived, "a 183 from the target",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status == 183)
+    sdp = parse_sdp_from(early.response.body, out.caller, "SDP of the target's 183")
+    await asyncio.sleep(0.06)  # the device's stream has begun
+    if sdp.media:
+        caller_rtp.remote = media_address(sdp)
+        codec = negotiated_codec(sdp) or PCMU
+        await caller_rtp.send_stream(StreamConfig(codec.payload_type),
+                                     payloads_for(codec, out.pstn_tone_hz, "pstn"),
+                                     out.packets_each_way)
+    else:
+        out.notes.append("no 183 with SDP reached the caller: it sent no early media")
+    await asyncio.sleep(DRAIN_S)
+    out.marks["early media ended"] = loop.time()
+    steps.early_done.set()

@@ -59,6 +59,7 @@ class DrKnobs(TypedDict, total=False):
     answering_device: int
     several_crypto: bool
     early_paths: bool
+    early_media_device: int
 
 
 @dataclass
@@ -111,8 +112,9 @@ class DrOutcome(CaptureEvidence):
     early_dtmf: str = ""  # to Teams: digits the PSTN side sends as RFC 4733 before the 200
     several_crypto: bool = False  # to Teams: answer with two crypto lines, the first with MKI
     early_paths: bool = False  # from Teams: two candidates, early media before and after
+    early_media_device: int = -1  # forked: this device streams early media before nominating
     paths: list[TeamsPath] = field(default_factory=list)  # early_paths: the two candidates
-    marks: dict[str, float] = field(default_factory=dict)  # early_paths: when each step ended
+    marks: dict[str, float] = field(default_factory=dict)  # early media: when each step ended
     dtmf_sent: list[tuple[str, int]] = field(default_factory=list)
     probes: list[tuple[str, bytes]] = field(default_factory=list)  # (what, transaction id)
     unknown_attribute_check: CheckResult | None = None
