@@ -68,6 +68,7 @@ from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.net import Address, UdpEndpoint
 from harness.sdp import (
+    Candidate,
     Connection,
     CryptoAttribute,
     SdpParseError,
@@ -125,6 +126,11 @@ class Fault(enum.Enum):
     """In the 2xx to an INVITE, replace each a=crypto key with a new one of the same suite."""
     NEW_ICE_CREDENTIALS_IN_REINVITE_ANSWER = "new-ice-credentials-in-reinvite-answer"
     """In the 2xx to a re-INVITE only, replace a=ice-ufrag and a=ice-pwd (an ICE restart)."""
+    RELAY_MEDIA = "relay-media"
+    """In the SDP of an initial INVITE (callee side: the target's offer toward Teams), name
+    ``ShimState.relay`` instead of the target's media: c=, m= port, a=rtcp and every
+    a=candidate. The target's candidate and ice-pwd go to ``ShimState.relayed_ice``, for
+    the `harness.agents.media_relay.MediaRelay` that then stands between the two."""
     STRIP_MKI = "strip-mki"
     """In every 18x/2xx SDP to an INVITE, drop the ``|<mki>:<length>`` of each a=crypto key:
     what a target that ignores MKI would make of the answer (callee side)."""
@@ -141,6 +147,8 @@ class ShimState:
     initial_answer: dict[str, bytes] = field(default_factory=dict)  # SDP of the first 2xx
     early_sdp_count: dict[str, int] = field(default_factory=dict)
     first_early_media: dict[str, Address] = field(default_factory=dict)  # (c= address, port)
+    relay: Address | None = None  # RELAY_MEDIA: where the media relay listens
+    relayed_ice: list[tuple[Address, str]] = field(default_factory=list)  # (candidate, pwd)
 
 
 FaultResult = tuple[Message | None, str | None]
@@ -381,6 +389,35 @@ def _without_mki(crypto: CryptoAttribute) -> CryptoAttribute | None:
     return crypto if keyed else None
 
 
+def _relay_media(message: Message, state: ShimState) -> FaultResult:
+    if (not isinstance(message, Request) or message.method != "INVITE"
+            or message.to.tag is not None or state.relay is None):
+        return message, None
+    sd = _sdp(message)
+    if sd is None or not sd.media or sd.media[0].port == 0:
+        return message, None
+    ip, port = state.relay
+    md = sd.media[0]
+    session_pwd = sd.get_attribute("ice-pwd")
+    pwd = md.ice_pwd or (session_pwd.value if session_pwd is not None else None)
+    candidates = md.get_attributes("candidate")
+    if not candidates or not pwd:
+        return message, None
+    for attr in candidates:
+        candidate = Candidate.parse(attr.value or "")
+        if candidate.component == 1:
+            state.relayed_ice.append(((candidate.ip, candidate.port), str(pwd)))
+        candidate.ip, candidate.port = ip, port
+        attr.value = str(candidate)
+    for conn in _connections(sd):
+        conn.address = ip
+    md.port = port
+    for attr in md.get_attributes("rtcp"):
+        attr.value = str(port)
+    message.set_body(bytes(sd))
+    return message, f"media and {len(candidates)} candidate(s) now at the relay {ip}:{port}"
+
+
 def _strip_mki(message: Message, state: ShimState) -> FaultResult:
     return _edit_crypto(message, False, _without_mki, "MKI dropped")
 
@@ -398,6 +435,7 @@ _FAULTS: dict[Fault, Callable[[Message, ShimState], FaultResult]] = {
     Fault.NEW_CRYPTO_KEY_IN_200: _new_crypto_key,
     Fault.NEW_ICE_CREDENTIALS_IN_REINVITE_ANSWER: _new_ice_in_reinvite_answer,
     Fault.STRIP_MKI: _strip_mki,
+    Fault.RELAY_MEDIA: _relay_media,
 }
 
 

@@ -298,13 +298,20 @@ def ice_stable_183_to_200(out: DrOutcome) -> Finding:
 
 
 def no_checks_needed_after_200(out: DrOutcome) -> Finding:
-    """DR-ICE-8: checks completed during the 183; after the 200 media flows with no new
-    check."""
+    """DR-ICE-8: checks completed during the 183; the 200 asks for none again (its ICE
+    credentials and candidates are those of the 183: new ones would oblige the Teams side
+    to check again) and after it media flows with no new check."""
     media = nominated_pair_carries_media(out, "DR-ICE-8")
     evidence = [f"{out.checks_after_200} check(s) sent after the 200",
                 *media.evidence]
     if out.nominated_at is None or out.ok_sent_at is None or out.nominated_at > out.ok_sent_at:
         return failed("DR-ICE-8", "the nomination did not complete before the 200", evidence)
+    early, final = _ice_lines(out.teams_got_183), _ice_lines(out.teams_got_200)
+    if final and early != final:
+        changed = sorted(set(early) ^ set(final))
+        return failed("DR-ICE-8", "the 200 brings other ICE credentials or candidates than "
+                      f"the 183 ({', '.join(changed)}): the Teams side would have to check "
+                      "again", evidence)
     if media.verdict is not Verdict.OK:
         return failed("DR-ICE-8", "after the 200, without new checks: " + media.summary,
                       evidence)

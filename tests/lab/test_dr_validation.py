@@ -6,15 +6,20 @@ credentials or a new crypto key in the 200, m=video dropped from the answer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 from peer_copies import SDES_NO_BUT_80, started, with_define
+from typing_extensions import Unpack
 
+from harness.agents.media_relay import MediaRelay, RelayFault
 from harness.agents.shim import Fault, SipShim
-from harness.agents.teams import DrOutcome, captured_to_teams_call, new_to_teams
+from harness.agents.teams import DrKnobs, DrOutcome, captured_to_teams_call, new_to_teams
 from harness.conformance import Verdict
 from harness.conformance import dr_checks as dc
+from harness.conformance.findings import Finding
 from harness.lab import Lab
 from harness.targets.base import Target
 
@@ -115,13 +120,15 @@ async def test_from_teams_checks_pass_through_a_faultless_shim(
         assert check(out).verdict is Verdict.OK, check(out)
 
 
-async def test_new_ice_credentials_in_the_200_fail_dr_ice_7(
+async def test_new_ice_credentials_in_the_200_fail_dr_ice_7_and_8(
     lab: Lab, target: Target, tmp_path: Path,
 ) -> None:
     out, fired = await _from_teams_via(lab, target, tmp_path, Fault.NEW_ICE_CREDENTIALS_IN_200)
     assert fired >= 1  # the first 200 (and the re-INVITE's)
     found = dc.ice_stable_183_to_200(out)
     assert found.verdict is Verdict.FAILED and "changed from the 183 to the 200" in found.summary
+    again = dc.no_checks_needed_after_200(out)
+    assert again.verdict is Verdict.FAILED and "would have to check again" in again.summary
 
 
 async def test_a_dropped_video_line_fails_dr_sdp_1(
@@ -154,20 +161,29 @@ async def test_an_ice_restart_in_the_reinvite_answer_fails_dr_reinv_1(
     assert found.verdict is Verdict.FAILED and "ICE restart" in found.summary
 
 
-async def _to_teams_callee_side(lab: Lab, target: Target, tmp_path: Path, fault: Fault,
-                                ) -> tuple[DrOutcome, int]:
-    """The call toward Teams, answered with several crypto lines (DR-SRTP-2), with the shim
-    between the target and the Teams callee: the target dials the shim, which relays to
-    callee1 and carries the Teams answer back."""
-    async with SipShim(lab, downstream=(lab.address("callee1"), 5060), fault=fault) as shim:
-        out = new_to_teams(lab, target, pcap=tmp_path / f"{fault.value}.pcap",
-                           several_crypto=True)
+async def _to_teams_callee_side(
+    lab: Lab, target: Target, tmp_path: Path, fault: Fault,
+    relay_fault: RelayFault | None = None, **knobs: Unpack[DrKnobs],
+) -> tuple[DrOutcome, int]:
+    """The call toward Teams with the shim between the target and the Teams callee: the
+    target dials the shim, which relays to callee1 and carries the Teams answer back.
+    With `relay_fault` the shim (RELAY_MEDIA) also puts a `MediaRelay` in the media path.
+    Returns the outcome and how many times the fault (of the relay, if any) fired."""
+    async with AsyncExitStack() as stack:
+        shim = await stack.enter_async_context(SipShim(
+            lab, downstream=(lab.address("callee1"), 5060),
+            fault=Fault.RELAY_MEDIA if relay_fault is not None else fault))
+        relay = None
+        if relay_fault is not None:
+            relay = await stack.enter_async_context(
+                MediaRelay(lab, shim.state, fault=relay_fault))
+        out = new_to_teams(lab, target, pcap=tmp_path / f"{fault.value}.pcap", **knobs)
         dial = target.loaded.spec.teams_direct_routing
         assert dial is not None
         out.request_uri = dial.to_teams.request_uri.format(callee_address=shim.address[0],
                                                            callee_port=shim.address[1])
         await captured_to_teams_call(out, lab, target)
-        return out, shim.fired
+        return out, (relay.fired if relay is not None else shim.fired)
 
 
 @pytest.mark.parametrize(("fault", "verdict"), [(Fault.NONE, Verdict.OK),
@@ -177,12 +193,52 @@ async def test_a_target_deaf_to_the_mki_fails_dr_srtp_2(
 ) -> None:
     # With the MKI taken out of the answer the target reads it as a key without MKI, as a
     # target that ignores MKI would: the Teams side's packets no longer authenticate.
-    out, fired = await _to_teams_callee_side(lab, target, tmp_path, fault)
+    out, fired = await _to_teams_callee_side(lab, target, tmp_path, fault,
+                                             several_crypto=True)
     assert fired == (0 if fault is Fault.NONE else 2)  # the 183 and the 200
     found = dc.several_crypto_lines_accepted(out)
     assert found.verdict is verdict, found
     if verdict is Verdict.FAILED:
         assert "the PSTN side did not hear the other side's 1300 Hz tone" in found.summary
+
+
+# --------------------------------------------------------------------------- media relay
+
+
+STUN_AND_PATH_CHECKS = (dc.unknown_attribute_ignored, dc.malformed_stun_discarded,
+                        dc.nominated_pair_carries_media, dc.checks_answered)
+
+
+async def test_stun_and_path_checks_pass_through_a_faultless_media_relay(
+    lab: Lab, target: Target, tmp_path: Path,
+) -> None:
+    out, fired = await _to_teams_callee_side(lab, target, tmp_path, Fault.RELAY_MEDIA,
+                                             RelayFault.NONE, stun_probes=True)
+    assert fired == 0
+    for check in STUN_AND_PATH_CHECKS:
+        assert check(out).verdict is Verdict.OK, check(out)
+
+
+@pytest.mark.parametrize(("relay_fault", "check", "summary"), [
+    (RelayFault.DROP_ANSWER_TO_UNKNOWN_ATTRIBUTE, dc.unknown_attribute_ignored,
+     "the check with an unknown optional attribute was not answered properly: no response"),
+    (RelayFault.ANSWER_MALFORMED, dc.malformed_stun_discarded,
+     "the target answered the check with a wrong MESSAGE-INTEGRITY with a success response"),
+    (RelayFault.MEDIA_FROM_ANOTHER_PORT, dc.nominated_pair_carries_media,
+     "not only from the nominated"),
+])
+async def test_a_relay_fault_fails_its_stun_or_path_check(
+    lab: Lab, target: Target, tmp_path: Path, relay_fault: RelayFault,
+    check: Callable[[DrOutcome], Finding], summary: str,
+) -> None:
+    out, fired = await _to_teams_callee_side(lab, target, tmp_path, Fault.RELAY_MEDIA,
+                                             relay_fault, stun_probes=True)
+    assert fired >= 1
+    found = check(out)
+    assert found.verdict is Verdict.FAILED and summary in found.summary, found
+    # The STUN faults leave the call's media alone (DR-STUN-2 also judges that media).
+    if relay_fault is not RelayFault.MEDIA_FROM_ANOTHER_PORT:
+        assert dc.nominated_pair_carries_media(out).verdict is Verdict.OK
 
 
 # --------------------------------------------------------------------------- early media paths
