@@ -47,6 +47,8 @@ def test_run_writes_allure_and_junit_and_every_case_passes(tmp_path: Path) -> No
     deviations = [r for r in results if r["status"] == "skipped"]
     assert sorted(r["name"] for r in deviations) == [
         "Anchored: early media of forked dialogs stays separate [SIP-EARLY-1]",
+        "From Teams: early media before nomination goes to the highest-priority checked "
+        "candidate [DR-EM-2]",
         "Proxy: each forked branch's a=crypto reaches the caller unchanged [MM-PROXY-4]",
         "Proxy: early media of forked dialogs stays separate [SIP-EARLY-1]",
         "To Teams, forked: the ICE-Lite target sends no checks of its own [DR-ICE-3]",
@@ -54,6 +56,8 @@ def test_run_writes_allure_and_junit_and_every_case_passes(tmp_path: Path) -> No
         "device answers) [DR-ICE-6]",
         "To Teams, forked: the device that answers gets the media, and only it (the second "
         "device answers) [DR-ICE-6]",
+        "To Teams, forked: the target latches to the device that streams early media first "
+        "[DR-EM-1]",
     ]
     for deviation in deviations:
         assert "KNOWN DEVIATION" in deviation["statusDetails"]["message"]
