@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from peer_copies import OLD_ANCHOR_OFFER_FLAGS, copy_default_peer, started, with_define
@@ -28,10 +29,13 @@ async def test_early_media_check_passes_in_bypass_and_finds_rtpengine_crossovers
     # whose 183 came last, so at least two callees' media arrive from a port not theirs ...
     assert relayed.summary.count("CROSSOVER") >= 2
     assert "early packets reached the caller from" in relayed.summary
-    # ... and the caller's early media goes to that last branch (which varies run to run).
-    last = next(b.host for b in out.branches if b.to_tag == out.early_dialogs[-1].to_tag)
-    if last != "callee1":
-        assert f"early packets for callee1's dialog reached {last}" in relayed.summary
+    # ... and the caller's early media goes to one of the other branches: rtpengine's last
+    # (which 183 it handled last varies run to run, and Kamailio's worker processes may
+    # relay the 183s in another order than rtpengine saw them, so which one is not fixed).
+    # When that last one is callee1 itself, its dialog's early media arrives as it should.
+    crossed = re.search(r"early packets for callee1's dialog reached callee[23]",
+                        relayed.summary)
+    assert crossed or "for callee1's dialog never reached" not in relayed.summary, relayed
 
 
 async def test_fork_checks_fail_against_a_target_that_does_not_fork(tmp_path: Path) -> None:

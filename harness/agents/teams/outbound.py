@@ -59,8 +59,10 @@ def teams_offer(out: DrOutcome, ice: IceAgent, port: int, *siblings: IceAgent
                 ) -> SessionDescription:
     """The Teams side's offer: SDES _80 and _32, rtcp-mux, `ice`'s candidate and its
     siblings', m=audio on `port` (the default candidate), m=video too if asked."""
-    crypto = [CryptoAttribute.generate(1, SRTP_SUITE),
-              CryptoAttribute.generate(2, "AES_CM_128_HMAC_SHA1_32")]
+    # As in the seed's "SDES only offer to SBC": _32 under tag 0 first, then _80, each
+    # with the lifetime |2^31.
+    crypto = [CryptoAttribute.generate(0, "AES_CM_128_HMAC_SHA1_32", lifetime="2^31"),
+              CryptoAttribute.generate(1, SRTP_SUITE, lifetime="2^31")]
     video = [make_media("video", port + 2, (H264,), proto="RTP/SAVP",
                         crypto=[CryptoAttribute.generate(1, SRTP_SUITE)], ptime=None)]
     offer = make_offer(ice.address[0], port, (PCMU, PCMA), crypto=crypto,
