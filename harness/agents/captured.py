@@ -6,8 +6,8 @@ This is the unit of work of every media-mode case (the pytest fixture
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from harness.agents.call import AfterMedia, basic_call
@@ -44,16 +44,48 @@ def new_outcome(
 
 
 @asynccontextmanager
-async def capturing(lab: Lab, pcap: Path) -> AsyncIterator[None]:
+async def capturing(lab: Lab, pcap: Path, hosts: Iterable[str] = ()) -> AsyncIterator[None]:
     """A capture on the lab bridge around the body, confirmed listening before it runs.
 
     Immediate mode with a 4 MiB kernel buffer: no 1 s libpcap block timeout to
     wait out before stopping, and no drops in a burst. A drop is a HarnessError
     (the evidence would be incomplete, so there is no verdict).
+
+    When one of `hosts` sits in a site behind a router, that site's bridge is
+    captured too (into `site_pcap(pcap, site)`), for the traffic that stays inside
+    the site: a branch office's client and gateway talking directly never cross the
+    main bridge. What leaves the site is seen on the main bridge already, so the
+    site's capture keeps only traffic from and to its own subnet. `read_capture`
+    merges the files in time order.
     """
     pcap.parent.mkdir(parents=True, exist_ok=True)
-    capture = Capture(lab.bridge_interface, pcap, bpf_filter="udp",
-                      netns=lab.bridge_netns, immediate=True, buffer_kib=4096)
+    points: list[tuple[str | None, str, str, Path]] = [
+        (lab.bridge_netns, lab.bridge_interface, "udp", pcap)]
+    for site in {s.name: s for h in hosts if (s := lab.topology.site_of(h))}.values():
+        site_ns, bridge = lab.site_bridge(site.name)
+        points.append((site_ns, bridge, f"udp and src net {site.subnet} and dst net "
+                       f"{site.subnet}", site_pcap(pcap, site.name)))
+    async with AsyncExitStack() as stack:
+        for netns, interface, bpf, path in points:
+            await stack.enter_async_context(_one_capture(lab, interface, netns, bpf, path))
+        yield
+
+
+def site_pcap(pcap: Path, site: str) -> Path:
+    """Where `capturing` puts what it saw on a site's bridge, beside the main pcap."""
+    return pcap.with_name(f"{pcap.stem}.site-{site}.pcap")
+
+
+def site_pcaps(pcap: Path) -> list[Path]:
+    """The site captures made beside `pcap`."""
+    return sorted(pcap.parent.glob(f"{pcap.stem}.site-*.pcap"))
+
+
+@asynccontextmanager
+async def _one_capture(lab: Lab, interface: str, netns: str | None, bpf: str,
+                       path: Path) -> AsyncIterator[None]:
+    capture = Capture(interface, path, bpf_filter=bpf, netns=netns, immediate=True,
+                      buffer_kib=4096)
     await capture.start()
     record = lab.register_process(capture.pid, "tcpdump") if capture.pid else None
     try:
@@ -64,8 +96,8 @@ async def capturing(lab: Lab, pcap: Path) -> AsyncIterator[None]:
             lab.forget_process(record)
     if result.stats.dropped_by_kernel:
         raise HarnessError(
-            f"the capture lost {result.stats.dropped_by_kernel} packet(s) in the kernel: "
-            "the evidence is incomplete, no verdict"
+            f"the capture on {interface} lost {result.stats.dropped_by_kernel} packet(s) in "
+            "the kernel: the evidence is incomplete, no verdict"
         )
 
 
@@ -105,7 +137,7 @@ async def captured_call(
 ) -> CallOutcome:
     """Place the call `outcome` describes with a capture running on the lab bridge."""
     assert outcome.pcap is not None
-    async with capturing(lab, outcome.pcap):
+    async with capturing(lab, outcome.pcap, outcome.hosts):
         await basic_call(outcome, lab=lab, sip_target=target.sip_address, packets=packets,
                          then=steps_of(outcome))
     analyse(outcome)
@@ -124,7 +156,7 @@ async def captured_fork(
 
     `via`: where the caller sends its INVITE instead of the target (a shim)."""
     assert out.pcap is not None
-    async with capturing(lab, out.pcap):
+    async with capturing(lab, out.pcap, out.hosts):
         await forked_call(out, lab=lab, sip_target=via or target.sip_address)
     read_capture(out)
     return out
@@ -135,6 +167,9 @@ def read_capture(evidence: CaptureEvidence, **more_names: str) -> None:
     (`more_names`: name -> address of any other lab host, e.g. a shim)."""
     assert evidence.pcap is not None
     evidence.packets = read_pcap(evidence.pcap)
+    extra = [p for path in site_pcaps(evidence.pcap) for p in read_pcap(path)]
+    if extra:  # frame numbers are per file; the merged list is in time order
+        evidence.packets = sorted(evidence.packets + extra, key=lambda p: p.ts)
     names = {addr: name for name, addr in evidence.hosts.items()}
     names |= {addr: "target" for addr in evidence.target_addresses}
     names |= {addr: name for name, addr in more_names.items()}

@@ -609,7 +609,7 @@ async def captured_call_via_shim(
             f"the shim relays to {shim.downstream}, not to the target at {target.sip_address}"
         )
     assert outcome.pcap is not None
-    async with capturing(lab, outcome.pcap):
+    async with capturing(lab, outcome.pcap, outcome.hosts):
         await basic_call(outcome, lab=lab, sip_target=shim.address, packets=packets,
                          then=steps_of(outcome))
     return _finish(outcome, shim)

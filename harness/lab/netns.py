@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import LabError, MissingToolError, SetupError
-from harness.lab.topology import Topology
+from harness.lab.topology import Site, Topology
 
 STATE_DIR = Path(os.environ.get("SBC_HARNESS_STATE_DIR", "/run/sbc-harness/runs"))
 NETNS_DIR = Path("/run/netns")
@@ -58,6 +58,16 @@ def _ip(*args: str) -> None:
     proc = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise LabError(f"'ip {' '.join(args)}' failed: {proc.stderr.strip() or proc.returncode}")
+
+
+def _run(*argv: str) -> None:
+    proc = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise LabError(f"'{' '.join(argv)}' failed: {proc.stderr.strip() or proc.returncode}")
+
+
+def _in_netns(ns: str, *argv: str) -> None:
+    _run("ip", "netns", "exec", ns, *argv)
 
 
 def _start_time(pid: int) -> int | None:
@@ -218,7 +228,6 @@ class Lab:
                 _ip("-n", br, "link", "set", "lo", "up")
                 _ip("-n", br, "link", "add", BRIDGE, "type", "bridge")
                 _ip("-n", br, "link", "set", BRIDGE, "up")
-            where = ["-n", br] if br is not None else []
             plen = self.topology.prefix_length
             for n, host in enumerate(self.topology.hosts):
                 if host.name in self.provided:
@@ -226,16 +235,87 @@ class Lab:
                 ns = self.netns(host.name)
                 self._add_netns(ns)
                 veth = f"v-{host.name}" if br is not None else f"v{self.prefix[2:]}{n}"
-                _ip(*where, "link", "add", veth, "type", "veth", "peer", "name", "eth0",
-                    "netns", ns)
-                _ip(*where, "link", "set", veth, "master", self.bridge_interface, "up")
-                _ip("-n", ns, "addr", "add", f"{host.address}/{plen}", "dev", "eth0")
-                _ip("-n", ns, "link", "set", "eth0", "up")
-                _ip("-n", ns, "link", "set", "lo", "up")
+                self._plug(ns, "eth0", f"{host.address}/{plen}", veth, br,
+                           self.bridge_interface)
+            for n, site in enumerate(self.topology.sites):
+                self._up_site(n, site)
         except BaseException:
             self.down()
             raise
         self.is_up = True
+
+    def _plug(self, ns: str, ifname: str, cidr: str, veth: str, bridge_ns: str | None,
+              bridge: str) -> None:
+        """A veth from bridge `bridge` (in `bridge_ns`) to `ifname` in `ns`, at `cidr`."""
+        where = ["-n", bridge_ns] if bridge_ns is not None else []
+        _ip(*where, "link", "add", veth, "type", "veth", "peer", "name", ifname, "netns", ns)
+        _ip(*where, "link", "set", veth, "master", bridge, "up")
+        _ip("-n", ns, "addr", "add", cidr, "dev", ifname)
+        _ip("-n", ns, "link", "set", ifname, "up")
+        _ip("-n", ns, "link", "set", "lo", "up")
+
+    def _sites_netns(self) -> str:
+        """Where the sites' bridges live: the lab's bridge namespace, made for them when
+        the main bridge is someone else's (Docker)."""
+        ns = f"{self.prefix}-br"
+        if self.bridge_netns is None and ns not in self.state.namespaces:
+            self._add_netns(ns)
+            _ip("-n", ns, "link", "set", "lo", "up")
+        return ns
+
+    def _up_site(self, n: int, site: Site) -> None:
+        """The site's bridge, its router (uplink on the main bridge, gateway inside), its
+        hosts (default route via the gateway), and the main hosts' route to it (routed
+        sites) or the router's masquerade and port forwards (NAT sites)."""
+        sites_ns = self._sites_netns()
+        site_bridge = f"b-{site.name}"
+        _ip("-n", sites_ns, "link", "add", site_bridge, "type", "bridge")
+        _ip("-n", sites_ns, "link", "set", site_bridge, "up")
+        router = self.netns(site.router.name)
+        self._add_netns(router)
+        uplink = (f"v-{site.router.name}" if self.bridge_netns is not None
+                  else f"v{self.prefix[2:]}r{n}")
+        self._plug(router, "eth0", f"{site.router.address}/{self.topology.prefix_length}",
+                   uplink, self.bridge_netns, self.bridge_interface)
+        self._plug(router, "eth1", f"{site.gateway}/{site.prefix_length}",
+                   f"i-{site.router.name}", sites_ns, site_bridge)
+        _in_netns(router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        for host in site.hosts:
+            ns = self.netns(host.name)
+            self._add_netns(ns)
+            self._plug(ns, "eth0", f"{host.address}/{site.prefix_length}", f"v-{host.name}",
+                       sites_ns, site_bridge)
+            _ip("-n", ns, "route", "add", "default", "via", site.gateway)
+        if site.nat:
+            if shutil.which("iptables") is None:
+                raise MissingToolError("iptables", "iptables")
+            _in_netns(router, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", site.subnet,
+                      "-o", "eth0", "-j", "MASQUERADE")
+            for forward in site.forwards:
+                inside = self.topology.host(forward.to_host).address
+                _in_netns(router, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", "eth0",
+                          "-p", forward.protocol, "--dport", str(forward.port), "-j", "DNAT",
+                          "--to-destination", f"{inside}:{forward.port}")
+            return
+        for host in self.topology.hosts:
+            if host.name not in self.provided:
+                _ip("-n", self.netns(host.name), "route", "add", site.subnet, "via",
+                    site.router.address)
+
+    def site_bridge(self, site: str) -> tuple[str, str]:
+        """(namespace, interface) of a site's bridge: where its local traffic is seen."""
+        if not any(s.name == site for s in self.topology.sites):
+            raise KeyError(f"no site {site!r} in the lab")
+        return f"{self.prefix}-br", f"b-{site}"
+
+    def routes_for_provided(self, host: str) -> None:
+        """Give a provided host (the target's container, once its namespace is attached)
+        the routes to the routed sites, as the lab's own hosts have. Idempotent."""
+        path = self.netns(host)
+        for site in self.topology.sites:
+            if not site.nat:
+                _run("nsenter", f"--net={path}", "ip", "route", "replace", site.subnet, "via",
+                     site.router.address)
 
     def register_process(self, pid: int, label: str) -> ProcessRecord:
         """Remember a process started inside the lab, so it is stopped even after a crash."""

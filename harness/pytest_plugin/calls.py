@@ -20,7 +20,13 @@ import allure
 import pytest
 from typing_extensions import Unpack
 
-from harness.agents.captured import captured_call, captured_fork, new_fork, new_outcome
+from harness.agents.captured import (
+    captured_call,
+    captured_fork,
+    new_fork,
+    new_outcome,
+    site_pcaps,
+)
 from harness.agents.forking import ForkOutcome
 from harness.agents.outcome import CallOutcome, Reinvite, Side
 from harness.agents.teams import (
@@ -58,6 +64,10 @@ def attach_capture(tag: str, pcap: Path | None, ladder: str) -> None:
     if pcap is not None and pcap.exists():
         allure.attach.file(str(pcap), name=f"{tag}: capture (pcap)", attachment_type=PCAP_TYPE,
                            extension="pcap")
+        for site in site_pcaps(pcap):
+            where = site.stem.rsplit(".", 1)[-1]
+            allure.attach.file(str(site), name=f"{tag}: capture inside {where} (pcap)",
+                               attachment_type=PCAP_TYPE, extension="pcap")
     if ladder:
         allure.attach(ladder, name=f"{tag}: SIP ladder",
                       attachment_type=allure.attachment_type.TEXT)

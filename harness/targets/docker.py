@@ -146,6 +146,7 @@ class DockerTarget(LabHosted):
             self.lab.attach_provided(self.host, f"/proc/{state['Pid']}/ns/net")
             netns = self.lab.netns(self.host)
             try:
+                self.lab.routes_for_provided(self.host)
                 while pending and await probe(pending[0], netns,
                                               ng_address=self.docker.ready_address,
                                               sip=self.sip_address):

@@ -35,6 +35,38 @@ def test_hosts_reach_each_other_over_the_bridge_only_inside_the_lab() -> None:
     assert not any(n.startswith(lab.prefix) for n in list_netns())
 
 
+def _datagram(lab: Lab, sender: str, receiver: str, to: tuple[str, int] | None = None,
+              port: int = 5060) -> tuple[str, int] | str:
+    """Where one datagram from `sender` to `receiver` (or to `to`) appeared to come from,
+    or the error that stopped it."""
+    rx = udp_socket(lab.netns(receiver), lab.address(receiver), port)
+    tx = udp_socket(lab.netns(sender), lab.address(sender), 0)
+    rx.settimeout(0.5)
+    try:
+        tx.sendto(b"ping", to or (lab.address(receiver), port))
+        _, source = rx.recvfrom(100)
+        return source[0], source[1]
+    except OSError as exc:
+        return str(exc)
+    finally:
+        rx.close()
+        tx.close()
+
+
+def test_branch_site_is_routed_both_ways_and_nat_site_hides_behind_its_router() -> None:
+    with Lab(default_topology()) as lab:
+        # The branch office: its hosts and the main subnet reach each other, addresses kept.
+        assert _datagram(lab, "branch1", "sbc")[0] == lab.address("branch1")
+        assert _datagram(lab, "sbc", "branch2")[0] == lab.address("sbc")
+        # Behind NAT: what leaves carries the router's address; the inside address is not
+        # reachable; the forwarded SIP port is.
+        assert _datagram(lab, "natted", "caller")[0] == lab.address("natr")
+        assert "unreachable" in str(_datagram(lab, "caller", "natted", port=7000))
+        assert _datagram(lab, "caller", "natted", to=(lab.address("natr"), 5060))[0] \
+            == lab.address("caller")
+    assert not any(n.startswith(lab.prefix) for n in list_netns())
+
+
 def test_leftovers_of_a_killed_run_are_removed() -> None:
     # A child process builds a lab, starts a long-lived process in it and is SIGKILLed.
     script = textwrap.dedent(

@@ -29,7 +29,7 @@ async def captured_to_teams_call(
     of the target (a shim in front of it)."""
     assert out.pcap is not None
     sip_target = via or target.sip_address
-    async with capturing(lab, out.pcap):
+    async with capturing(lab, out.pcap, out.hosts):
         if out.devices:
             forking = target.loaded.spec.forking
             if forking is None:
