@@ -145,6 +145,9 @@ AfterMedia = Callable[[LiveCall, int], Awaitable[None]]
 """What to do between the first media phase and the BYE (the re-INVITE steps)."""
 
 
+EARLY_ANSWER_S = 0.05  # between a callee's 183 with SDP and its 200
+
+
 async def basic_call(
     outcome: CallOutcome, *, lab: Lab, sip_target: Address, packets: int = 10,
     then: AfterMedia | None = None, callee_contact: Address | None = None,
@@ -162,9 +165,10 @@ async def basic_call(
         # Runs last: asyncio closes a datagram socket on the next loop turn, so yield once
         # and the ports are free again when the call returns.
         stack.push_async_callback(asyncio.sleep, 0)
-        caller = SipAgent(outcome.caller, lab.netns(outcome.caller), caller_address)
+        caller = SipAgent(outcome.caller, lab.netns(outcome.caller), caller_address,
+                          outcome.caller_port)
         callee = SipAgent(outcome.callee, lab.netns(outcome.callee), callee_address,
-                          contact=callee_contact)
+                          outcome.callee_port, contact=callee_contact)
         caller_rtp = RtpEndpoint(outcome.caller, lab.netns(outcome.caller), caller_address)
         callee_rtp = RtpEndpoint(outcome.callee, lab.netns(outcome.callee), callee_address)
         for thing in (caller, callee, caller_rtp, callee_rtp):
@@ -229,18 +233,45 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
         callee.pump()
     else:
         outcome.answer_sent = live.callee_sdp = answer
-        callee.endpoint.respond(request, 180, callee.now, to_tag=to_tag)
+        if outcome.callee_side.early_answer:
+            callee.endpoint.respond(request, 183, callee.now, to_tag=to_tag, body=bytes(answer),
+                                    content_type="application/sdp")
+            callee.pump()
+            # A gateway answers some time after its 183; sent back to back, the two could
+            # overtake each other in the target's parallel workers.
+            await asyncio.sleep(EARLY_ANSWER_S)
+        else:
+            callee.endpoint.respond(request, 180, callee.now, to_tag=to_tag)
         callee.endpoint.respond(request, 200, callee.now, to_tag=to_tag, body=bytes(answer),
                                 content_type="application/sdp")
         callee.pump()
 
     # -- the caller gets its final response ------------------------------------------
-    final = await caller.wait_for(
-        ResponseReceived, "a final response to the INVITE",
-        where=lambda e: e.request.method == "INVITE" and e.response.status >= 200,
-    )
+    try:
+        final = await caller.wait_for(
+            ResponseReceived, "a final response to the INVITE",
+            timeout=outcome.final_timeout or 2.0,
+            where=lambda e: e.request.method == "INVITE" and e.response.status >= 200,
+        )
+    except TargetViolation:
+        if outcome.final_timeout is None:
+            raise
+        outcome.provisionals = _provisionals(caller)
+        outcome.notes.append(f"no final response within {outcome.final_timeout:.1f} s "
+                             f"(provisional responses: {outcome.provisionals or 'none'}); "
+                             "the caller CANCELs")
+        caller.endpoint.cancel(invite, caller.now)
+        caller.pump()
+        return False
+    outcome.provisionals = _provisionals(caller)
     outcome.final_status = final.response.status
     outcome.final_reason = final.response.reason
+    if outcome.callee_side.early_answer and answer is not None:
+        early = await caller.wait_for(
+            ResponseReceived, "the 183 with the callee's early answer", timeout=0.5,
+            where=lambda e: e.request.method == "INVITE" and e.response.status == 183)
+        outcome.early_answer_received = parse_sdp_from(early.response.body, outcome.caller,
+                                                       "answer in the 183")
     if not outcome.established:
         outcome.notes.append(
             f"the callee's SDP policy: codecs {[c.encoding for c in callee_codecs]}, "
@@ -274,6 +305,12 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
         caller_rtp.port, callee_rtp.port, True, True, codec, callee_codec,
     ))
     return True
+
+
+def _provisionals(caller: SipAgent) -> list[int]:
+    """The 1xx responses to the INVITE the caller has received so far (left unclaimed)."""
+    return [e.response.status for e in caller.pending(ResponseReceived)
+            if e.request.method == "INVITE" and e.response.status < 200]
 
 
 async def media_phase(live: LiveCall, phase: Phase, packets: int) -> None:

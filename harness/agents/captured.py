@@ -27,20 +27,32 @@ from harness.targets.spec import MediaMode
 def new_outcome(
     lab: Lab, target: Target, mode: MediaMode, *, pcap: Path, caller: Side | None = None,
     callee: Side | None = None, label: str | None = None, callee_host: str = "callee1",
-    reinvites: tuple[Reinvite, ...] = (),
+    reinvites: tuple[Reinvite, ...] = (), caller_host: str = "caller",
+    request_uri: str | None = None, caller_port: int = 5060, callee_port: int = 5060,
+    final_timeout: float | None = None,
 ) -> CallOutcome:
-    """What a call is to be: who calls whom through which mode, and where the pcap goes."""
+    """What a call is to be: who calls whom through which mode, and where the pcap goes.
+    `request_uri`: what the caller dials instead of the mode's dial plan (a policy
+    profile's); several calls at once on one host need their own SIP ports."""
     caller = caller or Side()
     callee = callee or Side()
+    hosts = {h: _seen_at(lab, h) for h in (caller_host, callee_host)}
     return CallOutcome(
         mode=mode, label=label or mode.value,
-        request_uri=target.loaded.spec.request_uri(mode, lab.address(callee_host), 5060),
-        caller="caller", callee=callee_host, caller_side=caller, callee_side=callee,
+        request_uri=request_uri or target.loaded.spec.request_uri(
+            mode, _seen_at(lab, callee_host), callee_port),
+        caller=caller_host, callee=callee_host, caller_side=caller, callee_side=callee,
         caller_tone_hz=caller.tone_hz or 700.0, callee_tone_hz=callee.tone_hz or 1300.0,
-        reinvites=reinvites,
-        hosts={h: lab.address(h) for h in ("caller", callee_host)},
-        target_addresses=target.addresses, pcap=pcap,
+        reinvites=reinvites, caller_port=caller_port, callee_port=callee_port,
+        final_timeout=final_timeout, hosts=hosts, target_addresses=target.addresses, pcap=pcap,
     )
+
+
+def _seen_at(lab: Lab, host: str) -> str:
+    """The address a host's packets carry on the main bridge: its own, or for a host
+    behind NAT its router's (what the target and the capture see)."""
+    site = lab.topology.site_of(host)
+    return lab.address(site.router.name if site is not None and site.nat else host)
 
 
 @asynccontextmanager

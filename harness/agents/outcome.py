@@ -43,6 +43,7 @@ class Side:
     # extra media-level attributes for its offer or answer, e.g. ("zrtp-hash", "1.10 ab..")
     attributes: tuple[tuple[str, str | None], ...] = ()
     dtmf: str = ""  # digits the side sends as RFC 4733 events after its tone
+    early_answer: bool = False  # callee: answer 183 with its SDP before the 200 (not 180)
 
 
 class Reinvite(enum.Enum):
@@ -109,6 +110,13 @@ class CallOutcome(CaptureEvidence):
     caller_tone_hz: float
     callee_tone_hz: float
     reinvites: tuple[Reinvite, ...] = ()  # sent in order after the first media phase
+    caller_port: int = 5060  # the SIP ports of the two agents (several calls on one host)
+    callee_port: int = 5060
+    early_answer_received: SessionDescription | None = None  # the 183's SDP at the caller
+    # None: no final response within 2 s is a TargetViolation. A number: the caller waits
+    # that long, then records no final response (`final_status` None), CANCELs and ends.
+    final_timeout: float | None = None
+    provisionals: list[int] = field(default_factory=list)  # 1xx statuses the caller got
     final_status: int | None = None
     final_reason: str = ""
     offer_sent: SessionDescription | None = None  # caller -> target

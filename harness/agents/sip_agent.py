@@ -111,6 +111,10 @@ class SipAgent:
         if deadline is not None:
             self._timer = self._loop.call_at(deadline, self._on_timer)
 
+    def pending(self, kind: type[E]) -> list[E]:
+        """The events of `kind` no `wait_for` has claimed yet, oldest first."""
+        return [e for e in self._events if isinstance(e, kind)]
+
     async def wait_for(
         self, kind: type[E], what: str, timeout: float = 2.0,
         where: Callable[[E], bool] = lambda e: True,

@@ -45,7 +45,7 @@ class Case:
     features: tuple[AnchoredFeature, ...] = ()
     informational: bool = False
     forking: bool = False  # needs the target to declare how to fork ([forking])
-    teams_dr: bool = False  # needs the target's Teams Direct Routing profile
+    profile: str | None = None  # needs this table of the target file, e.g. "kazoo"
     links: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -69,10 +69,15 @@ def case(
     informational: bool = False,
     forking: bool = False,
     teams_dr: bool = False,
+    profile: str | None = None,
 ) -> Callable[[F], F]:
-    """Declare a test function as a conformance case."""
+    """Declare a test function as a conformance case. `profile`: the target-file table the
+    case needs (a target without it gets UNSUPPORTED); `teams_dr` is profile
+    "teams_direct_routing"."""
+    if teams_dr:
+        profile = "teams_direct_routing"
     meta = Case(tuple(requirements), title, reference, expectation, mode, features, informational,
-                forking, teams_dr)
+                forking, profile)
 
     def wrap(fn: F) -> F:
         setattr(fn, CASE_ATTR, meta)

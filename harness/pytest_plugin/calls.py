@@ -55,7 +55,8 @@ class MediaCall(Protocol):
     def __call__(
         self, mode: MediaMode, *, caller: Side | None = ..., callee: Side | None = ...,
         packets: int = ..., label: str | None = ..., callee_host: str = ...,
-        reinvites: tuple[Reinvite, ...] = ...,
+        reinvites: tuple[Reinvite, ...] = ..., caller_host: str = ...,
+        request_uri: str | None = ..., final_timeout: float | None = ...,
     ) -> Awaitable[CallOutcome]: ...
 
 
@@ -128,13 +129,15 @@ class CallRunner:
     async def __call__(
         self, mode: MediaMode, *, caller: Side | None = None, callee: Side | None = None,
         packets: int = 10, label: str | None = None, callee_host: str = "callee1",
-        reinvites: tuple[Reinvite, ...] = (),
+        reinvites: tuple[Reinvite, ...] = (), caller_host: str = "caller",
+        request_uri: str | None = None, final_timeout: float | None = None,
     ) -> CallOutcome:
         name = _safe(self.item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         outcome = new_outcome(
             self.lab, self.target, mode, caller=caller, callee=callee, label=label,
             callee_host=callee_host, pcap=self.config.results_dir / "pcaps" / f"{name}.pcap",
-            reinvites=reinvites,
+            reinvites=reinvites, caller_host=caller_host, request_uri=request_uri,
+            final_timeout=final_timeout,
         )
         self.calls.append(outcome)
         mark = self.target.log_mark()

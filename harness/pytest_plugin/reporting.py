@@ -86,9 +86,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     f"UNSUPPORTED: target {spec.target.name} does not claim anchored feature "
                     f"{feature.value!r} (capabilities.anchored_features in {hc.loaded.path})"
                 )
-        if reason is None and meta.teams_dr and spec.teams_direct_routing is None:
-            reason = (f"UNSUPPORTED: target {spec.target.name} declares no Teams Direct "
-                      f"Routing profile (no [teams_direct_routing] in {hc.loaded.path})")
+        if reason is None and meta.profile and getattr(spec, meta.profile, None) is None:
+            reason = (f"UNSUPPORTED: target {spec.target.name} declares no "
+                      f"{meta.profile.replace('_', ' ')} profile (no [{meta.profile}] in "
+                      f"{hc.loaded.path})")
         if reason is None and meta.forking and spec.forking is None:
             reason = (f"UNSUPPORTED: target {spec.target.name} declares no way to fork a call "
                       f"(no [forking] table in {hc.loaded.path})")

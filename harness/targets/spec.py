@@ -63,21 +63,27 @@ class Capabilities(_Strict):
     srtp_suites: list[str] = []
 
 
+def _uri_template(value: str, allowed: tuple[str, ...] = ("callee_address", "callee_port")
+                  ) -> str:
+    """A sip: URI template using only the `allowed` {placeholders}."""
+    unknown = set(re.findall(r"{(\w+)}", value)) - set(allowed)
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder(s) {', '.join(sorted(unknown))}; "
+            f"use {' and '.join('{' + a + '}' for a in allowed)}"
+        )
+    if not value.startswith("sip:"):
+        raise ValueError("must be a sip: URI template")
+    return value
+
+
 class ModeDial(_Strict):
     request_uri: str
 
     @field_validator("request_uri")
     @classmethod
     def _placeholders(cls, value: str) -> str:
-        unknown = set(re.findall(r"{(\w+)}", value)) - {"callee_address", "callee_port"}
-        if unknown:
-            raise ValueError(
-                f"unknown placeholder(s) {', '.join(sorted(unknown))}; "
-                "use {callee_address} and {callee_port}"
-            )
-        if not value.startswith("sip:"):
-            raise ValueError("must be a sip: URI template")
-        return value
+        return _uri_template(value)
 
 
 class Program(_Strict):
@@ -153,6 +159,52 @@ class TeamsDirectRouting(_Strict):
     from_teams: ModeDial
 
 
+class SkypeForBusiness(_Strict):
+    """The Skype for Business / Cloud Connector mediation-server profile (seeds 002, 004):
+    how a client dials a PSTN gateway through the target (and through the same mediation
+    server in Always Bypass, if it offers that), the bypass ID of each site ("main" for
+    the main subnet, else a lab site's name), and the call admission limit on the WAN
+    link to the branch site."""
+
+    request_uri: str
+    always_bypass_request_uri: str | None = None  # the same, in Always Bypass
+    bypass_ids: dict[str, str]
+    cac_max_calls: int = Field(ge=1)
+
+    @field_validator("request_uri", "always_bypass_request_uri")
+    @classmethod
+    def _placeholders(cls, value: str | None) -> str | None:
+        return None if value is None else _uri_template(value)
+
+    @field_validator("bypass_ids")
+    @classmethod
+    def _main(cls, value: dict[str, str]) -> dict[str, str]:
+        if "main" not in value:
+            raise ValueError("needs the main site's bypass ID (key 'main')")
+        return value
+
+
+class KazooCallee(_Strict):
+    """One callee of the Kazoo-style profile: a device or a resource (carrier) and its
+    bypass_media flag."""
+
+    kind: Literal["device", "resource"]
+    bypass_media: bool
+
+
+class Kazoo(_Strict):
+    """The Kazoo-style per-callee media profile (seed 000): the Request-URI names the
+    callee ({callee} besides {callee_address} and {callee_port}); its flag decides."""
+
+    request_uri: str
+    callees: dict[str, KazooCallee]
+
+    @field_validator("request_uri")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        return _uri_template(value, ("callee", "callee_address", "callee_port"))
+
+
 class Forking(_Strict):
     """How to make the target fork a call in parallel: one header per extra branch."""
 
@@ -185,6 +237,8 @@ class TargetSpec(_Strict):
     docker: DockerBackend | None = None
     forking: Forking | None = None
     teams_direct_routing: TeamsDirectRouting | None = None
+    skype_for_business: SkypeForBusiness | None = None
+    kazoo: Kazoo | None = None
     known_deviations: list[KnownDeviation] = []
 
     def claims(self, mode: MediaMode) -> bool:

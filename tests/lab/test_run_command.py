@@ -49,6 +49,7 @@ def test_run_writes_allure_and_junit_and_every_case_passes(tmp_path: Path) -> No
         "Anchored: early media of forked dialogs stays separate [SIP-EARLY-1]",
         "From Teams: early media before nomination goes to the highest-priority checked "
         "candidate [DR-EM-2]",
+        "NAT: a bypassed call to a callee behind NAT [MM-NAT-1]",
         "Proxy: each forked branch's a=crypto reaches the caller unchanged [MM-PROXY-4]",
         "Proxy: early media of forked dialogs stays separate [SIP-EARLY-1]",
         "To Teams, forked: the ICE-Lite target sends no checks of its own [DR-ICE-3]",

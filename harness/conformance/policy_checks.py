@@ -1,0 +1,168 @@
+"""Checks for the bypass policies (SFB-*, KZ-*, MM-NAT-1; seeds 000, 002, 004): the target
+decides between bypass and media through itself; these judge whether the wire followed
+the decision the policy asks for, and what a NATed callee got.
+
+Pure functions of a `CallOutcome`, like `media_checks`: the media path comes from the
+capture (`CallOutcome.path`), the audio from what each endpoint received.
+"""
+
+from __future__ import annotations
+
+from harness.agents.media import RtpRecord
+from harness.agents.outcome import CallOutcome
+from harness.capture.mediapath import MediaPath
+from harness.conformance.findings import Finding, failed, ok
+from harness.conformance.media_checks import TONE_PURITY_MIN, heard
+from harness.sdp import SessionDescription
+
+__all__ = [
+    "BYPASS_ID", "bypass_id_carried", "bypass_ids", "clean_failure_without_common_codec",
+    "g711_untouched", "media_decision", "nat_audio",
+]
+
+BYPASS_ID = "x-bypassid"
+
+
+def bypass_ids(sd: SessionDescription | None) -> list[str]:
+    """The a=x-bypassid values of an SDP (session and media level)."""
+    if sd is None:
+        return []
+    found = [a.value or "" for a in sd.get_attributes(BYPASS_ID)]
+    for md in sd.media:
+        found += [a.value or "" for a in md.get_attributes(BYPASS_ID)]
+    return found
+
+
+def _not_set_up(call: CallOutcome, requirement: str) -> Finding | None:
+    if call.established:
+        return None
+    return failed(requirement, f"the call was not set up: {call.final_status} "
+                  f"{call.final_reason}".strip(), call.notes)
+
+
+def media_decision(call: CallOutcome, requirement: str, *, bypass: bool, why: str) -> Finding:
+    """The media path on the wire is the one the policy decides: endpoint to endpoint both
+    ways and nothing through the target (`bypass`), or relayed through the target both
+    ways and nothing direct. `why` says what in the policy decides it."""
+    if (missing := _not_set_up(call, requirement)) is not None:
+        return missing
+    assert call.path is not None, "the call was not analysed"
+    path = call.path
+    evidence = [f"policy: {why}",
+                f"client's a=x-bypassid: {bypass_ids(call.offer_sent) or 'none'}",
+                *path.summary().splitlines()]
+    wanted = "bypass" if bypass else "media through the target"
+    if bypass:
+        right = path.verdict is MediaPath.BYPASS
+    else:
+        right = (path.verdict in (MediaPath.PROXY, MediaPath.ANCHORED)
+                 and not path.direct_flows)
+    if not right:
+        return failed(requirement, f"expected {wanted} ({why}); the wire shows "
+                      f"{path.verdict.name}", evidence)
+    return ok(requirement, f"{wanted}, as the policy decides ({why})", evidence)
+
+
+def bypass_id_carried(call: CallOutcome, client_id: str) -> Finding:
+    """SFB-3: a bypassed call carries a=x-bypassid in the INVITE's SDP (as the gateway got
+    it) and in the 183's and the 200's (as the client got them)."""
+    if (missing := _not_set_up(call, "SFB-3")) is not None:
+        return missing
+    seen = {"INVITE (at the gateway)": bypass_ids(call.offer_received),
+            "183 (at the client)": bypass_ids(call.early_answer_received),
+            "200 (at the client)": bypass_ids(call.answer_received)}
+    evidence = [f"{where}: a=x-bypassid {ids or 'absent'}" for where, ids in seen.items()]
+    if call.early_answer_received is None:
+        evidence.append("no 183 with SDP reached the client")
+    problems = [f"{where} has no a=x-bypassid" for where, ids in seen.items() if not ids]
+    problems += [f"{where} names {ids}, not the client's {client_id}"
+                 for where, ids in seen.items() if ids and client_id not in ids]
+    if problems:
+        return failed("SFB-3", "; ".join(problems), evidence)
+    return ok("SFB-3", "a=x-bypassid in the INVITE, the 183 and the 200", evidence)
+
+
+def _payloads(records: list[RtpRecord], direction: str) -> dict[int, tuple[int, bytes]]:
+    return {r.packet.sequence: (r.packet.payload_type, r.packet.payload)
+            for r in records if r.direction == direction and r.packet is not None}
+
+
+def g711_untouched(call: CallOutcome) -> Finding:
+    """SFB-6: on a bypassed call each G.711 packet arrives with the payload type and bytes
+    it was sent with: no transcoding on the way."""
+    if (missing := _not_set_up(call, "SFB-6")) is not None:
+        return missing
+    problems, evidence = [], []
+    for who, sent_by, got_by in ((f"{call.caller} -> {call.callee}", call.caller_rtp,
+                                  call.callee_rtp),
+                                 (f"{call.callee} -> {call.caller}", call.callee_rtp,
+                                  call.caller_rtp)):
+        sent, got = _payloads(sent_by, "sent"), _payloads(got_by, "received")
+        codecs = sorted({pt for pt, _ in sent.values()})
+        same = sum(1 for seq, item in got.items() if sent.get(seq) == item)
+        changed = [seq for seq, item in got.items() if seq in sent and sent[seq] != item]
+        evidence.append(f"{who}: sent {len(sent)} packet(s) of payload type {codecs}, "
+                        f"received {len(got)}, {same} byte-equal with the same payload type")
+        if not got:
+            problems.append(f"{who}: nothing arrived")
+        elif changed:
+            pt, data = got[changed[0]]
+            problems.append(f"{who}: {len(changed)} packet(s) changed on the way (seq "
+                            f"{changed[0]}: payload type {sent[changed[0]][0]} -> {pt}, "
+                            f"{len(data)} bytes)")
+        if any(pt not in (0, 8) for pt in codecs):
+            problems.append(f"{who}: not G.711 (payload types {codecs})")
+    if problems:
+        return failed("SFB-6", "; ".join(problems), evidence)
+    return ok("SFB-6", "G.711 end to end: every packet arrived byte for byte", evidence)
+
+
+def nat_audio(call: CallOutcome) -> Finding:
+    """MM-NAT-1: with the callee behind NAT, each side hears the other. Otherwise the
+    failure is named: ONE-WAY (one direction missing) or DEAD AIR (both), with the packets
+    that were sent and where they went unanswered."""
+    if (missing := _not_set_up(call, "MM-NAT-1")) is not None:
+        return missing
+    lost, evidence = [], []
+    for who, to, records, sent_by, codec, tone in (
+        (call.caller, call.callee, call.caller_rtp, call.callee_rtp, call.caller_codec,
+         call.callee_tone_hz),
+        (call.callee, call.caller, call.callee_rtp, call.caller_rtp, call.callee_codec,
+         call.caller_tone_hz),
+    ):
+        count, _, purity = heard(records, codec.encoding if codec else "PCMU", tone)
+        sent = [r for r in sent_by if r.direction == "sent"]
+        aims = sorted({f"{r.peer[0]}:{r.peer[1]}" for r in sent})
+        evidence.append(f"{to} sent {len(sent)} packet(s) to {aims or '-'}; {who} received "
+                        f"{count}, {purity:.0%} of the power at {tone:.0f} Hz")
+        if count == 0 or purity < TONE_PURITY_MIN:
+            lost.append(f"{to} -> {who}: {len(sent)} packet(s) sent to {aims or '-'} went "
+                        "unanswered")
+    if len(lost) == 2:
+        return failed("MM-NAT-1", "DEAD AIR: " + "; ".join(lost), evidence)
+    if lost:
+        return failed("MM-NAT-1", "ONE-WAY audio: " + lost[0], evidence)
+    return ok("MM-NAT-1", "audio both ways with the callee behind NAT", evidence)
+
+
+def clean_failure_without_common_codec(call: CallOutcome) -> Finding:
+    """KZ-2: caller and callee share no codec on a bypassed call: the caller gets a final
+    failure (488 or another 4xx-6xx), never a 200, and is not left ringing (a 180/183 and
+    no final response in the time the call allows, `CallOutcome.final_timeout`)."""
+    rang = any(status in (180, 183) for status in call.provisionals)
+    evidence = [f"the caller offered {[c.encoding for c in call.caller_side.codecs or ()]}, "
+                f"the callee accepts {[c.encoding for c in call.callee_side.codecs or ()]}",
+                f"provisional responses at the caller: {call.provisionals or 'none'}",
+                f"final response at the caller: {call.final_status} {call.final_reason}",
+                *call.notes]
+    if call.established:
+        return failed("KZ-2", f"the call was answered ({call.final_status}) although the "
+                      "two sides share no codec: silence", evidence)
+    if call.final_status is None:
+        return failed("KZ-2", "the caller " + ("was left ringing into silence" if rang else
+                      "got no final response") + " instead of a clean failure", evidence)
+    if not 400 <= call.final_status < 700:
+        return failed("KZ-2", f"final response {call.final_status} is not a failure",
+                      evidence)
+    return ok("KZ-2", f"failed cleanly with {call.final_status} {call.final_reason}",
+              evidence)

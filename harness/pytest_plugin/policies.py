@@ -1,0 +1,101 @@
+"""Fixtures for the bypass-policy suites: ``sfb_call`` (a Skype for Business client calls a
+PSTN gateway through the target as mediation server) and ``kazoo_call`` (a caller dials
+a Kazoo-style callee), both captured calls with the evidence `calls.CallRunner` attaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Protocol
+
+import pytest
+
+from harness.agents.outcome import CallOutcome, Side
+from harness.lab import Lab
+from harness.pytest_plugin.calls import CallRunner
+from harness.pytest_plugin.options import HarnessConfig
+from harness.sdp import Codec
+from harness.targets.base import Target
+from harness.targets.spec import Kazoo, MediaMode, SkypeForBusiness
+
+__all__ = ["KazooCall", "SfbCall", "kazoo_call", "sfb_call"]
+
+
+class SfbCall(Protocol):
+    profile: SkypeForBusiness
+
+    def __call__(self, client: str, gateway: str, *, id_of: str | None,
+                 label: str, always: bool = ...) -> Awaitable[CallOutcome]: ...
+
+
+class SfbRunner:
+    """A client on host `client` offering a=x-bypassid with the bypass ID of site `id_of`
+    ("main", or a site's name, as the target file lists them; None: an unsupported
+    client, which offers none) calls the gateway on host `gateway`, which answers 183
+    with its SDP, then 200; G.711 both ways. `always`: through the mediation server in
+    Always Bypass (the target file's always_bypass_request_uri)."""
+
+    def __init__(self, runner: CallRunner) -> None:
+        self.runner = runner
+        profile = runner.target.loaded.spec.skype_for_business
+        assert profile is not None, "the case needs [skype_for_business] (collection skips it)"
+        self.profile: SkypeForBusiness = profile
+
+    async def __call__(self, client: str, gateway: str, *, id_of: str | None,
+                       label: str, always: bool = False) -> CallOutcome:
+        lab = self.runner.lab
+        bypass_id = self.profile.bypass_ids[id_of] if id_of is not None else None
+        template = self.profile.always_bypass_request_uri if always else self.profile.request_uri
+        if template is None:
+            pytest.skip(f"UNSUPPORTED: target {self.runner.target.loaded.spec.target.name} "
+                        "declares no always_bypass_request_uri in [skype_for_business]")
+        uri = template.format(callee_address=lab.address(gateway), callee_port=5060)
+        attributes = (("x-bypassid", bypass_id),) if bypass_id is not None else ()
+        return await self.runner(MediaMode.BYPASS, caller=Side(attributes=attributes),
+                                 callee=Side(early_answer=True), label=label,
+                                 caller_host=client, callee_host=gateway, request_uri=uri)
+
+
+class KazooCall(Protocol):
+    profile: Kazoo
+
+    def __call__(self, callee: str, *, label: str, caller_codecs: tuple[Codec, ...] = ...,
+                 callee_codecs: tuple[Codec, ...] = ..., callee_host: str = ...,
+                 final_timeout: float | None = ...) -> Awaitable[CallOutcome]: ...
+
+
+class KazooRunner:
+    """The caller dials the Kazoo-style callee `callee` (a device or resource the target
+    file lists), whose user agent runs on `callee_host`."""
+
+    def __init__(self, runner: CallRunner) -> None:
+        self.runner = runner
+        profile = runner.target.loaded.spec.kazoo
+        assert profile is not None, "the case needs [kazoo] (collection skips it)"
+        self.profile: Kazoo = profile
+
+    async def __call__(self, callee: str, *, label: str, caller_codecs: tuple[Codec, ...] = (),
+                       callee_codecs: tuple[Codec, ...] = (), callee_host: str = "callee1",
+                       final_timeout: float | None = None) -> CallOutcome:
+        lab = self.runner.lab
+        uri = self.profile.request_uri.format(callee=callee,
+                                              callee_address=lab.address(callee_host),
+                                              callee_port=5060)
+        mode = (MediaMode.BYPASS if self.profile.callees[callee].bypass_media
+                else MediaMode.ANCHORED)
+        return await self.runner(mode, caller=Side(codecs=caller_codecs or None),
+                                 callee=Side(codecs=callee_codecs or None), label=label,
+                                 callee_host=callee_host, request_uri=uri,
+                                 final_timeout=final_timeout)
+
+
+@pytest.fixture
+def sfb_call(request: pytest.FixtureRequest, lab: Lab, target: Target,
+             harness_config: HarnessConfig) -> SfbCall:
+    return SfbRunner(CallRunner(lab, target, harness_config, request.node))
+
+
+@pytest.fixture
+def kazoo_call(request: pytest.FixtureRequest, lab: Lab, target: Target,
+               harness_config: HarnessConfig) -> KazooCall:
+    return KazooRunner(CallRunner(lab, target, harness_config, request.node))
