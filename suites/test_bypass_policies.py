@@ -16,7 +16,7 @@ from harness.conformance import policy_checks as pc
 from harness.conformance.findings import Finding, require
 from harness.conformance.media_checks import audio_both_ways
 from harness.pytest_plugin.calls import MediaCall
-from harness.pytest_plugin.policies import KazooCall, SfbCall
+from harness.pytest_plugin.policies import CacRun, KazooCall, SfbCall
 from harness.sdp import PCMA, PCMU
 from harness.targets.spec import MediaMode
 
@@ -135,6 +135,18 @@ async def test_sfb_always_bypass_every_subnet(sfb_call: SfbCall) -> None:
 async def test_sfb_always_bypass_unsupported_client(sfb_call: SfbCall) -> None:
     require(*await _decided(sfb_call, "SFB-8", "caller", "callee1", id_of=None, bypass=False,
                             why="client without bypass support", always=True))
+
+
+@case("SFB-7", title="SfB: call admission control on the WAN link counts only calls that "
+      "do not bypass", reference=SFB_REF + " (media bypass and call admission control)",
+      expectation="Branch clients call a main-site gateway (bypass IDs differ: media crosses "
+      "the WAN link through the target) until the target file's limit; they stay up. One "
+      "more such call must be refused (or rerouted); a branch-local call that bypasses must "
+      "still get through. Then, with as many bypassed branch-local calls up as the limit, a "
+      "call across the link must get through: bypassed calls are not counted.",
+      profile="skype_for_business")
+async def test_sfb_cac_counts_only_anchored_calls(cac_run: CacRun) -> None:
+    require(pc.admission_control(await cac_run()))
 
 
 KZ_CALL = ("The same caller dials two callees the target file lists, one with "

@@ -219,10 +219,14 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
     caller.pump()
 
     # -- the callee answers the offer as it arrived ---------------------------------
-    got = await callee.wait_for(
-        RequestReceived, "the INVITE relayed by the target",
-        where=lambda e: e.request.method == "INVITE",
-    )
+    got = await _invite_or_refusal(caller, callee)
+    if isinstance(got, ResponseReceived):  # the target itself refused the call
+        outcome.final_status = got.response.status
+        outcome.final_reason = got.response.reason
+        outcome.provisionals = _provisionals(caller)
+        outcome.notes.append(f"the target refused the call itself: {got.response.status} "
+                             f"{got.response.reason}; the callee never saw an INVITE")
+        return False
     request = got.request
     offer_in = parse_sdp_from(request.body, outcome.callee, "offer in the INVITE")
     outcome.offer_received = offer_in
@@ -305,6 +309,25 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
         caller_rtp.port, callee_rtp.port, True, True, codec, callee_codec,
     ))
     return True
+
+
+async def _invite_or_refusal(caller: SipAgent, callee: SipAgent
+                             ) -> RequestReceived | ResponseReceived:
+    """The INVITE relayed to the callee, or the target's own final failure response to the
+    caller, whichever comes first (neither within 2 s: TargetViolation)."""
+    invite = asyncio.create_task(callee.wait_for(
+        RequestReceived, "the INVITE relayed by the target",
+        where=lambda e: e.request.method == "INVITE"))
+    refusal = asyncio.create_task(caller.wait_for(
+        ResponseReceived, "a refusal by the target",
+        where=lambda e: e.request.method == "INVITE" and e.response.status >= 300))
+    done, pending = await asyncio.wait({invite, refusal}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if refusal in done and refusal.exception() is None:
+        return refusal.result()
+    return invite.result() if invite in done else await invite
 
 
 def _provisionals(caller: SipAgent) -> list[int]:

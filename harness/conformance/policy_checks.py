@@ -8,6 +8,7 @@ capture (`CallOutcome.path`), the audio from what each endpoint received.
 
 from __future__ import annotations
 
+from harness.agents.cac import CacOutcome
 from harness.agents.media import RtpRecord
 from harness.agents.outcome import CallOutcome
 from harness.capture.mediapath import MediaPath
@@ -16,8 +17,8 @@ from harness.conformance.media_checks import TONE_PURITY_MIN, heard
 from harness.sdp import SessionDescription
 
 __all__ = [
-    "BYPASS_ID", "bypass_id_carried", "bypass_ids", "clean_failure_without_common_codec",
-    "g711_untouched", "media_decision", "nat_audio",
+    "BYPASS_ID", "admission_control", "bypass_id_carried", "bypass_ids",
+    "clean_failure_without_common_codec", "g711_untouched", "media_decision", "nat_audio",
 ]
 
 BYPASS_ID = "x-bypassid"
@@ -166,3 +167,39 @@ def clean_failure_without_common_codec(call: CallOutcome) -> Finding:
                       evidence)
     return ok("KZ-2", f"failed cleanly with {call.final_status} {call.final_reason}",
               evidence)
+
+
+def admission_control(cac: CacOutcome) -> Finding:
+    """SFB-7: with the WAN link at its limit a further call that needs it is refused (or
+    rerouted), a bypassed call still gets through, and bypassed calls are not counted:
+    with `limit` of them up a call across the link gets through."""
+    def status(call: CallOutcome | None) -> str:
+        if call is None:
+            return "not placed"
+        return f"{call.final_status} {call.final_reason}".strip()
+
+    evidence = [f"limit: {cac.limit} call(s) with media across the WAN link"]
+    evidence += [f"{c.label}: {status(c)}" for c in cac.calls]
+    problems = []
+    refused = [c for c in cac.wan_held if not c.established]
+    if refused:
+        problems.append(f"{len(refused)} of the first {cac.limit} WAN calls were refused "
+                        f"({status(refused[0])}) although the link had room")
+    over = cac.over_limit
+    if over is not None and over.established:
+        problems.append(f"call {cac.limit + 1} across the full WAN link was accepted "
+                        f"({status(over)})")
+    by = cac.bypass_while_full
+    if by is not None and not by.established:
+        problems.append(f"a bypassed call was refused while the WAN link was full "
+                        f"({status(by)}): CAC applied to a call bypass covers")
+    elif by is not None and by.path is not None and by.path.verdict is not MediaPath.BYPASS:
+        problems.append(f"the branch-local call did not bypass ({by.path.verdict.name})")
+    late = cac.wan_while_bypass_held
+    if late is not None and not late.established:
+        problems.append(f"with {len(cac.bypass_held)} bypassed call(s) up, a WAN call was "
+                        f"refused ({status(late)}): bypassed calls were counted")
+    if problems:
+        return failed("SFB-7", "; ".join(problems), evidence)
+    return ok("SFB-7", f"the WAN link took {cac.limit} calls and refused the next "
+              f"({status(over)}); bypassed calls were neither refused nor counted", evidence)

@@ -5,7 +5,8 @@
 - `reporting`: case metadata to markers, skips and Allure labels; environment
 - `calls`: the ``media_call``, ``fork_call`` and ``dr_call`` fixtures the suites use to
   place captured calls
-- `policies`: ``sfb_call`` and ``kazoo_call``, calls through the bypass-policy profiles
+- `policies`: ``sfb_call``, ``kazoo_call`` and ``cac_run``, calls through the bypass-policy
+  profiles
 """
 
 from harness.pytest_plugin.calls import dr_call, fork_call, media_call
@@ -17,7 +18,7 @@ from harness.pytest_plugin.fixtures import (
     target,
 )
 from harness.pytest_plugin.options import pytest_addoption
-from harness.pytest_plugin.policies import kazoo_call, sfb_call
+from harness.pytest_plugin.policies import cac_run, kazoo_call, sfb_call
 from harness.pytest_plugin.reporting import (
     _clear_findings,
     pytest_collection_modifyitems,
@@ -26,7 +27,7 @@ from harness.pytest_plugin.reporting import (
 )
 
 __all__ = [
-    "_clear_findings", "dr_call", "fork_call", "harness_config", "kazoo_call", "lab",
+    "_clear_findings", "cac_run", "dr_call", "fork_call", "harness_config", "kazoo_call", "lab",
     "media_call", "pytest_addoption", "sfb_call",
     "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
     "pytest_sessionfinish", "pytest_unconfigure", "target",

@@ -10,15 +10,16 @@ from typing import Protocol
 
 import pytest
 
+from harness.agents.cac import CacOutcome, cac_scenario
 from harness.agents.outcome import CallOutcome, Side
 from harness.lab import Lab
-from harness.pytest_plugin.calls import CallRunner
+from harness.pytest_plugin.calls import CallRunner, attach_capture, attach_diagrams
 from harness.pytest_plugin.options import HarnessConfig
 from harness.sdp import Codec
 from harness.targets.base import Target
 from harness.targets.spec import Kazoo, MediaMode, SkypeForBusiness
 
-__all__ = ["KazooCall", "SfbCall", "kazoo_call", "sfb_call"]
+__all__ = ["CacRun", "KazooCall", "SfbCall", "cac_run", "kazoo_call", "sfb_call"]
 
 
 class SfbCall(Protocol):
@@ -99,3 +100,33 @@ def sfb_call(request: pytest.FixtureRequest, lab: Lab, target: Target,
 def kazoo_call(request: pytest.FixtureRequest, lab: Lab, target: Target,
                harness_config: HarnessConfig) -> KazooCall:
     return KazooRunner(CallRunner(lab, target, harness_config, request.node))
+
+
+class CacRun(Protocol):
+    def __call__(self) -> Awaitable[CacOutcome]: ...
+
+
+@pytest.fixture
+def cac_run(request: pytest.FixtureRequest, lab: Lab, target: Target,
+            harness_config: HarnessConfig) -> CacRun:
+    """The call admission control scenario (`harness.agents.cac`), with its capture and
+    each call's diagrams attached."""
+    runner = CallRunner(lab, target, harness_config, request.node)
+
+    async def run() -> CacOutcome:
+        pcap = harness_config.results_dir / "pcaps" / f"{request.node.name}.pcap"
+        mark = target.log_mark()
+        out = await cac_scenario(lab, target, pcap)
+        try:
+            first = next((c for c in out.calls if c.packets), None)
+            attach_capture("admission control", pcap, first.ladder if first else "")
+            for call in out.calls:
+                if call.established:
+                    attach_diagrams(call.label, call.packets, call.hosts,
+                                    call.target_addresses)
+        finally:
+            runner._remember_logs(mark)
+        runner.check_config(mark)
+        return out
+
+    return run

@@ -45,9 +45,11 @@ def with_define(tmp_path: Path, **defines: str) -> Path:
     cfg = peer / "kamailio.cfg"
     text = cfg.read_text()
     for name, value in defines.items():
-        start = text.index(f'#!define {name} "')
+        start = text.index(f"#!define {name} ")
         end = text.index("\n", start)
-        text = f'{text[:start]}#!define {name} "{value}"{text[end:]}'
+        quoted = text[start:end].endswith('"')  # a number stays unquoted
+        new = f'"{value}"' if quoted else value
+        text = f"{text[:start]}#!define {name} {new}{text[end:]}"
     cfg.write_text(text)
     return peer
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from peer_copies import started, with_define
 
+from harness.agents.cac import cac_scenario
 from harness.agents.captured import captured_call, new_outcome
 from harness.agents.outcome import CallOutcome, Side
 from harness.conformance import Verdict
@@ -132,3 +133,16 @@ async def test_relaying_without_latching_fails_mm_nat_1(tmp_path: Path) -> None:
     found = pc.nat_audio(out)
     assert found.verdict is Verdict.FAILED and "ONE-WAY" in found.summary, found
     assert "caller -> natted" in found.summary
+
+
+@pytest.mark.parametrize(("defines", "summary"), [
+    ({"SFB_CAC_COUNTS": "all"}, "bypassed calls were counted"),
+    ({"SFB_CAC_MAX_CALLS": "99"}, "call 3 across the full WAN link was accepted"),
+])
+async def test_cac_misconfigurations_fail_sfb_7(
+    tmp_path: Path, defines: dict[str, str], summary: str,
+) -> None:
+    async with started(with_define(tmp_path, **defines), tmp_path) as (lab, target):
+        out = await cac_scenario(lab, target, tmp_path / "cac.pcap")
+    found = pc.admission_control(out)
+    assert found.verdict is Verdict.FAILED and summary in found.summary, found
