@@ -14,7 +14,7 @@ from __future__ import annotations
 from harness.conformance import case
 from harness.conformance import policy_checks as pc
 from harness.conformance.findings import Finding, require
-from harness.conformance.media_checks import audio_both_ways
+from harness.conformance.media_checks import audio_both_ways, relayed
 from harness.pytest_plugin.calls import MediaCall
 from harness.pytest_plugin.policies import CacRun, KazooCall, SfbCall
 from harness.sdp import PCMA, PCMU
@@ -147,6 +147,20 @@ async def test_sfb_always_bypass_unsupported_client(sfb_call: SfbCall) -> None:
       profile="skype_for_business")
 async def test_sfb_cac_counts_only_anchored_calls(cac_run: CacRun) -> None:
     require(pc.admission_control(await cac_run()))
+
+
+@case("SFB-4", title="SfB gateway peer: media straight from the client is accepted and "
+      "answered", reference=SFB_REF + " (technical requirements: the peer must accept media "
+      "traffic directly from Skype for Business endpoints)", expectation="The target is "
+      "the PSTN-side peer. A mediation server signals the call (INVITE from its own host) "
+      "for a client whose address is in the SDP; the client then sends RTP from its own "
+      "address straight to the target, not via the mediation server: the target relays it "
+      "to the PSTN side and sends the PSTN side's media back to the client.",
+      mode=MediaMode.PROXY)
+async def test_sfb_peer_accepts_media_from_the_client(media_call: MediaCall) -> None:
+    out = await media_call(MediaMode.PROXY, caller_host="medsrv", caller_media_host="caller",
+                           label="client media, mediation server signalling")
+    require(relayed(out, "SFB-4"), audio_both_ways(out, "SFB-4"))
 
 
 KZ_CALL = ("The same caller dials two callees the target file lists, one with "

@@ -93,8 +93,9 @@ async def test_fork_srtp_keys_proxy(fork_call: ForkCall) -> None:
     require(fc.fork_crypto_unchanged(out))
 
 
-@case("SIP-FORK-3", title="Proxy: as many early dialogs as the target declares, and one more",
-      reference=REF + "; seed 002 (gateways declare how many early dialogs they support)",
+@case("SIP-FORK-3", "SFB-5", title="Proxy: as many early dialogs as the target declares, and "
+      "one more", reference=REF + "; seed 002 (a Mediation Server peer must handle forked "
+      "responses: gateways declare how many early dialogs they support)",
       expectation="With as many parallel forks as the target declares (max_early_dialogs), "
       "every 183 reaches the caller as its own early dialog; with one fork more, the call "
       "still ends properly (no 5xx, no lost call) and the target still answers OPTIONS.",

@@ -169,7 +169,8 @@ async def basic_call(
                           outcome.caller_port)
         callee = SipAgent(outcome.callee, lab.netns(outcome.callee), callee_address,
                           outcome.callee_port, contact=callee_contact)
-        caller_rtp = RtpEndpoint(outcome.caller, lab.netns(outcome.caller), caller_address)
+        media_host = outcome.caller_media_host or outcome.caller
+        caller_rtp = RtpEndpoint(media_host, lab.netns(media_host), lab.address(media_host))
         callee_rtp = RtpEndpoint(outcome.callee, lab.netns(outcome.callee), callee_address)
         for thing in (caller, callee, caller_rtp, callee_rtp):
             await thing.open()
@@ -208,7 +209,7 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
         crypto = [CryptoAttribute.generate(1, SRTP_SUITE)]
         caller_rtp.tx_srtp = SrtpSession(SRTP_SUITE, crypto[0].key_params[0].key_salt, "outbound")
     offer = make_offer(
-        caller.address, caller_rtp.port, caller_codecs, crypto=crypto,
+        caller_rtp.address, caller_rtp.port, caller_codecs, crypto=crypto,
         extra_attributes=[Attribute(n, v) for n, v in outcome.caller_side.attributes],
     )
     outcome.offer_sent = live.caller_sdp = offer

@@ -29,7 +29,7 @@ def new_outcome(
     callee: Side | None = None, label: str | None = None, callee_host: str = "callee1",
     reinvites: tuple[Reinvite, ...] = (), caller_host: str = "caller",
     request_uri: str | None = None, caller_port: int = 5060, callee_port: int = 5060,
-    final_timeout: float | None = None,
+    final_timeout: float | None = None, caller_media_host: str | None = None,
 ) -> CallOutcome:
     """What a call is to be: who calls whom through which mode, and where the pcap goes.
     `request_uri`: what the caller dials instead of the mode's dial plan (a policy
@@ -37,6 +37,8 @@ def new_outcome(
     caller = caller or Side()
     callee = callee or Side()
     hosts = {h: _seen_at(lab, h) for h in (caller_host, callee_host)}
+    if caller_media_host is not None:
+        hosts[caller_media_host] = _seen_at(lab, caller_media_host)
     return CallOutcome(
         mode=mode, label=label or mode.value,
         request_uri=request_uri or target.loaded.spec.request_uri(
@@ -44,7 +46,8 @@ def new_outcome(
         caller=caller_host, callee=callee_host, caller_side=caller, callee_side=callee,
         caller_tone_hz=caller.tone_hz or 700.0, callee_tone_hz=callee.tone_hz or 1300.0,
         reinvites=reinvites, caller_port=caller_port, callee_port=callee_port,
-        final_timeout=final_timeout, hosts=hosts, target_addresses=target.addresses, pcap=pcap,
+        final_timeout=final_timeout, caller_media_host=caller_media_host, hosts=hosts,
+        target_addresses=target.addresses, pcap=pcap,
     )
 
 
@@ -194,5 +197,5 @@ def analyse(outcome: CallOutcome, **more_names: str) -> None:
     read_capture(outcome, **more_names)
     outcome.path = classify_media_path(
         outcome.packets, endpoints=outcome.hosts, target_addresses=outcome.target_addresses,
-        a=outcome.caller, b=outcome.callee,
+        a=outcome.caller_media_host or outcome.caller, b=outcome.callee,
     )

@@ -111,6 +111,9 @@ class CallOutcome(CaptureEvidence):
     callee_tone_hz: float
     reinvites: tuple[Reinvite, ...] = ()  # sent in order after the first media phase
     caller_port: int = 5060  # the SIP ports of the two agents (several calls on one host)
+    # The caller's media on another host than its signalling: a mediation server that
+    # signals for a client whose media goes straight to the target (SFB-4).
+    caller_media_host: str | None = None
     callee_port: int = 5060
     early_answer_received: SessionDescription | None = None  # the 183's SDP at the caller
     # None: no final response within 2 s is a TargetViolation. A number: the caller waits

@@ -243,7 +243,8 @@ def audio_both_ways(call: CallOutcome, requirement: str) -> Finding:
     """Each side receives audio in its negotiated codec carrying the other side's tone."""
     problems, evidence = [], []
     for who, records, codec, expect in (
-        (call.caller, call.caller_rtp, call.caller_codec, call.callee_tone_hz),
+        (call.caller_media_host or call.caller, call.caller_rtp, call.caller_codec,
+         call.callee_tone_hz),
         (call.callee, call.callee_rtp, call.callee_codec, call.caller_tone_hz),
     ):
         if codec is None:

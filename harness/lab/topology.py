@@ -161,8 +161,9 @@ NAT_SUBNET = "198.19.2.0/24"
 
 
 def default_topology(subnet: str = "198.18.0.0/24") -> Topology:
-    """The target "sbc" (.2), a fault-injecting relay "shim" (.5), the caller (.10) and
-    callee1..3 (.21-.23) on `subnet`; a branch site (router "rtrb" at .3, hosts
+    """The target "sbc" (.2), a fault-injecting relay "shim" (.5), a Skype for Business
+    mediation server's signalling host "medsrv" (.6), the caller (.10) and callee1..3
+    (.21-.23) on `subnet`; a branch site (router "rtrb" at .3, hosts
     "branch1" and "branch2" in 198.19.1.0/24) and a NAT site (router "natr" at .4
     forwarding UDP 5060 to "natted" in 198.19.2.0/24).
 
@@ -182,6 +183,7 @@ def default_topology(subnet: str = "198.18.0.0/24") -> Topology:
         hosts=(
             Host("sbc", at(2), Role.TARGET),
             Host("shim", at(5)),
+            Host("medsrv", at(6)),
             Host("caller", at(10)),
             Host("callee1", at(21)),
             Host("callee2", at(22)),

@@ -57,6 +57,7 @@ class MediaCall(Protocol):
         packets: int = ..., label: str | None = ..., callee_host: str = ...,
         reinvites: tuple[Reinvite, ...] = ..., caller_host: str = ...,
         request_uri: str | None = ..., final_timeout: float | None = ...,
+        caller_media_host: str | None = ...,
     ) -> Awaitable[CallOutcome]: ...
 
 
@@ -131,13 +132,14 @@ class CallRunner:
         packets: int = 10, label: str | None = None, callee_host: str = "callee1",
         reinvites: tuple[Reinvite, ...] = (), caller_host: str = "caller",
         request_uri: str | None = None, final_timeout: float | None = None,
+        caller_media_host: str | None = None,
     ) -> CallOutcome:
         name = _safe(self.item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         outcome = new_outcome(
             self.lab, self.target, mode, caller=caller, callee=callee, label=label,
             callee_host=callee_host, pcap=self.config.results_dir / "pcaps" / f"{name}.pcap",
             reinvites=reinvites, caller_host=caller_host, request_uri=request_uri,
-            final_timeout=final_timeout,
+            final_timeout=final_timeout, caller_media_host=caller_media_host,
         )
         self.calls.append(outcome)
         mark = self.target.log_mark()

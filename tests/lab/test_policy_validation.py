@@ -18,6 +18,7 @@ from harness.agents.outcome import CallOutcome, Side
 from harness.conformance import Verdict
 from harness.conformance import policy_checks as pc
 from harness.conformance.findings import Finding
+from harness.conformance.media_checks import audio_both_ways
 from harness.lab import Lab
 from harness.sdp import PCMA, PCMU
 from harness.targets.base import Target
@@ -146,3 +147,18 @@ async def test_cac_misconfigurations_fail_sfb_7(
         out = await cac_scenario(lab, target, tmp_path / "cac.pcap")
     found = pc.admission_control(out)
     assert found.verdict is Verdict.FAILED and summary in found.summary, found
+
+
+async def test_a_peer_that_takes_media_only_from_the_signalling_host_fails_sfb_4(
+    tmp_path: Path,
+) -> None:
+    # rtpengine sending to, and accepting from, only the SIP source (the mediation server).
+    flags = ("replace-origin replace-session-connection ICE=remove DTLS=off "
+             "SIP-source-address asymmetric strict-source")
+    async with started(with_define(tmp_path, PROXY_FLAGS=flags), tmp_path) as (lab, target):
+        out = new_outcome(lab, target, MediaMode.PROXY, pcap=tmp_path / "peer.pcap",
+                          caller_host="medsrv", caller_media_host="caller")
+        await captured_call(out, lab, target)
+    found = audio_both_ways(out, "SFB-4")
+    assert found.verdict is Verdict.FAILED
+    assert "caller heard nothing" in found.summary and "callee1 heard nothing" in found.summary
