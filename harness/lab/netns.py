@@ -27,9 +27,11 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,7 @@ from harness.errors import LabError, MissingToolError, SetupError
 from harness.lab.topology import Site, Topology
 
 STATE_DIR = Path(os.environ.get("SBC_HARNESS_STATE_DIR", "/run/sbc-harness/runs"))
+LINKS_DIR = STATE_DIR.parent / "links"  # WAN link parameters, one file per run and site
 NETNS_DIR = Path("/run/netns")
 PREFIX_RE = re.compile(r"^sh[0-9a-f]{6}$")
 BRIDGE = "br0"
@@ -182,6 +185,7 @@ class Lab:
         self.bridge = bridge
         self.provided = provided
         self._netns_paths: dict[str, str] = {}
+        self._wan: dict[str, ProcessRecord] = {}
         if not PREFIX_RE.match(self.prefix):
             raise ValueError(f"lab prefix {self.prefix!r} does not match {PREFIX_RE.pattern}")
         me = os.getpid()
@@ -277,9 +281,16 @@ class Lab:
                   else f"v{self.prefix[2:]}r{n}")
         self._plug(router, "eth0", f"{site.router.address}/{self.topology.prefix_length}",
                    uplink, self.bridge_netns, self.bridge_interface)
-        self._plug(router, "eth1", f"{site.gateway}/{site.prefix_length}",
-                   f"i-{site.router.name}", sites_ns, site_bridge)
         _in_netns(router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        inside = router
+        if site.wan:
+            inside = f"{router}-in"
+            self._add_netns(inside)
+            _in_netns(inside, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        self._plug(inside, "eth1", f"{site.gateway}/{site.prefix_length}",
+                   f"i-{site.router.name}", sites_ns, site_bridge)
+        if site.wan:
+            self._start_wan(site, router, inside)
         for host in site.hosts:
             ns = self.netns(host.name)
             self._add_netns(ns)
@@ -301,6 +312,45 @@ class Lab:
             if host.name not in self.provided:
                 _ip("-n", self.netns(host.name), "route", "add", site.subnet, "via",
                     site.router.address)
+
+    def _wan_params(self, site: str) -> Path:
+        return LINKS_DIR / f"{self.prefix}-{site}.json"
+
+    def _start_wan(self, site: Site, outer: str, inner: str) -> None:
+        """The user-space link between the router's halves (`harness.lab.wan`), then the
+        routes through it."""
+        params = self._wan_params(site.name)
+        params.parent.mkdir(parents=True, exist_ok=True)
+        params.write_text("{}")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.lab.wan", "--outer", outer, "--inner", inner,
+             "--params", str(params)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self._wan[site.name] = self.register_process(proc.pid, f"wan link of {site.name}")
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 10)
+        line = proc.stdout.readline() if ready else ""
+        if line.strip() != "ready":
+            proc.kill()
+            err = proc.stderr.read() if proc.stderr else ""
+            raise LabError(f"the WAN link of site {site.name} did not start: "
+                           f"{(err or line).strip()[-400:] or 'no answer within 10 s'}")
+        proc.stdout.close()
+        for ns, route in ((outer, site.subnet), (inner, "default")):
+            _ip("-n", ns, "link", "set", "wan0", "up")
+            _ip("-n", ns, "route", "add", route, "dev", "wan0")
+
+    def impair(self, site: str, *, delay_ms: float = 0, loss: float = 0,
+               rate_kbit: float = 0, seed: int = 1) -> None:
+        """Set the WAN link of `site`: one-way delay per direction, loss probability per
+        packet, rate limit (0: none); all zero restores a clean link."""
+        record = self._wan.get(site)
+        if record is None:
+            raise LabError(f"site {site!r} has no WAN link (Site.wan) in this lab")
+        self._wan_params(site).write_text(json.dumps(
+            {"delay_ms": delay_ms, "loss": loss, "rate_kbit": rate_kbit, "seed": seed}))
+        os.kill(record.pid, signal.SIGUSR1)
 
     def site_bridge(self, site: str) -> tuple[str, str]:
         """(namespace, interface) of a site's bridge: where its local traffic is seen."""
@@ -332,6 +382,7 @@ class Lab:
     def down(self) -> None:
         """Stop every process the run registered, then delete its namespaces. Idempotent."""
         _undo(self.state)
+        self._wan.clear()
         self.is_up = False
 
     def __enter__(self) -> Lab:
@@ -359,6 +410,8 @@ def _undo(state: RunState) -> list[str]:
                 done.append(f"could not delete netns {ns}: {proc.stderr.strip()}")
     state.namespaces.clear()
     state.path.unlink(missing_ok=True)
+    for link in LINKS_DIR.glob(f"{state.prefix}-*.json") if LINKS_DIR.is_dir() else ():
+        link.unlink(missing_ok=True)
     return done
 
 

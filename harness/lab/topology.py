@@ -52,7 +52,9 @@ class Site:
     """A subnet behind a router. The router is a host of the main subnet (its `router`
     address there) with a second interface at `gateway` inside the site; the site's hosts
     route everything through it. `nat`: the router masquerades the site's traffic and
-    the main subnet gets no route to it; only `forwards` reach inside."""
+    the main subnet gets no route to it; only `forwards` reach inside. `wan`: the link
+    between the router and the site runs through `harness.lab.wan` (delay, loss, rate
+    limit, set with `Lab.impair`)."""
 
     name: str
     subnet: str
@@ -61,6 +63,8 @@ class Site:
     hosts: tuple[Host, ...]
     nat: bool = False
     forwards: tuple[Forward, ...] = ()
+    wan: bool = False  # the router's two halves are joined by a user-space WAN link
+
 
     @property
     def prefix_length(self) -> int:
@@ -191,7 +195,8 @@ def default_topology(subnet: str = "198.18.0.0/24") -> Topology:
         ),
         sites=(
             Site("branch", BRANCH_SUBNET, Host("rtrb", at(3), Role.ROUTER), str(branch + 1),
-                 (Host("branch1", str(branch + 10)), Host("branch2", str(branch + 11)))),
+                 (Host("branch1", str(branch + 10)), Host("branch2", str(branch + 11))),
+                 wan=True),
             Site("nat", NAT_SUBNET, Host("natr", at(4), Role.ROUTER), str(natted + 1),
                  (Host("natted", str(natted + 10)),), nat=True,
                  forwards=(Forward(5060, "natted"),)),

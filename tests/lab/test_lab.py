@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,43 @@ def test_branch_site_is_routed_both_ways_and_nat_site_hides_behind_its_router() 
     assert not any(n.startswith(lab.prefix) for n in list_netns())
 
 
+def _through_wan(lab: Lab, count: int) -> tuple[list[float], int]:
+    """One-way times (s) of `count` datagrams from the main subnet into the branch site,
+    and how many were lost."""
+    tx = udp_socket(lab.netns("caller"), lab.address("caller"), 0)
+    rx = udp_socket(lab.netns("branch1"), lab.address("branch1"), 7000)
+    rx.settimeout(0.15)  # the link delays by 30 ms at most here
+    times, lost = [], 0
+    try:
+        for _ in range(count):
+            sent = time.monotonic()
+            tx.sendto(b"x", (lab.address("branch1"), 7000))
+            try:
+                rx.recvfrom(10)
+                times.append(time.monotonic() - sent)
+            except TimeoutError:
+                lost += 1
+    finally:
+        tx.close()
+        rx.close()
+    return times, lost
+
+
+def test_the_wan_link_delays_and_loses_as_told_and_recovers() -> None:
+    with Lab(default_topology()) as lab:
+        clean, clean_lost = _through_wan(lab, 20)
+        lab.impair("branch", delay_ms=30, loss=0.1, seed=7)
+        slow, lost = _through_wan(lab, 200)
+        lab.impair("branch")
+        again, again_lost = _through_wan(lab, 20)
+    assert clean_lost == 0 and again_lost == 0
+    # Ratios within one run, not absolute times: the delay is added on top of the clean path.
+    added = statistics.median(slow) - statistics.median(clean)
+    assert 0.029 <= added <= 0.045, added
+    assert statistics.median(again) < statistics.median(slow) / 5
+    assert 8 <= lost <= 40, lost  # 10 % of 200, seeded
+
+
 def test_leftovers_of_a_killed_run_are_removed() -> None:
     # A child process builds a lab, starts a long-lived process in it and is SIGKILLed.
     script = textwrap.dedent(
@@ -109,21 +148,23 @@ async def test_target_that_exits_at_start_shows_its_log(tmp_path: Path) -> None:
         )
     )
     with Lab(default_topology()) as lab:
+        lab_own = list(lab.state.processes)  # the lab's own (its WAN link)
         target = ProcessTarget(load_target(folder), lab, tmp_path / "run")
         with pytest.raises(TargetStartError) as err:
             await target.start()
         assert "kamailio exited with status" in str(err.value)
         assert "missing.cfg" in err.value.log_tail
-        assert lab.state.processes == []
+        assert lab.state.processes == lab_own
 
 
 async def test_default_target_starts_answers_and_stops(tmp_path: Path) -> None:
     with Lab(default_topology()) as lab:
         target = ProcessTarget(load_target(ROOT / "peers" / "kamailio-rtpengine"), lab, tmp_path)
+        lab_own = list(lab.state.processes)  # the lab's own (its WAN link)
         await target.start()
-        pids = [r.pid for r in lab.state.processes]
+        pids = [r.pid for r in lab.state.processes if r not in lab_own]
         assert len(pids) == 2
         assert target.config_errors() == []
         await target.stop()
         assert all(_start_time(pid) is None for pid in pids)
-        assert lab.state.processes == []
+        assert lab.state.processes == lab_own
