@@ -11,12 +11,13 @@ every media mode.
 
 from __future__ import annotations
 
+from harness.agents.wan_quality import Impairment
 from harness.conformance import case
 from harness.conformance import policy_checks as pc
 from harness.conformance.findings import Finding, require
 from harness.conformance.media_checks import audio_both_ways, relayed
 from harness.pytest_plugin.calls import MediaCall
-from harness.pytest_plugin.policies import CacRun, KazooCall, SfbCall
+from harness.pytest_plugin.policies import CacRun, KazooCall, SfbCall, WanRun
 from harness.sdp import PCMA, PCMU
 from harness.targets.spec import MediaMode
 
@@ -161,6 +162,19 @@ async def test_sfb_peer_accepts_media_from_the_client(media_call: MediaCall) -> 
     out = await media_call(MediaMode.PROXY, caller_host="medsrv", caller_media_host="caller",
                            label="client media, mediation server signalling")
     require(relayed(out, "SFB-4"), audio_both_ways(out, "SFB-4"))
+
+
+@case("SFB-1", title="Measured: bypass against media through the target over an impaired "
+      "WAN link", reference=SFB_REF + " (media bypass improves quality by reducing latency "
+      "and packet loss); " + KZ_REF + " (benefits: always important to measure)",
+      expectation="The branch's WAN link gets 40 ms one-way delay and 2 % loss per "
+      "direction. A branch client calls the branch gateway bypassed, then anchored. Per "
+      "media leg, loss, one-way delay and RFC 3550 jitter are reported (table and plot): "
+      "bypassed, media stays in the branch; anchored, it crosses the WAN twice.",
+      informational=True, mode=MediaMode.ANCHORED)
+async def test_measured_bypass_benefit_over_wan(wan_run: WanRun) -> None:
+    impairment = Impairment(delay_ms=40, loss=0.02)
+    require(pc.wan_quality(await wan_run(impairment), str(impairment)))
 
 
 KZ_CALL = ("The same caller dials two callees the target file lists, one with "

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from harness.capture.classify import PacketKind, classify
 from harness.capture.flows import flows_of
 from harness.capture.ladder import sip_summary_line
 from harness.capture.pcap import CapturedPacket
+from harness.media.legs import LegStats
 
-__all__ = ["ladder_svg", "media_svg"]
+__all__ = ["ladder_svg", "legs_svg", "media_svg"]
 
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 _MONO = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'Liberation Mono', monospace"
@@ -376,3 +377,38 @@ def media_svg(packets: Iterable[CapturedPacket], names: Mapping[str, str],
               (_MUTED, "7 4", "RTCP (dashed)")]
     body = header + body + _legend(16, height - 16, legend)
     return _document(width, height, title, body)
+
+
+# --- media-leg quality ----------------------------------------------------------------------
+
+
+def legs_svg(rows: Sequence[tuple[str, LegStats]], *, title: str) -> str:
+    """One bar chart per measure (one-way delay, loss, jitter) with a bar per leg; `rows`
+    are (group, leg), e.g. ("bypass", branch1 -> branch2)."""
+    if not rows:
+        return _placeholder(title, "no leg was measured")
+    label_w = 16 + max(len(f"{g}: {leg.name}") for g, leg in rows) * _SANS_CHAR
+    bar_w, gap = 220.0, 24.0
+    measures: list[tuple[str, Callable[[LegStats], float], Callable[[float], str]]] = [
+        ("one-way delay (median)", lambda s: s.delay_ms_median or 0.0, lambda v: f"{v:.1f} ms"),
+        ("loss", lambda s: s.loss * 100, lambda v: f"{v:.1f} %"),
+        ("jitter (RFC 3550)", lambda s: s.jitter_ms, lambda v: f"{v:.2f} ms"),
+    ]
+    body: list[str] = []
+    top = 56.0
+    for i, (name, value, fmt) in enumerate(measures):
+        x0 = label_w + i * (bar_w + gap)
+        body.append(_text(x0, top, name, weight="600"))
+        biggest = max((value(leg) for _, leg in rows), default=0.0) or 1.0
+        for j, (group, leg) in enumerate(rows):
+            y = top + 14 + j * 22
+            if i == 0:
+                body.append(_text(16, y + 11, f"{group}: {leg.name}", size=11))
+            v = value(leg)
+            w = bar_w * 0.75 * v / biggest
+            color = _RESPONSE if group.startswith("bypass") else _VIA_TARGET
+            body.append(f'<rect x="{_n(x0)}" y="{_n(y)}" width="{_n(max(w, 1))}" height="14" '
+                        f'fill="{color}"/>')
+            body.append(_text(x0 + max(w, 1) + 4, y + 11, fmt(v), size=11, fill=_MUTED))
+    height = top + 14 + len(rows) * 22 + 16
+    return _document(label_w + 3 * (bar_w + gap), height, title, body)

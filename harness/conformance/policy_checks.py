@@ -11,14 +11,16 @@ from __future__ import annotations
 from harness.agents.cac import CacOutcome
 from harness.agents.media import RtpRecord
 from harness.agents.outcome import CallOutcome
+from harness.agents.wan_quality import CallQuality
 from harness.capture.mediapath import MediaPath
-from harness.conformance.findings import Finding, failed, ok
+from harness.conformance.findings import Finding, failed, informational, ok
 from harness.conformance.media_checks import TONE_PURITY_MIN, heard
 from harness.sdp import SessionDescription
 
 __all__ = [
     "BYPASS_ID", "admission_control", "bypass_id_carried", "bypass_ids",
     "clean_failure_without_common_codec", "g711_untouched", "media_decision", "nat_audio",
+    "wan_quality",
 ]
 
 BYPASS_ID = "x-bypassid"
@@ -203,3 +205,27 @@ def admission_control(cac: CacOutcome) -> Finding:
         return failed("SFB-7", "; ".join(problems), evidence)
     return ok("SFB-7", f"the WAN link took {cac.limit} calls and refused the next "
               f"({status(over)}); bypassed calls were neither refused nor counted", evidence)
+
+
+def wan_quality(results: list[CallQuality], impairment: str) -> Finding:
+    """The measured benefit of bypass (seeds 000, 002): per call and per media leg, loss,
+    one-way delay and jitter over the impaired WAN link. Informational: reported, not
+    judged, once both calls carried media."""
+    evidence = [f"WAN link: {impairment}"]
+    problems = []
+    for result in results:
+        verdict = result.call.path.verdict.name if result.call.path else "?"
+        evidence.append(f"{result.mode.value} (media path {verdict}):")
+        evidence += [f"  {leg.line()}" for leg in result.legs]
+        if not result.call.established or not any(leg.received for leg in result.legs):
+            problems.append(f"the {result.mode.value} call carried no media to measure")
+    if problems:
+        return failed("SFB-1", "; ".join(problems), evidence)
+
+    def end_to_end(result: CallQuality) -> float:
+        return sum(leg.delay_ms_median or 0.0 for leg in result.legs) / 2
+
+    by_mode = {r.mode.value: end_to_end(r) for r in results}
+    summary = ", ".join(f"{mode} {delay:.1f} ms" for mode, delay in by_mode.items())
+    return informational("SFB-1", f"end-to-end one-way delay per direction: {summary}",
+                         evidence)

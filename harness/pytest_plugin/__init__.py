@@ -18,7 +18,7 @@ from harness.pytest_plugin.fixtures import (
     target,
 )
 from harness.pytest_plugin.options import pytest_addoption
-from harness.pytest_plugin.policies import cac_run, kazoo_call, sfb_call
+from harness.pytest_plugin.policies import cac_run, kazoo_call, sfb_call, wan_run
 from harness.pytest_plugin.reporting import (
     _clear_findings,
     pytest_collection_modifyitems,
@@ -30,5 +30,5 @@ __all__ = [
     "_clear_findings", "cac_run", "dr_call", "fork_call", "harness_config", "kazoo_call", "lab",
     "media_call", "pytest_addoption", "sfb_call",
     "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
-    "pytest_sessionfinish", "pytest_unconfigure", "target",
+    "pytest_sessionfinish", "pytest_unconfigure", "target", "wan_run",
 ]

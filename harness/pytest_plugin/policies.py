@@ -8,10 +8,13 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Protocol
 
+import allure
 import pytest
 
 from harness.agents.cac import CacOutcome, cac_scenario
 from harness.agents.outcome import CallOutcome, Side
+from harness.agents.wan_quality import CallQuality, Impairment, measure_over_wan
+from harness.capture.svg import legs_svg
 from harness.lab import Lab
 from harness.pytest_plugin.calls import CallRunner, attach_capture, attach_diagrams
 from harness.pytest_plugin.options import HarnessConfig
@@ -19,7 +22,8 @@ from harness.sdp import Codec
 from harness.targets.base import Target
 from harness.targets.spec import Kazoo, MediaMode, SkypeForBusiness
 
-__all__ = ["CacRun", "KazooCall", "SfbCall", "cac_run", "kazoo_call", "sfb_call"]
+__all__ = ["CacRun", "KazooCall", "SfbCall", "WanRun", "cac_run", "kazoo_call", "sfb_call",
+           "wan_run"]
 
 
 class SfbCall(Protocol):
@@ -128,5 +132,39 @@ def cac_run(request: pytest.FixtureRequest, lab: Lab, target: Target,
             runner._remember_logs(mark)
         runner.check_config(mark)
         return out
+
+    return run
+
+
+class WanRun(Protocol):
+    def __call__(self, impairment: Impairment) -> Awaitable[list[CallQuality]]: ...
+
+
+@pytest.fixture
+def wan_run(request: pytest.FixtureRequest, lab: Lab, target: Target,
+            harness_config: HarnessConfig) -> WanRun:
+    """Bypass against anchored over the impaired WAN link (`harness.agents.wan_quality`),
+    with the per-leg table, its plot and both captures attached."""
+    runner = CallRunner(lab, target, harness_config, request.node)
+
+    async def run(impairment: Impairment) -> list[CallQuality]:
+        mark = target.log_mark()
+        results = await measure_over_wan(lab, target, harness_config.results_dir / "pcaps",
+                                         impairment=impairment)
+        try:
+            rows = [(r.mode.value, leg) for r in results for leg in r.legs]
+            table = [f"WAN link: {impairment}"] + [f"{g:<9} {leg.line()}" for g, leg in rows]
+            allure.attach("\n".join(table), name="media legs: loss, delay, jitter",
+                          attachment_type=allure.attachment_type.TEXT)
+            allure.attach(legs_svg(rows, title=f"Media legs over the WAN link ({impairment})"),
+                          name="media legs (plot)", attachment_type=allure.attachment_type.SVG)
+            for r in results:
+                attach_capture(r.call.label, r.call.pcap, r.call.ladder)
+                attach_diagrams(r.call.label, r.call.packets, r.call.hosts,
+                                r.call.target_addresses)
+        finally:
+            runner._remember_logs(mark)
+        runner.check_config(mark)
+        return results
 
     return run
