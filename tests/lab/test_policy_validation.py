@@ -138,7 +138,7 @@ async def test_relaying_without_latching_fails_mm_nat_1(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("defines", "summary"), [
     ({"SFB_CAC_COUNTS": "all"}, "bypassed calls were counted"),
-    ({"SFB_CAC_MAX_CALLS": "99"}, "call 3 across the full WAN link was accepted"),
+    ({"SFB_CAC_KBIT": "10000"}, "call 3 across the full WAN link was accepted"),
 ])
 async def test_cac_misconfigurations_fail_sfb_7(
     tmp_path: Path, defines: dict[str, str], summary: str,
