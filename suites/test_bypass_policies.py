@@ -29,10 +29,12 @@ KZ_RING_S = 3.0  # how long the caller of KZ-2 waits for its final response
 
 async def _decided(sfb_call: SfbCall, requirement: str, client: str, gateway: str, *,
                    id_of: str | None, bypass: bool, why: str, always: bool = False,
-                   ) -> list[Finding]:
+                   inbound: bool = False) -> list[Finding]:
     """One SfB call, judged on its media path (bypass or not, as `why` says) and audio."""
-    label = f"{'always bypass, ' if always else ''}{client} to {gateway}"
-    out = await sfb_call(client, gateway, id_of=id_of, label=label, always=always)
+    label = (f"{'always bypass, ' if always else ''}"
+             + (f"{gateway} to {client}" if inbound else f"{client} to {gateway}"))
+    out = await sfb_call(client, gateway, id_of=id_of, label=label, always=always,
+                         inbound=inbound)
     return [pc.media_decision(out, requirement, bypass=bypass, why=why),
             audio_both_ways(out, requirement)]
 
@@ -85,6 +87,40 @@ async def test_sfb_main_client_to_branch_gateway_is_anchored(sfb_call: SfbCall) 
 async def test_sfb_bypass_id_in_three_sdps(sfb_call: SfbCall) -> None:
     out = await sfb_call("caller", "callee1", id_of="main", label="bypassed")
     require(pc.bypass_id_carried(out, sfb_call.profile.bypass_ids["main"]))
+
+
+IN_CALL = ("A gateway calls a client through the mediation server; the client answers "
+           "183, then 200, with its own site's a=x-bypassid; G.711 both ways. ")
+
+
+@case("SFB-1", title="SfB inbound: a branch gateway calling a branch client bypasses",
+      reference=SFB_REF + " (when a user receives a call from the PSTN)", expectation=IN_CALL +
+      "Gateway and client are both in the branch: media flows between them directly.",
+      profile="skype_for_business")
+async def test_sfb_inbound_same_site_bypasses(sfb_call: SfbCall) -> None:
+    require(*await _decided(sfb_call, "SFB-1", "branch1", "branch2", id_of="branch",
+                            bypass=True, why="same site (branch)", inbound=True))
+
+
+@case("SFB-1", title="SfB inbound: a main-site gateway calling a branch client goes through "
+      "the mediation server", reference=SFB_REF + " (when a user receives a call from the "
+      "PSTN)", expectation=IN_CALL + "The gateway is on the main site, the client in the "
+      "branch: media is relayed through the target.", profile="skype_for_business")
+async def test_sfb_inbound_other_site_is_anchored(sfb_call: SfbCall) -> None:
+    require(*await _decided(sfb_call, "SFB-1", "branch1", "callee1", id_of="branch",
+                            bypass=False, why="sites differ", inbound=True))
+
+
+@case("SFB-3", title="SfB inbound: the gateway's a=x-bypassid reaches the client, the client's "
+      "comes back", reference=CCE_REF + " (confirm media bypass: tracing logs)",
+      expectation=IN_CALL + "Same site: the INVITE the client gets carries the gateway's "
+      "site's ID; the 183 and 200 the gateway gets carry the client's.",
+      profile="skype_for_business")
+async def test_sfb_inbound_bypass_ids(sfb_call: SfbCall) -> None:
+    out = await sfb_call("branch1", "branch2", id_of="branch", inbound=True,
+                         label="inbound, bypassed")
+    branch = sfb_call.profile.bypass_ids["branch"]
+    require(pc.bypass_id_carried(out, branch, branch))
 
 
 @case("SFB-6", title="SfB: G.711 end to end on a bypassed call", reference=CCE_REF +

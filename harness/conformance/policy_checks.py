@@ -66,20 +66,24 @@ def media_decision(call: CallOutcome, requirement: str, *, bypass: bool, why: st
     return ok(requirement, f"{wanted}, as the policy decides ({why})", evidence)
 
 
-def bypass_id_carried(call: CallOutcome, client_id: str) -> Finding:
-    """SFB-3: a bypassed call carries a=x-bypassid in the INVITE's SDP (as the gateway got
-    it) and in the 183's and the 200's (as the client got them)."""
+def bypass_id_carried(call: CallOutcome, invite_id: str, answer_id: str | None = None,
+                      ) -> Finding:
+    """SFB-3: a bypassed call carries a=x-bypassid in the INVITE's SDP (as the callee got
+    it: `invite_id`) and in the 183's and the 200's (as the caller got them: `answer_id`,
+    by default the same). A client calling out offers its own ID and gets it back; a
+    client called from a gateway gets the gateway's ID and answers with its own."""
     if (missing := _not_set_up(call, "SFB-3")) is not None:
         return missing
-    seen = {"INVITE (at the gateway)": bypass_ids(call.offer_received),
-            "183 (at the client)": bypass_ids(call.early_answer_received),
-            "200 (at the client)": bypass_ids(call.answer_received)}
-    evidence = [f"{where}: a=x-bypassid {ids or 'absent'}" for where, ids in seen.items()]
+    answer_id = answer_id or invite_id
+    seen = {f"INVITE (at {call.callee})": (bypass_ids(call.offer_received), invite_id),
+            f"183 (at {call.caller})": (bypass_ids(call.early_answer_received), answer_id),
+            f"200 (at {call.caller})": (bypass_ids(call.answer_received), answer_id)}
+    evidence = [f"{where}: a=x-bypassid {ids or 'absent'}" for where, (ids, _) in seen.items()]
     if call.early_answer_received is None:
-        evidence.append("no 183 with SDP reached the client")
-    problems = [f"{where} has no a=x-bypassid" for where, ids in seen.items() if not ids]
-    problems += [f"{where} names {ids}, not the client's {client_id}"
-                 for where, ids in seen.items() if ids and client_id not in ids]
+        evidence.append(f"no 183 with SDP reached {call.caller}")
+    problems = [f"{where} has no a=x-bypassid" for where, (ids, _) in seen.items() if not ids]
+    problems += [f"{where} names {ids}, not {wanted}"
+                 for where, (ids, wanted) in seen.items() if ids and wanted not in ids]
     if problems:
         return failed("SFB-3", "; ".join(problems), evidence)
     return ok("SFB-3", "a=x-bypassid in the INVITE, the 183 and the 200", evidence)

@@ -30,7 +30,8 @@ class SfbCall(Protocol):
     profile: SkypeForBusiness
 
     def __call__(self, client: str, gateway: str, *, id_of: str | None,
-                 label: str, always: bool = ...) -> Awaitable[CallOutcome]: ...
+                 label: str, always: bool = ..., inbound: bool = ...
+                 ) -> Awaitable[CallOutcome]: ...
 
 
 class SfbRunner:
@@ -38,7 +39,9 @@ class SfbRunner:
     ("main", or a site's name, as the target file lists them; None: an unsupported
     client, which offers none) calls the gateway on host `gateway`, which answers 183
     with its SDP, then 200; G.711 both ways. `always`: through the mediation server in
-    Always Bypass (the target file's always_bypass_request_uri)."""
+    Always Bypass (the target file's always_bypass_request_uri). `inbound`: the gateway
+    calls the client instead (inbound_request_uri); the client answers 183, then 200,
+    with its own a=x-bypassid."""
 
     def __init__(self, runner: CallRunner) -> None:
         self.runner = runner
@@ -47,15 +50,24 @@ class SfbRunner:
         self.profile: SkypeForBusiness = profile
 
     async def __call__(self, client: str, gateway: str, *, id_of: str | None,
-                       label: str, always: bool = False) -> CallOutcome:
+                       label: str, always: bool = False, inbound: bool = False
+                       ) -> CallOutcome:
         lab = self.runner.lab
         bypass_id = self.profile.bypass_ids[id_of] if id_of is not None else None
-        template = self.profile.always_bypass_request_uri if always else self.profile.request_uri
+        which = ("inbound_request_uri" if inbound else
+                 "always_bypass_request_uri" if always else "request_uri")
+        template = getattr(self.profile, which)
         if template is None:
             pytest.skip(f"UNSUPPORTED: target {self.runner.target.loaded.spec.target.name} "
-                        "declares no always_bypass_request_uri in [skype_for_business]")
-        uri = template.format(callee_address=lab.address(gateway), callee_port=5060)
+                        f"declares no {which} in [skype_for_business]")
         attributes = (("x-bypassid", bypass_id),) if bypass_id is not None else ()
+        if inbound:
+            return await self.runner(
+                MediaMode.BYPASS, callee=Side(attributes=attributes, early_answer=True),
+                label=label, caller_host=gateway, callee_host=client,
+                request_uri=template.format(callee_address=lab.address(client),
+                                            callee_port=5060))
+        uri = template.format(callee_address=lab.address(gateway), callee_port=5060)
         return await self.runner(MediaMode.BYPASS, caller=Side(attributes=attributes),
                                  callee=Side(early_answer=True), label=label,
                                  caller_host=client, callee_host=gateway, request_uri=uri)

@@ -168,10 +168,11 @@ class SkypeForBusiness(_Strict):
 
     request_uri: str
     always_bypass_request_uri: str | None = None  # the same, in Always Bypass
+    inbound_request_uri: str | None = None  # a gateway calls a client ({callee_*}: the client)
     bypass_ids: dict[str, str]
     cac_max_calls: int = Field(ge=1)
 
-    @field_validator("request_uri", "always_bypass_request_uri")
+    @field_validator("request_uri", "always_bypass_request_uri", "inbound_request_uri")
     @classmethod
     def _placeholders(cls, value: str | None) -> str | None:
         return None if value is None else _uri_template(value)

@@ -26,23 +26,33 @@ from harness.targets.spec import MediaMode
 
 
 async def _sfb(lab: Lab, target: Target, tmp_path: Path, client: str, gateway: str,
-               id_of: str | None, *, always: bool = False) -> CallOutcome:
+               id_of: str | None, *, always: bool = False, inbound: bool = False,
+               ) -> CallOutcome:
     profile = target.loaded.spec.skype_for_business
-    assert profile is not None and profile.always_bypass_request_uri is not None
-    template = profile.always_bypass_request_uri if always else profile.request_uri
-    attributes = (("x-bypassid", profile.bypass_ids[id_of]),) if id_of else ()
-    out = new_outcome(lab, target, MediaMode.BYPASS, pcap=tmp_path / f"{client}-{gateway}.pcap",
-                      caller=Side(attributes=attributes), callee=Side(early_answer=True),
-                      caller_host=client, callee_host=gateway,
-                      request_uri=template.format(callee_address=lab.address(gateway),
+    assert profile is not None
+    template = (profile.inbound_request_uri if inbound else
+                profile.always_bypass_request_uri if always else profile.request_uri)
+    assert template is not None
+    client_side = Side(attributes=(("x-bypassid", profile.bypass_ids[id_of]),) if id_of
+                       else (), early_answer=inbound)
+    caller, callee = (gateway, client) if inbound else (client, gateway)
+    out = new_outcome(lab, target, MediaMode.BYPASS, pcap=tmp_path / f"{caller}-{callee}.pcap",
+                      caller=Side() if inbound else client_side,
+                      callee=client_side if inbound else Side(early_answer=True),
+                      caller_host=caller, callee_host=callee,
+                      request_uri=template.format(callee_address=lab.address(callee),
                                                   callee_port=5060))
     return await captured_call(out, lab, target)
 
 
-async def test_comparing_with_the_main_sites_id_fails_sfb_1(tmp_path: Path) -> None:
+@pytest.mark.parametrize("inbound", [False, True])
+async def test_comparing_with_the_main_sites_id_fails_sfb_1(tmp_path: Path,
+                                                            inbound: bool) -> None:
     async with started(with_define(tmp_path, SFB_COMPARE="main"), tmp_path) as (lab, target):
-        local = await _sfb(lab, target, tmp_path, "branch1", "branch2", "branch")
-        across = await _sfb(lab, target, tmp_path, "caller", "branch2", "main")
+        local = await _sfb(lab, target, tmp_path, "branch1", "branch2", "branch",
+                           inbound=inbound)
+        across = await _sfb(lab, target, tmp_path, "caller", "branch2", "main",
+                            inbound=inbound)
     found = pc.media_decision(local, "SFB-1", bypass=True, why="same branch ID")
     assert found.verdict is Verdict.FAILED and "the wire shows PROXY" in found.summary
     found = pc.media_decision(across, "SFB-1", bypass=False, why="IDs differ")
@@ -82,8 +92,8 @@ async def test_answers_without_the_bypass_id_fail_sfb_3(tmp_path: Path) -> None:
         out = await _sfb(lab, target, tmp_path, "caller", "callee1", "main")
     found = pc.bypass_id_carried(out, target.loaded.spec.skype_for_business.bypass_ids["main"])  # type: ignore[union-attr]
     assert found.verdict is Verdict.FAILED
-    assert "183 (at the client) has no a=x-bypassid" in found.summary
-    assert "200 (at the client) has no a=x-bypassid" in found.summary
+    assert "183 (at caller) has no a=x-bypassid" in found.summary
+    assert "200 (at caller) has no a=x-bypassid" in found.summary
     assert "INVITE" not in found.summary  # the client's own ID still reaches the gateway
 
 
@@ -162,3 +172,13 @@ async def test_a_peer_that_takes_media_only_from_the_signalling_host_fails_sfb_4
     found = audio_both_ways(out, "SFB-4")
     assert found.verdict is Verdict.FAILED
     assert "caller heard nothing" in found.summary and "callee1 heard nothing" in found.summary
+
+
+async def test_an_inbound_offer_without_the_gateways_id_fails_sfb_3(tmp_path: Path) -> None:
+    async with started(with_define(tmp_path, SFB_MARK_ANSWERS="no"), tmp_path) as (
+            lab, target):
+        out = await _sfb(lab, target, tmp_path, "branch1", "branch2", "branch", inbound=True)
+    branch = target.loaded.spec.skype_for_business.bypass_ids["branch"]  # type: ignore[union-attr]
+    found = pc.bypass_id_carried(out, branch, branch)
+    assert found.verdict is Verdict.FAILED
+    assert "INVITE (at branch1) has no a=x-bypassid" in found.summary
