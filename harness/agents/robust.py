@@ -1,0 +1,229 @@
+"""Robustness of the target (ROB-1..3): malformed SIP thrown at it, RTP from a host the
+session never negotiated, and packets to a call's relay ports after its BYE.
+
+The torture messages are written here by category, byte by byte, in the spirit of RFC
+4475 (SIP torture tests) but our own: each is something a broken or hostile peer could
+send. After each category the target must still answer OPTIONS and complete a call.
+
+RTP injection and the after-BYE probe ride on a relayed call (`basic_call` with a step
+after its first media phase): a third host sends RTP with an SSRC of its own to the
+relay port the caller sends to, and the callee must not receive it (ROB-2); after the
+BYE a socket on the callee's old port listens while the caller sends to its old relay
+port again, and nothing may arrive (ROB-3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+
+from harness.agents.call import LiveCall, basic_call, payloads_for
+from harness.agents.captured import analyse, capturing, new_outcome
+from harness.agents.outcome import CallOutcome
+from harness.lab import Lab
+from harness.media.rtp import RtpPacket
+from harness.net import Address, udp_socket
+from harness.sdp import effective_address
+from harness.targets.base import Target
+from harness.targets.ready import sip_options_ping
+from harness.targets.spec import MediaMode
+
+__all__ = [
+    "INJECTED_SSRC", "LEARNING_WINDOW_S", "RelayProbe", "TORTURE", "probe_relay",
+    "send_torture", "torture_messages",
+]
+
+INJECTED_SSRC = 0x0BADF00D
+# A relay may learn (latch to) where each side's media really comes from during a short
+# window after the answer: latching by policy, which ROB-2 allows. rtpengine's default
+# window is 3 s; RTP is injected after this long.
+LEARNING_WINDOW_S = 3.5
+
+
+def _invite(target: Address, *, start: str | None = None, headers: str = "",
+            body: bytes = b"", length: int | None = None, method: str = "INVITE") -> bytes:
+    host, port = target
+    tag, branch, call_id = secrets.token_hex(4), secrets.token_hex(6), secrets.token_hex(8)
+    first = start or f"{method} sip:probe@{host}:{port} SIP/2.0"
+    text = (f"{first}\r\n"
+            f"Via: SIP/2.0/UDP 198.18.0.10:5099;rport;branch=z9hG4bK{branch}\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: <sip:torture@198.18.0.10>;tag={tag}\r\n"
+            f"To: <sip:probe@{host}>\r\n"
+            f"Call-ID: torture-{call_id}\r\n"
+            f"CSeq: 1 {method}\r\n"
+            f"{headers}"
+            f"Content-Length: {len(body) if length is None else length}\r\n\r\n")
+    return text.encode() + body
+
+
+_BAD_SDP = (b"v=0\r\no=- 1 1 IN IP4 198.18.0.10\r\ns=-\r\nc=IN IP4 not.an.address\r\n"
+            b"t=0 0\r\nm=audio 99999 RTP/AVP 0 8 300\r\na=rtpmap:0\r\n")
+
+
+def torture_messages(target: Address) -> dict[str, list[bytes]]:
+    """The messages of each category, addressed to `target`."""
+    sdp = "Content-Type: application/sdp\r\n"
+    return {
+        "bad start lines": [
+            b"INVITE\r\n\r\n",
+            _invite(target, start="INVITE sip:probe SIP/7.0"),
+            _invite(target, start="INV ITE sip:probe@x SIP/2.0"),
+            _invite(target, start="SIP/2.0 999999 Way Too Big"),
+            b"\x00\x01\x02\x03 binary noise \xff\xfe\r\n\r\n",
+        ],
+        "bad header syntax": [
+            _invite(target, headers="Via SIP/2.0/UDP nowhere\r\n"),
+            _invite(target, headers="CSeq: one INVITE\r\n"),
+            _invite(target, headers="From: <sip:unterminated@x\r\n"),
+            _invite(target, headers="Max-Forwards: -5\r\n"),
+            _invite(target, headers="Contact: <<<>>>\r\n"),
+        ],
+        "wrong Content-Length": [
+            _invite(target, body=_BAD_SDP, length=5000, headers=sdp),
+            _invite(target, body=_BAD_SDP, length=3, headers=sdp),
+            _invite(target, body=b"", length=-1),
+        ],
+        "huge headers": [
+            _invite(target, headers="Subject: " + "x" * 1300 + "\r\n"),
+            _invite(target, headers="".join(f"X-Filler-{i}: {'y' * 40}\r\n"
+                                            for i in range(25))),
+            _invite(target, headers="Via: " + ",".join(
+                f"SIP/2.0/UDP 198.18.0.{i % 250 + 1}:5060;branch=z9hG4bK{i}"
+                for i in range(40)) + "\r\n"),
+        ],
+        "unknown methods": [
+            _invite(target, method="FROBNICATE"),
+            _invite(target, method="NOTIFY2"),
+            _invite(target, method="Invite"),
+        ],
+        "bad SDP": [
+            _invite(target, body=_BAD_SDP, headers=sdp),
+            _invite(target, body=b"this is not SDP at all\r\n", headers=sdp),
+            _invite(target, body=b"v=0\r\n" + b"a=x\r\n" * 200, headers=sdp),
+        ],
+    }
+
+
+TORTURE = tuple(torture_messages(("198.18.0.2", 5060)))
+
+
+async def send_torture(lab: Lab, target: Target, category: str, *, host: str = "caller"
+                       ) -> tuple[int, bool]:
+    """Send one category's messages from `host` (port 5099), then ping with OPTIONS.
+    Returns (messages sent, whether OPTIONS was answered)."""
+    messages = torture_messages(target.sip_address)[category]
+    sock = udp_socket(lab.netns(host), lab.address(host), 5099)
+    try:
+        for data in messages:
+            sock.sendto(data, target.sip_address)
+            await asyncio.sleep(0.02)
+    finally:
+        sock.close()
+    await asyncio.sleep(0.1)
+    netns = lab.netns(target.loaded.spec.signalling.host)
+    answered = False
+    for _ in range(5):  # the OPTIONS probe itself waits 0.1 s per try
+        if await sip_options_ping(netns, target.sip_address):
+            answered = True
+            break
+    return len(messages), answered
+
+
+@dataclass
+class RelayProbe:
+    """What the relay-port probes of one relayed call saw."""
+
+    call: CallOutcome
+    injected_from: str = ""
+    injected_to: Address | None = None
+    injected: int = 0
+    injected_received: int = 0  # packets with INJECTED_SSRC at the callee
+    after_bye_sent: int = 0
+    after_bye_received: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+async def probe_relay(lab: Lab, target: Target, pcap_path_dir: object, *,
+                      mode: MediaMode = MediaMode.PROXY, third: str = "callee3",
+                      packets: int = 20) -> RelayProbe:
+    """A relayed call caller -> callee1; during it `third` injects RTP at the caller's
+    relay port; after the BYE the caller sends there again while the callee's old port
+    listens."""
+    from pathlib import Path
+
+    pcap = Path(str(pcap_path_dir)) / f"relay-probe-{mode.value}.pcap"
+    call = new_outcome(lab, target, mode, pcap=pcap, label=f"{mode.value}: relay probes")
+    probe = RelayProbe(call, injected_from=third)
+
+    async def inject(live: LiveCall, count: int) -> None:
+        answer = call.answer_received
+        if answer is None or not answer.media:
+            probe.notes.append("no answer to find the relay port in")
+            return
+        relay = (effective_address(answer, 0) or "", answer.media[0].port)
+        probe.injected_to = relay
+        # The caller goes on streaming past the learning window and during the
+        # injection, as a real call would: the relay has a source to stay with.
+        assert live.caller_stream is not None and call.caller_codec is not None
+        keep_talking = asyncio.create_task(live.caller_rtp.send_stream(
+            live.caller_stream, payloads_for(call.caller_codec, call.caller_tone_hz, "caller"),
+            int((LEARNING_WINDOW_S + 0.02 * packets + 0.3) / 0.02)))
+        await asyncio.sleep(LEARNING_WINDOW_S)
+        sock = udp_socket(lab.netns(third), lab.address(third), 0)
+        try:
+            for n in range(packets):
+                sock.sendto(bytes(RtpPacket(payload_type=0, sequence=40000 + n,
+                                            timestamp=160 * n, ssrc=INJECTED_SSRC,
+                                            payload=b"\xff" * 160)), relay)
+                probe.injected += 1
+                await asyncio.sleep(0.02)
+        finally:
+            sock.close()
+        await keep_talking
+        await asyncio.sleep(0.2)
+
+    async with capturing(lab, pcap, (call.caller, call.callee, third)):
+        await basic_call(call, lab=lab, sip_target=target.sip_address, packets=packets,
+                         then=inject)
+        probe.injected_received = sum(
+            1 for r in call.callee_rtp if r.direction == "received" and r.packet is not None
+            and r.packet.ssrc == INJECTED_SSRC)
+        await _after_bye(lab, probe, packets)
+    call.hosts[third] = lab.address(third)
+    analyse(call)
+    return probe
+
+
+async def _after_bye(lab: Lab, probe: RelayProbe, packets: int) -> None:
+    call = probe.call
+    if probe.injected_to is None or call.answer_sent is None or not call.answer_sent.media:
+        probe.notes.append("the call did not get far enough to probe after the BYE")
+        return
+    await asyncio.sleep(0.3)  # the target has the BYE; its relay should be gone
+    # From and to the ports the call used: a relay that still held the session would
+    # take these packets for the caller's and forward them.
+    old_port = call.answer_sent.media[0].port
+    assert call.offer_sent is not None and call.offer_sent.media
+    listener = udp_socket(lab.netns(call.callee), lab.address(call.callee), old_port)
+    sender = udp_socket(lab.netns(call.caller), lab.address(call.caller),
+                        call.offer_sent.media[0].port)
+    listener.setblocking(False)
+    try:
+        for n in range(packets):
+            sender.sendto(bytes(RtpPacket(payload_type=0, sequence=50000 + n,
+                                          timestamp=160 * n, ssrc=INJECTED_SSRC + 1,
+                                          payload=b"\x7f" * 160)), probe.injected_to)
+            probe.after_bye_sent += 1
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        while True:
+            try:
+                listener.recv(2048)
+                probe.after_bye_received += 1
+            except BlockingIOError:
+                break
+    finally:
+        listener.close()
+        sender.close()

@@ -1,0 +1,64 @@
+"""Checks for the target's robustness (ROB-1..3): pure functions of what
+`harness.agents.robust` saw."""
+
+from __future__ import annotations
+
+from harness.agents.outcome import CallOutcome
+from harness.agents.robust import INJECTED_SSRC, LEARNING_WINDOW_S, RelayProbe
+from harness.conformance.findings import Finding, failed, ok
+
+__all__ = ["no_media_after_bye", "no_media_from_strangers", "survives_torture"]
+
+
+def survives_torture(category: str, sent: int, options_answered: bool,
+                     call: CallOutcome) -> Finding:
+    """ROB-1: after the category's malformed messages the target still answers OPTIONS
+    and completes a call with audio both ways."""
+    heard = [r for r in call.callee_rtp if r.direction == "received" and r.packet is not None]
+    back = [r for r in call.caller_rtp if r.direction == "received" and r.packet is not None]
+    evidence = [f"{sent} malformed message(s) of category {category!r} sent",
+                f"OPTIONS afterwards: {'answered' if options_answered else 'no answer'}",
+                f"call afterwards: {call.final_status} {call.final_reason}".strip(),
+                f"media afterwards: callee received {len(heard)}, caller received {len(back)}"]
+    problems = []
+    if not options_answered:
+        problems.append("the target no longer answers OPTIONS")
+    if not call.established:
+        problems.append(f"the next call failed ({call.final_status})")
+    elif not heard or not back:
+        problems.append("the next call carried no media both ways")
+    if problems:
+        return failed("ROB-1", f"after {category}: " + "; ".join(problems), evidence)
+    return ok("ROB-1", f"after {category} the target answers OPTIONS and completes a call",
+              evidence)
+
+
+def no_media_from_strangers(probe: RelayProbe) -> Finding:
+    """ROB-2: RTP from a host the session did not negotiate, sent to the caller's relay
+    port after the learning window while the caller streams, does not reach the callee."""
+    evidence = [f"{probe.injected} RTP packet(s) (SSRC {INJECTED_SSRC:#x}) from "
+                f"{probe.injected_from} to the relay port "
+                f"{probe.injected_to[0] if probe.injected_to else '?'}:"
+                f"{probe.injected_to[1] if probe.injected_to else '?'}, "
+                f"{LEARNING_WINDOW_S:g} s into the call, the caller still streaming",
+                f"the callee received {probe.injected_received} of them", *probe.notes]
+    if not probe.call.established or not probe.injected:
+        return failed("ROB-2", "the call did not get far enough to inject media", evidence)
+    if probe.injected_received:
+        return failed("ROB-2", f"{probe.injected_received} of {probe.injected} packets from "
+                      f"{probe.injected_from}, which the session never negotiated, were "
+                      "relayed to the callee", evidence)
+    return ok("ROB-2", "media from an unnegotiated host was not relayed", evidence)
+
+
+def no_media_after_bye(probe: RelayProbe) -> Finding:
+    """ROB-3: after the BYE, packets to the call's old relay port reach nobody."""
+    evidence = [f"after the BYE the caller sent {probe.after_bye_sent} packet(s) to the old "
+                "relay port; a socket on the callee's old port received "
+                f"{probe.after_bye_received}", *probe.notes]
+    if not probe.after_bye_sent:
+        return failed("ROB-3", "nothing could be sent after the BYE", evidence)
+    if probe.after_bye_received:
+        return failed("ROB-3", f"{probe.after_bye_received} packet(s) sent to the old relay "
+                      "port after the BYE were still forwarded", evidence)
+    return ok("ROB-3", "the relay ports of the ended call forward nothing", evidence)

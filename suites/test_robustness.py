@@ -1,0 +1,54 @@
+"""Robustness of the target (ROB-1..3): malformed and torture-style SIP, RTP from a host
+the session never negotiated, and the relay ports of a call after its BYE."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.agents.robust import TORTURE, probe_relay, send_torture
+from harness.conformance import case
+from harness.conformance import robust_checks as rc
+from harness.conformance.findings import require
+from harness.lab import Lab
+from harness.pytest_plugin.calls import MediaCall, attach_capture, attach_diagrams
+from harness.pytest_plugin.options import HarnessConfig
+from harness.targets.base import Target
+from harness.targets.spec import MediaMode
+
+REF = "RFC 4475 (SIP torture tests: the idea, our own messages); RFC 3261 §16.3, §21.4"
+
+
+@pytest.mark.parametrize("category", TORTURE)
+@case("ROB-1", title="The target survives malformed SIP", reference=REF,
+      expectation="A few malformed or torture-style messages of one category (bad start "
+      "lines, bad header syntax, wrong Content-Length, huge headers, unknown methods, bad "
+      "SDP) go to the target's SIP port; afterwards it answers OPTIONS and a relayed call "
+      "completes with media both ways.", mode=MediaMode.PROXY)
+async def test_target_survives_malformed_sip(category: str, lab: Lab, target: Target,
+                                             media_call: MediaCall) -> None:
+    sent, answered = await send_torture(lab, target, category)
+    call = await media_call(MediaMode.PROXY, label=f"call after {category}")
+    require(rc.survives_torture(category, sent, answered, call))
+
+
+RELAY = ("A relayed call; 3.5 s in, past the relay's learning window and with the caller "
+         "still streaming, a third host sends RTP of its own to the caller's relay port. "
+         "After the BYE the caller sends to that port again while the callee's old port "
+         "listens. ")
+
+
+@pytest.mark.parametrize("mode", [MediaMode.PROXY, MediaMode.ANCHORED])
+@case("ROB-2", "ROB-3", title="The relay takes no media from strangers and forgets ended "
+      "calls", reference="RFC 3550 §8.2 (SSRC and source address); RFC 4961 (symmetric RTP)",
+      expectation=RELAY + "The third host's packets never reach the callee (ROB-2); after "
+      "the BYE nothing is forwarded (ROB-3).")
+async def test_relay_strangers_and_ended_calls(mode: MediaMode, lab: Lab, target: Target,
+                                               harness_config: HarnessConfig) -> None:
+    if not target.loaded.spec.claims(mode):
+        pytest.skip(f"UNSUPPORTED: target {target.loaded.spec.target.name} does not claim "
+                    f"media mode {mode.value!r}")
+    probe = await probe_relay(lab, target, harness_config.results_dir / "pcaps", mode=mode)
+    attach_capture(probe.call.label, probe.call.pcap, probe.call.ladder)
+    attach_diagrams(probe.call.label, probe.call.packets, probe.call.hosts,
+                    probe.call.target_addresses)
+    require(rc.no_media_from_strangers(probe), rc.no_media_after_bye(probe))

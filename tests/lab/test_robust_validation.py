@@ -1,0 +1,55 @@
+"""The robustness checks pass on the default target (its suite shows that) and FAIL on
+copies that get it wrong: a server that stops working after a malformed request, a relay
+without strict-source that forwards a stranger's RTP, a relay that keeps a call's ports
+after its BYE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peer_copies import copy_default_peer, started, with_define
+
+from harness.agents.captured import captured_call, new_outcome
+from harness.agents.robust import probe_relay, send_torture
+from harness.conformance import Verdict
+from harness.conformance import robust_checks as rc
+from harness.errors import TargetViolation
+from harness.targets.spec import MediaMode
+
+
+async def test_a_server_wedged_by_malformed_sip_fails_rob_1(tmp_path: Path) -> None:
+    async with started(with_define(tmp_path, ON_MALFORMED="wedge"), tmp_path) as (
+            lab, target):
+        sent, answered = await send_torture(lab, target, "unknown methods")
+        call = new_outcome(lab, target, MediaMode.PROXY, pcap=tmp_path / "after.pcap")
+        try:
+            await captured_call(call, lab, target)
+        except TargetViolation as exc:
+            call.notes.append(str(exc))
+    found = rc.survives_torture("unknown methods", sent, answered, call)
+    assert found.verdict is Verdict.FAILED
+    assert "no longer answers OPTIONS" in found.summary
+    assert "the next call failed" in found.summary
+
+
+async def test_a_relay_without_strict_source_fails_rob_2(tmp_path: Path) -> None:
+    flags = "replace-origin replace-session-connection ICE=remove DTLS=off"
+    async with started(with_define(tmp_path, PROXY_FLAGS=flags), tmp_path) as (lab, target):
+        probe = await probe_relay(lab, target, tmp_path, mode=MediaMode.PROXY)
+    found = rc.no_media_from_strangers(probe)
+    assert found.verdict is Verdict.FAILED and "were relayed to the callee" in found.summary
+    assert rc.no_media_after_bye(probe).verdict is Verdict.OK
+
+
+async def test_a_relay_that_keeps_ended_calls_fails_rob_3(tmp_path: Path) -> None:
+    # Kamailio no longer tells rtpengine to delete the session on BYE.
+    peer = copy_default_peer(tmp_path)
+    cfg = peer / "kamailio.cfg"
+    text = cfg.read_text()
+    bye = '\tif (is_method("BYE")) {\n\t\troute(MEDIA_DELETE);\n'
+    assert bye in text
+    cfg.write_text(text.replace(bye, '\tif (is_method("BYE")) {\n\t\txlog("L_INFO", "kept");\n'))
+    async with started(peer, tmp_path) as (lab, target):
+        probe = await probe_relay(lab, target, tmp_path, mode=MediaMode.PROXY)
+    found = rc.no_media_after_bye(probe)
+    assert found.verdict is Verdict.FAILED and "still forwarded" in found.summary, found
