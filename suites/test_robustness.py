@@ -31,7 +31,7 @@ async def test_target_survives_malformed_sip(category: str, lab: Lab, target: Ta
     require(rc.survives_torture(category, sent, answered, call))
 
 
-RELAY = ("A relayed call; 3.5 s in, past the relay's learning window and with the caller "
+RELAY = ("A relayed call; 5.5 s in, past the relay's learning window and with the caller "
          "still streaming, a third host sends RTP of its own to the caller's relay port. "
          "After the BYE the caller sends to that port again while the callee's old port "
          "listens. ")
