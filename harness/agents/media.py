@@ -14,7 +14,10 @@ and payloads, not sub-millisecond timing.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import secrets
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -56,6 +59,56 @@ class StreamConfig:
     @property
     def samples_per_packet(self) -> int:
         return self.clock_rate * self.ptime_ms // 1000
+
+
+class _Pacer:
+    """One timer per event loop for every stream's departures. At each deadline the
+    streams due are woken in a fixed order (deadline, then the order they asked in), so
+    with many streams each keeps its place in the tick and its packets leave evenly
+    spaced: one sleeping coroutine per stream would wake in an order that changes from
+    tick to tick, and a stream's gaps would swing by the time the others take."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: list[tuple[float, int, asyncio.Future[None]]] = []
+        self.order = itertools.count()
+        self.timer: asyncio.TimerHandle | None = None
+
+    def until(self, when: float) -> asyncio.Future[None]:
+        """A future done at `when` (at once if it has passed)."""
+        fut: asyncio.Future[None] = self.loop.create_future()
+        if when <= self.loop.time():
+            fut.set_result(None)
+            return fut
+        heapq.heappush(self.queue, (when, next(self.order), fut))
+        if self.timer is None or when < self.timer.when():
+            self._arm()
+        return fut
+
+    def _arm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.loop.call_at(self.queue[0][0], self._fire) if self.queue else None
+
+    def _fire(self) -> None:
+        self.timer = None
+        now = self.loop.time()
+        while self.queue and self.queue[0][0] <= now:
+            _, _, fut = heapq.heappop(self.queue)
+            if not fut.done():
+                fut.set_result(None)
+        self._arm()
+
+
+_PACERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pacer] = (
+    weakref.WeakKeyDictionary())
+
+
+def _pacer(loop: asyncio.AbstractEventLoop) -> _Pacer:
+    pacer = _PACERS.get(loop)
+    if pacer is None:
+        pacer = _PACERS[loop] = _Pacer(loop)
+    return pacer
 
 
 class RtpEndpoint:
@@ -119,12 +172,11 @@ class RtpEndpoint:
         if self.remote is None:
             raise ValueError(f"{self.name}: no remote media address to send to")
         loop = asyncio.get_running_loop()
+        pacer = _pacer(loop)
         start = loop.time()
         interval = config.ptime_ms / 1000
         for n in range(count):
-            delay = start + n * interval - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            await pacer.until(start + n * interval)
             self._send(config, config.payload_type, payloads(n), marker=n == 0)
             config.timestamp = (config.timestamp + config.samples_per_packet) & 0xFFFFFFFF
 
