@@ -24,7 +24,14 @@ from harness.agents.call import (
 )
 from harness.agents.media import RtpEndpoint, StreamConfig
 from harness.agents.sip_agent import SipAgent
-from harness.agents.teams.outcome import DrOutcome, answer_200, remote_ice, srtp_key, two_parties
+from harness.agents.teams.outcome import (
+    DrOutcome,
+    answer_200,
+    remote_ice,
+    srtp_key,
+    tones_both_ways,
+    two_parties,
+)
 from harness.errors import TargetViolation
 from harness.ice.agent import IceAgent, RemoteIce
 from harness.ice.stun import (
@@ -129,15 +136,7 @@ async def _flow(
     caller_rtp.remote = media_address(answer_in)
     teams_rtp.remote = ice.nominated or candidate
     out.media_start = caller.now
-    await asyncio.gather(
-        caller_rtp.send_stream(StreamConfig(caller_codec.payload_type),
-                               payloads_for(caller_codec, out.pstn_tone_hz, "pstn"),
-                               out.packets_each_way),
-        teams_rtp.send_stream(StreamConfig(codec.payload_type),
-                              payloads_for(codec, out.teams_tone_hz, "teams"),
-                              out.packets_each_way),
-    )
-    await asyncio.sleep(DRAIN_S)
+    await tones_both_ways(out, (teams_rtp, codec), (caller_rtp, caller_codec))
     await hang_up(caller, callee, dialog)
 
 

@@ -4,19 +4,16 @@ optionally a re-INVITE with a=remote-candidates after media (DR-REINV-1)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import NamedTuple
 
 from harness.agents.call import (
-    DRAIN_S,
     SRTP_SUITE,
     hang_up,
     media_address,
     negotiated_codec,
     parse_sdp_from,
-    payloads_for,
 )
-from harness.agents.media import RtpEndpoint, StreamConfig
+from harness.agents.media import RtpEndpoint
 from harness.agents.sip_agent import SipAgent
 from harness.agents.teams.outcome import (
     H264,
@@ -24,6 +21,7 @@ from harness.agents.teams.outcome import (
     answer_200,
     remote_ice,
     srtp_key,
+    tones_both_ways,
     two_parties,
 )
 from harness.ice.agent import IceAgent
@@ -98,20 +96,12 @@ async def _outbound(
         return
     teams_rtp.remote = ice.nominated or remote.candidates[0]
     out.media_start = caller.now
-    await asyncio.gather(
-        teams_rtp.send_stream(StreamConfig(teams_codec.payload_type),
-                              payloads_for(teams_codec, out.teams_tone_hz, "teams"),
-                              out.packets_each_way),
-        pstn_rtp.send_stream(StreamConfig(pstn_codec.payload_type),
-                             payloads_for(pstn_codec, out.pstn_tone_hz, "pstn"),
-                             out.packets_each_way),
-    )
-    await asyncio.sleep(DRAIN_S)
+    await tones_both_ways(out, (teams_rtp, teams_codec), (pstn_rtp, pstn_codec))
     out.checks_after_200 = sum(1 for c in ice.checks if c.sent_at >= answered_at)
     if out.reinvite and ice.nominated is not None:
         await _remote_candidates_reinvite(out, caller, callee, dialog, offer, answer,
-                                          teams_rtp, pstn_rtp, ice.nominated,
-                                          teams_codec.payload_type, pstn_codec.payload_type)
+                                          (teams_rtp, teams_codec), (pstn_rtp, pstn_codec),
+                                          ice.nominated)
     await hang_up(caller, callee, dialog)
 
 
@@ -209,8 +199,8 @@ def _offered_key(offer: SessionDescription, suite: str) -> bytes | None:
 
 async def _remote_candidates_reinvite(
     out: DrOutcome, caller: SipAgent, callee: SipAgent, dialog: Dialog,
-    offer: SessionDescription, pstn_answer: SessionDescription, teams_rtp: RtpEndpoint,
-    pstn_rtp: RtpEndpoint, nominated: Address, teams_pt: int, pstn_pt: int,
+    offer: SessionDescription, pstn_answer: SessionDescription,
+    teams: tuple[RtpEndpoint, Codec], pstn: tuple[RtpEndpoint, Codec], nominated: Address,
 ) -> None:
     """DR-REINV-1: the controlling Teams side re-offers with the same ICE credentials and
     a=remote-candidates naming the pair it nominated (RFC 8445 §9.1.1 / RFC 8839 §5.2);
@@ -239,12 +229,4 @@ async def _remote_candidates_reinvite(
     out.reinvite_answer = parse_sdp_from(final.response.body, out.caller,
                                          f"answer to re-INVITE {seq}")
     out.media_after_reinvite = caller.now
-    await asyncio.gather(
-        teams_rtp.send_stream(StreamConfig(teams_pt),
-                              payloads_for(PCMU if teams_pt == 0 else PCMA, out.teams_tone_hz,
-                                           "teams"), out.packets_each_way),
-        pstn_rtp.send_stream(StreamConfig(pstn_pt),
-                             payloads_for(PCMU if pstn_pt == 0 else PCMA, out.pstn_tone_hz,
-                                          "pstn"), out.packets_each_way),
-    )
-    await asyncio.sleep(DRAIN_S)
+    await tones_both_ways(out, teams, pstn)

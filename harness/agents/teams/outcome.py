@@ -9,8 +9,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
-from harness.agents.call import SRTP_SUITE, final_and_ack
-from harness.agents.media import RtpEndpoint, RtpRecord
+from harness.agents.call import DRAIN_S, SRTP_SUITE, final_and_ack, payloads_for
+from harness.agents.media import RtpEndpoint, RtpRecord, StreamConfig
 from harness.agents.outcome import CaptureEvidence
 from harness.agents.sip_agent import SipAgent
 from harness.ice.agent import CheckResult, IceAgent, RemoteIce, StunRecord
@@ -22,7 +22,7 @@ from harness.sip.headers import new_tag
 
 __all__ = [
     "H264", "DrKnobs", "DrOutcome", "Nomination", "Parties", "TeamsDevice", "TeamsPath",
-    "answer_200", "remote_ice", "srtp_key", "two_parties",
+    "answer_200", "remote_ice", "srtp_key", "tones_both_ways", "two_parties",
 ]
 
 Nomination = Literal["before-200", "after-200"]
@@ -207,3 +207,21 @@ async def answer_200(
     final, dialog = await final_and_ack(caller, invite)
     out.final_status = final.status
     return None if dialog is None else (final, dialog)
+
+
+async def tones_both_ways(
+    out: DrOutcome, teams: tuple[RtpEndpoint, Codec], pstn: tuple[RtpEndpoint, Codec], *,
+    pstn_stream: StreamConfig | None = None,
+) -> None:
+    """Each side sends `out.packets_each_way` packets of its tone to its endpoint's
+    `remote` at once (a stream of its own, or `pstn_stream` going on), then a drain."""
+    (teams_rtp, teams_codec), (pstn_rtp, pstn_codec) = teams, pstn
+    await asyncio.gather(
+        teams_rtp.send_stream(StreamConfig(teams_codec.payload_type),
+                              payloads_for(teams_codec, out.teams_tone_hz, "teams"),
+                              out.packets_each_way),
+        pstn_rtp.send_stream(pstn_stream or StreamConfig(pstn_codec.payload_type),
+                             payloads_for(pstn_codec, out.pstn_tone_hz, "pstn"),
+                             out.packets_each_way),
+    )
+    await asyncio.sleep(DRAIN_S)

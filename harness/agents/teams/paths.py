@@ -30,7 +30,7 @@ from harness.agents.call import (
 from harness.agents.media import RtpEndpoint, StreamConfig
 from harness.agents.sip_agent import SipAgent
 from harness.agents.teams.outbound import teams_gets_200, teams_offer, teams_srtp, until_183
-from harness.agents.teams.outcome import DrOutcome, TeamsPath, two_parties
+from harness.agents.teams.outcome import DrOutcome, TeamsPath, tones_both_ways, two_parties
 from harness.ice.agent import IceAgent
 from harness.lab import Lab
 from harness.net import Address
@@ -109,11 +109,6 @@ async def _flow(
         teams_srtp(rtp, offer, sdp_200)
         rtp.remote = remote.candidates[0]
         out.media_start = caller.now
-        await asyncio.gather(
-            rtp.send_stream(StreamConfig(teams_codec.payload_type),
-                                    payloads_for(teams_codec, out.teams_tone_hz, "teams"),
-                                    out.packets_each_way),
-            pstn_rtp.send_stream(stream, tone, out.packets_each_way),
-        )
-        await asyncio.sleep(DRAIN_S)
+        await tones_both_ways(out, (rtp, teams_codec), (pstn_rtp, pstn_codec),
+                              pstn_stream=stream)
     await hang_up(caller, callee, dialog)
