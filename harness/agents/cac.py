@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.agents.call import LiveCall, basic_call
-from harness.agents.captured import analyse, capturing, new_outcome
-from harness.agents.outcome import CallOutcome, Side
+from harness.agents.captured import analyse, capturing
+from harness.agents.outcome import CallOutcome
+from harness.agents.sfb import new_sfb_outcome
 from harness.lab import Lab
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 __all__ = ["CacOutcome", "cac_scenario"]
 
@@ -63,18 +63,12 @@ class _Group:
         self._ports[host] += 1
         return port
 
-    async def call(self, client: str, gateway: str, bypass_id: str, label: str
-                   ) -> CallOutcome:
+    async def call(self, client: str, gateway: str, id_of: str, label: str) -> CallOutcome:
         """Place one call and return once it is up (held) or over (refused)."""
-        profile = self.target.loaded.spec.skype_for_business
-        assert profile is not None
-        callee_port = self._port(gateway)
-        out = new_outcome(
-            self.lab, self.target, MediaMode.BYPASS, pcap=self.pcap, label=label,
-            caller=Side(attributes=(("x-bypassid", bypass_id),)), caller_host=client,
-            callee_host=gateway, caller_port=self._port(client), callee_port=callee_port,
-            request_uri=profile.request_uri.format(callee_address=self.lab.address(gateway),
-                                                   callee_port=callee_port))
+        out = new_sfb_outcome(
+            self.lab, self.target, client=client, gateway=gateway, id_of=id_of,
+            pcap=self.pcap, label=label, client_port=self._port(client),
+            gateway_port=self._port(gateway), early_answer=False)
         up = asyncio.Event()
 
         async def hold(live: LiveCall, packets: int) -> None:
@@ -105,27 +99,26 @@ async def cac_scenario(lab: Lab, target: Target, pcap: Path) -> CacOutcome:
     """Run the scenario of the module docstring against `target`."""
     profile = target.loaded.spec.skype_for_business
     assert profile is not None, "the target declares no [skype_for_business]"
-    ids = profile.bypass_ids
     out = CacOutcome(profile.cac_max_calls, pcap=pcap)
     group = _Group(lab, target, pcap)
     hosts = ("branch1", "branch2", "callee1")
     async with capturing(lab, pcap, hosts):
         try:
             for n in range(out.limit):
-                out.wan_held.append(await group.call("branch1", "callee1", ids["branch"],
+                out.wan_held.append(await group.call("branch1", "callee1", "branch",
                                                      f"WAN call {n + 1}"))
-            out.over_limit = await group.call("branch1", "callee1", ids["branch"],
+            out.over_limit = await group.call("branch1", "callee1", "branch",
                                               f"WAN call {out.limit + 1} (over the limit)")
-            out.bypass_while_full = await group.call("branch1", "branch2", ids["branch"],
+            out.bypass_while_full = await group.call("branch1", "branch2", "branch",
                                                      "bypassed call, link full")
         finally:
             await group.end()
         try:
             for n in range(out.limit):
-                out.bypass_held.append(await group.call("branch1", "branch2", ids["branch"],
+                out.bypass_held.append(await group.call("branch1", "branch2", "branch",
                                                         f"bypassed call {n + 1}"))
             out.wan_while_bypass_held = await group.call(
-                "branch1", "callee1", ids["branch"], "WAN call, bypassed calls up")
+                "branch1", "callee1", "branch", "WAN call, bypassed calls up")
         finally:
             await group.end()
     for call in out.calls:

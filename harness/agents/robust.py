@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from harness.agents.call import LiveCall, basic_call, payloads_for
 from harness.agents.captured import analyse, capturing, new_outcome
@@ -147,15 +148,13 @@ class RelayProbe:
     notes: list[str] = field(default_factory=list)
 
 
-async def probe_relay(lab: Lab, target: Target, pcap_path_dir: object, *,
+async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
                       mode: MediaMode = MediaMode.PROXY, third: str = "callee3",
                       packets: int = 20) -> RelayProbe:
     """A relayed call caller -> callee1; during it `third` injects RTP at the caller's
     relay port; after the BYE the caller sends there again while the callee's old port
     listens."""
-    from pathlib import Path
-
-    pcap = Path(str(pcap_path_dir)) / f"relay-probe-{mode.value}.pcap"
+    pcap = pcap_dir / f"relay-probe-{mode.value}.pcap"
     call = new_outcome(lab, target, mode, pcap=pcap, label=f"{mode.value}: relay probes")
     probe = RelayProbe(call, injected_from=third)
 

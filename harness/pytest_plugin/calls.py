@@ -12,7 +12,8 @@ summary are attached to the Allure result.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -134,22 +135,39 @@ class CallRunner:
         request_uri: str | None = None, final_timeout: float | None = None,
         caller_media_host: str | None = None,
     ) -> CallOutcome:
-        name = _safe(self.item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         outcome = new_outcome(
             self.lab, self.target, mode, caller=caller, callee=callee, label=label,
-            callee_host=callee_host, pcap=self.config.results_dir / "pcaps" / f"{name}.pcap",
+            callee_host=callee_host, pcap=self.pcap_for(label),
             reinvites=reinvites, caller_host=caller_host, request_uri=request_uri,
             final_timeout=final_timeout, caller_media_host=caller_media_host,
         )
+        return await self.place(outcome, packets=packets)
+
+    def pcap_for(self, label: str | None) -> Path:
+        """Where the capture of this case's call labelled `label` goes."""
+        name = _safe(self.item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
+        return self.config.results_dir / "pcaps" / f"{name}.pcap"
+
+    async def place(self, outcome: CallOutcome, *, packets: int = 10) -> CallOutcome:
+        """Place a call made elsewhere (a policy profile's) with the evidence attached."""
         self.calls.append(outcome)
+        async with self.watching():
+            try:
+                await captured_call(outcome, self.lab, self.target, packets=packets)
+            finally:
+                self._attach(outcome)
+        return outcome
+
+    @asynccontextmanager
+    async def watching(self) -> AsyncIterator[None]:
+        """Around what a case does to the target: the target's log since then is kept for
+        the report whatever happens, and a configuration error it shows breaks the case."""
         mark = self.target.log_mark()
         try:
-            await captured_call(outcome, self.lab, self.target, packets=packets)
+            yield
         finally:
-            self._attach(outcome)
             self._remember_logs(mark)
         self.check_config(mark)
-        return outcome
 
     def _attach(self, outcome: CallOutcome) -> None:
         tag = outcome.label
@@ -288,40 +306,42 @@ class DrRunner:
                            direction="from-teams" if from_teams else "to-teams",
                            pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap",
                            **knobs)
-        mark = target.log_mark()
-        try:
-            await captured_to_teams_call(out, lab, target)
-        finally:
-            tag = label or ("from Teams" if from_teams else "to Teams")
-            attach_capture(tag, out.pcap, out.ladder)
-            attach_diagrams(tag, out.packets, out.hosts, out.target_addresses)
-            legs: list[Leg] = [
-                ("offer: PSTN side -> Teams side", out.offer_to_pstn_side, out.offer_to_teams),
-                ("answer: Teams side -> PSTN side", out.answer_from_teams,
-                 out.answer_to_pstn_side),
-            ] if not from_teams else [
-                ("offer: Teams side -> PSTN side", out.teams_offer, out.offer_to_pstn_side),
-                ("answer: PSTN side -> Teams side (200)", out.answer_from_teams,
-                 out.teams_got_200),
-                ("answer: PSTN side -> Teams side (183)", out.answer_from_teams,
-                 out.teams_got_183),
-                ("re-INVITE answer, as the Teams side got it vs its first 200",
-                 out.teams_got_200, out.reinvite_answer),
-            ]
-            if any(sent is not None for _, sent, _ in legs):
-                allure.attach(sdp_legs_html(legs), name=f"{tag}: SDP per leg, sent vs received",
-                              attachment_type=allure.attachment_type.HTML)
-            if out.stun:
-                t0 = out.stun[0].time
-                allure.attach("\n".join(
-                    f"{(r.time - t0) * 1000:9.3f} ms  port {r.local_port}  {r.direction:8}  "
-                    f"{r.peer[0]}:{r.peer[1]}"
-                    f"  {r.kind}  {r.transaction_id.hex()}" for r in out.stun),
-                    name=f"{tag}: STUN seen by the Teams endpoint",
-                    attachment_type=allure.attachment_type.TEXT)
-            self.runner._remember_logs(mark)
-        self.runner.check_config(mark)
+        async with self.runner.watching():
+            try:
+                await captured_to_teams_call(out, lab, target)
+            finally:
+                self._attach(out, label or ("from Teams" if from_teams else "to Teams"),
+                             from_teams)
         return out
+
+    @staticmethod
+    def _attach(out: DrOutcome, tag: str, from_teams: bool) -> None:
+        attach_capture(tag, out.pcap, out.ladder)
+        attach_diagrams(tag, out.packets, out.hosts, out.target_addresses)
+        legs: list[Leg] = [
+            ("offer: PSTN side -> Teams side", out.offer_to_pstn_side, out.offer_to_teams),
+            ("answer: Teams side -> PSTN side", out.answer_from_teams,
+             out.answer_to_pstn_side),
+        ] if not from_teams else [
+            ("offer: Teams side -> PSTN side", out.teams_offer, out.offer_to_pstn_side),
+            ("answer: PSTN side -> Teams side (200)", out.answer_from_teams,
+             out.teams_got_200),
+            ("answer: PSTN side -> Teams side (183)", out.answer_from_teams,
+             out.teams_got_183),
+            ("re-INVITE answer, as the Teams side got it vs its first 200",
+             out.teams_got_200, out.reinvite_answer),
+        ]
+        if any(sent is not None for _, sent, _ in legs):
+            allure.attach(sdp_legs_html(legs), name=f"{tag}: SDP per leg, sent vs received",
+                          attachment_type=allure.attachment_type.HTML)
+        if out.stun:
+            t0 = out.stun[0].time
+            allure.attach("\n".join(
+                f"{(r.time - t0) * 1000:9.3f} ms  port {r.local_port}  {r.direction:8}  "
+                f"{r.peer[0]}:{r.peer[1]}"
+                f"  {r.kind}  {r.transaction_id.hex()}" for r in out.stun),
+                name=f"{tag}: STUN seen by the Teams endpoint",
+                attachment_type=allure.attachment_type.TEXT)
 
 
 class DrCall(Protocol):

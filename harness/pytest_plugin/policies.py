@@ -13,6 +13,7 @@ import pytest
 
 from harness.agents.cac import CacOutcome, cac_scenario
 from harness.agents.outcome import CallOutcome, Side
+from harness.agents.sfb import new_sfb_outcome
 from harness.agents.wan_quality import CallQuality, Impairment, measure_over_wan
 from harness.capture.svg import legs_svg
 from harness.lab import Lab
@@ -52,25 +53,15 @@ class SfbRunner:
     async def __call__(self, client: str, gateway: str, *, id_of: str | None,
                        label: str, always: bool = False, inbound: bool = False
                        ) -> CallOutcome:
-        lab = self.runner.lab
-        bypass_id = self.profile.bypass_ids[id_of] if id_of is not None else None
+        runner = self.runner
         which = ("inbound_request_uri" if inbound else
                  "always_bypass_request_uri" if always else "request_uri")
-        template = getattr(self.profile, which)
-        if template is None:
-            pytest.skip(f"UNSUPPORTED: target {self.runner.target.loaded.spec.target.name} "
+        if getattr(self.profile, which) is None:
+            pytest.skip(f"UNSUPPORTED: target {runner.target.loaded.spec.target.name} "
                         f"declares no {which} in [skype_for_business]")
-        attributes = (("x-bypassid", bypass_id),) if bypass_id is not None else ()
-        if inbound:
-            return await self.runner(
-                MediaMode.BYPASS, callee=Side(attributes=attributes, early_answer=True),
-                label=label, caller_host=gateway, callee_host=client,
-                request_uri=template.format(callee_address=lab.address(client),
-                                            callee_port=5060))
-        uri = template.format(callee_address=lab.address(gateway), callee_port=5060)
-        return await self.runner(MediaMode.BYPASS, caller=Side(attributes=attributes),
-                                 callee=Side(early_answer=True), label=label,
-                                 caller_host=client, callee_host=gateway, request_uri=uri)
+        return await runner.place(new_sfb_outcome(
+            runner.lab, runner.target, client=client, gateway=gateway, id_of=id_of,
+            pcap=runner.pcap_for(label), label=label, always=always, inbound=inbound))
 
 
 class KazooCall(Protocol):
@@ -131,18 +122,14 @@ def cac_run(request: pytest.FixtureRequest, lab: Lab, target: Target,
 
     async def run() -> CacOutcome:
         pcap = harness_config.results_dir / "pcaps" / f"{request.node.name}.pcap"
-        mark = target.log_mark()
-        out = await cac_scenario(lab, target, pcap)
-        try:
+        async with runner.watching():
+            out = await cac_scenario(lab, target, pcap)
             first = next((c for c in out.calls if c.packets), None)
             attach_capture("admission control", pcap, first.ladder if first else "")
             for call in out.calls:
                 if call.established:
                     attach_diagrams(call.label, call.packets, call.hosts,
                                     call.target_addresses)
-        finally:
-            runner._remember_logs(mark)
-        runner.check_config(mark)
         return out
 
     return run
@@ -160,10 +147,10 @@ def wan_run(request: pytest.FixtureRequest, lab: Lab, target: Target,
     runner = CallRunner(lab, target, harness_config, request.node)
 
     async def run(impairment: Impairment) -> list[CallQuality]:
-        mark = target.log_mark()
-        results = await measure_over_wan(lab, target, harness_config.results_dir / "pcaps",
-                                         impairment=impairment)
-        try:
+        async with runner.watching():
+            results = await measure_over_wan(lab, target,
+                                             harness_config.results_dir / "pcaps",
+                                             impairment=impairment)
             rows = [(r.mode.value, leg) for r in results for leg in r.legs]
             table = [f"WAN link: {impairment}"] + [f"{g:<9} {leg.line()}" for g, leg in rows]
             allure.attach("\n".join(table), name="media legs: loss, delay, jitter",
@@ -174,9 +161,6 @@ def wan_run(request: pytest.FixtureRequest, lab: Lab, target: Target,
                 attach_capture(r.call.label, r.call.pcap, r.call.ladder)
                 attach_diagrams(r.call.label, r.call.packets, r.call.hosts,
                                 r.call.target_addresses)
-        finally:
-            runner._remember_logs(mark)
-        runner.check_config(mark)
         return results
 
     return run

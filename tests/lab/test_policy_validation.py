@@ -15,6 +15,7 @@ from peer_copies import started, with_define
 from harness.agents.cac import cac_scenario
 from harness.agents.captured import captured_call, new_outcome
 from harness.agents.outcome import CallOutcome, Side
+from harness.agents.sfb import new_sfb_outcome
 from harness.conformance import Verdict
 from harness.conformance import policy_checks as pc
 from harness.conformance.findings import Finding
@@ -28,20 +29,9 @@ from harness.targets.spec import MediaMode
 async def _sfb(lab: Lab, target: Target, tmp_path: Path, client: str, gateway: str,
                id_of: str | None, *, always: bool = False, inbound: bool = False,
                ) -> CallOutcome:
-    profile = target.loaded.spec.skype_for_business
-    assert profile is not None
-    template = (profile.inbound_request_uri if inbound else
-                profile.always_bypass_request_uri if always else profile.request_uri)
-    assert template is not None
-    client_side = Side(attributes=(("x-bypassid", profile.bypass_ids[id_of]),) if id_of
-                       else (), early_answer=inbound)
-    caller, callee = (gateway, client) if inbound else (client, gateway)
-    out = new_outcome(lab, target, MediaMode.BYPASS, pcap=tmp_path / f"{caller}-{callee}.pcap",
-                      caller=Side() if inbound else client_side,
-                      callee=client_side if inbound else Side(early_answer=True),
-                      caller_host=caller, callee_host=callee,
-                      request_uri=template.format(callee_address=lab.address(callee),
-                                                  callee_port=5060))
+    out = new_sfb_outcome(lab, target, client=client, gateway=gateway, id_of=id_of,
+                          pcap=tmp_path / f"{client}-{gateway}.pcap", always=always,
+                          inbound=inbound)
     return await captured_call(out, lab, target)
 
 
