@@ -186,6 +186,7 @@ class Lab:
         self.provided = provided
         self._netns_paths: dict[str, str] = {}
         self._wan: dict[str, ProcessRecord] = {}
+        self._wan_version = 0
         if not PREFIX_RE.match(self.prefix):
             raise ValueError(f"lab prefix {self.prefix!r} does not match {PREFIX_RE.pattern}")
         me = os.getpid()
@@ -348,9 +349,22 @@ class Lab:
         record = self._wan.get(site)
         if record is None:
             raise LabError(f"site {site!r} has no WAN link (Site.wan) in this lab")
-        self._wan_params(site).write_text(json.dumps(
-            {"delay_ms": delay_ms, "loss": loss, "rate_kbit": rate_kbit, "seed": seed}))
+        self._wan_version += 1
+        params = self._wan_params(site)
+        params.write_text(json.dumps({"delay_ms": delay_ms, "loss": loss, "rate_kbit": rate_kbit,
+                                      "seed": seed, "version": self._wan_version}))
         os.kill(record.pid, signal.SIGUSR1)
+        applied = params.with_suffix(".applied")
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:  # in force before the caller sends anything
+            try:
+                if applied.read_text() == str(self._wan_version):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.002)
+        raise LabError(f"the WAN link of site {site} did not take its new parameters "
+                       "within 2 s")
 
     def site_bridge(self, site: str) -> tuple[str, str]:
         """(namespace, interface) of a site's bridge: where its local traffic is seen."""
@@ -410,7 +424,7 @@ def _undo(state: RunState) -> list[str]:
                 done.append(f"could not delete netns {ns}: {proc.stderr.strip()}")
     state.namespaces.clear()
     state.path.unlink(missing_ok=True)
-    for link in LINKS_DIR.glob(f"{state.prefix}-*.json") if LINKS_DIR.is_dir() else ():
+    for link in LINKS_DIR.glob(f"{state.prefix}-*") if LINKS_DIR.is_dir() else ():
         link.unlink(missing_ok=True)
     return done
 

@@ -10,9 +10,11 @@ earlier packets as a serial line does. It runs as a process of its own (``python
 harness.lab.wan``) so the harness's event loop and its GIL add no jitter to the link.
 
 Parameters come from a JSON file (``{"delay_ms": 40, "loss": 0.02, "rate_kbit": 512,
-"seed": 1}``, all optional) read at start and again on SIGUSR1, so `Lab.impair` can change
-them without cutting the link. Loss uses its own seeded random generator: the same seed
-and the same traffic drop the same packets.
+"seed": 1, "version": 3}``, all optional) read at start and again on SIGUSR1, so
+`Lab.impair` can change them without cutting the link; once they are in force the
+process writes their "version" to ``<file>.applied``, which `Lab.impair` waits for.
+Loss uses its own seeded random generator: the same seed and the same traffic drop the
+same packets.
 
 Hand-written because the point is the byte path itself: no library offers a
 namespace-aware user-space link emulator.
@@ -81,9 +83,16 @@ class _Link:
         return start + params.delay_ms / 1000
 
 
+def _applied(params_path: Path) -> None:
+    """Say which parameters are in force: the file's "version", in ``<params>.applied``."""
+    data = json.loads(params_path.read_text()) if params_path.exists() else {}
+    params_path.with_suffix(".applied").write_text(str(data.get("version", 0)))
+
+
 def run(outer: int, inner: int, params_path: Path) -> None:
     params = LinkParams.read(params_path)
     rng = random.Random(params.seed)
+    _applied(params_path)
     reload = False
 
     def on_usr1(signum: int, frame: object) -> None:
@@ -112,6 +121,7 @@ def run(outer: int, inner: int, params_path: Path) -> None:
             reload = False
             params = LinkParams.read(params_path)
             rng = random.Random(params.seed)
+            _applied(params_path)
         now = time.monotonic()
         while queue and queue[0][0] <= now:
             _, _, fd, packet = heapq.heappop(queue)
