@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -12,12 +14,15 @@ from harness import __version__
 from harness.errors import HarnessError, TargetFileError
 from harness.paths import DEFAULT_TARGET, PROJECT_ROOT, SUITES
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 # tool -> Debian package that provides it
 TOOLS = {
     "ip": "iproute2",
     "tcpdump": "tcpdump",
     "kamailio": "kamailio",
     "rtpengine": "rtpengine-daemon",
+    "sipp": "sip-tester",  # sbc-harness load
 }
 
 
@@ -27,19 +32,24 @@ def main() -> None:
     """Conformance test harness for SIP/SDP/ICE peers (SBCs, gateways, B2BUAs)."""
 
 
+def _run_options(fn: F) -> F:
+    """--target, --results and --backend, as `run` and `load` share them."""
+    for option in reversed((
+        click.option("--target", "target", default=str(DEFAULT_TARGET), show_default=True,
+                     help="target folder or target.toml"),
+        click.option("--results", "results", default=str(PROJECT_ROOT / "results"),
+                     show_default=True,
+                     help="folder for allure-results/, junit.xml, pcaps and target logs"),
+        click.option("--backend", type=click.Choice(["process", "docker"]), default="process",
+                     show_default=True, help="local processes in a namespace, or a container "
+                     "built from the target's Dockerfile"),
+    )):
+        fn = option(fn)
+    return fn
+
+
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.option(
-    "--target", "target", default=str(DEFAULT_TARGET), show_default=True,
-    help="target folder or target.toml",
-)
-@click.option(
-    "--results", "results", default=str(PROJECT_ROOT / "results"), show_default=True,
-    help="folder for allure-results/, junit.xml, pcaps and target logs",
-)
-@click.option(
-    "--backend", type=click.Choice(["process", "docker"]), default="process", show_default=True,
-    help="local processes in a namespace, or a container built from the target's Dockerfile",
-)
+@_run_options
 @click.option("--report/--no-report", "make_report", default=True, show_default=True,
               help="generate the HTML report and the requirement matrix at the end")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
@@ -51,6 +61,67 @@ def run(
 
     Extra arguments go to pytest (e.g. -k proxy, -x).
     """
+    out = Path(results)
+    allure_dir = out / "allure-results"
+    code = _pytest(target, results, backend, [f"--ignore={SUITES / 'load'}", str(SUITES)],
+                   pytest_args)
+    click.echo(f"\nAllure results: {allure_dir}\nJUnit XML:      {out / 'junit.xml'}")
+    if make_report and allure_dir.is_dir():
+        try:
+            _make_report(out, out / "report")
+        except HarnessError as exc:
+            click.echo(f"Error: the report could not be made: {exc}", err=True)
+            sys.exit(int(code) or 3)
+    sys.exit(int(code))
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@_run_options
+@click.option("--rate", default=20.0, show_default=True, help="calls per second")
+@click.option("--calls", default=200, show_default=True, help="calls per mode")
+@click.option("--hold", default=2.0, show_default=True,
+              help="seconds each call lasts after its 200")
+@click.option("--max-concurrent", default=200, show_default=True,
+              help="most calls up at once")
+@click.option("--media/--no-media", default=True, show_default=True,
+              help="RTP both ways on every call")
+@click.option("--samples", default=2, show_default=True,
+              help="calls of the harness's own, checked in full, during each mode's load")
+@click.option("--max-seconds", default=120.0, show_default=True,
+              help="hard limit on each mode's load")
+@click.option("--mode", "modes", multiple=True,
+              type=click.Choice(["bypass", "proxy", "anchored"]),
+              help="only these modes (repeatable)  [default: every mode the target declares]")
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def load(
+    target: str, results: str, backend: str, rate: float, calls: int, hold: float,
+    max_concurrent: int, media: bool, samples: int, max_seconds: float,
+    modes: tuple[str, ...], pytest_args: tuple[str, ...],
+) -> None:
+    """Put the target under a bounded call load (SIPp) in each media mode, side by side.
+
+    Reports per mode the achieved call rate, failed calls, setup-time percentiles,
+    media loss, forwarding delay and jitter through the target, the target's CPU per
+    call, and sampled calls of the harness's own checked in full. Each mode stops
+    after --calls calls or --max-seconds, whichever comes first. Figures go to
+    RESULTS/load/summary.txt and summary.json, and to the Allure results.
+    """
+    if shutil.which("sipp") is None:
+        raise click.ClickException("'sipp' is not installed or not on PATH; install it with "
+                                   "'apt-get install --no-install-recommends sip-tester' "
+                                   "(or run ./bootstrap)")
+    args = [f"--load-rate={rate}", f"--load-calls={calls}", f"--load-hold={hold}",
+            f"--load-max-concurrent={max_concurrent}", f"--load-samples={samples}",
+            f"--load-max-seconds={max_seconds}", *(f"--load-mode={m}" for m in modes),
+            *([] if media else ["--load-no-media"])]
+    code = _pytest(target, results, backend, [str(SUITES / "load")], (*args, *pytest_args))
+    sys.exit(code)
+
+
+def _pytest(target: str, results: str, backend: str, paths: list[str],
+            pytest_args: tuple[str, ...]) -> int:
+    """Check the target file and the machine, then run pytest on `paths` with the
+    harness's options and Allure/JUnit output in `results`; pytest's exit code."""
     import pytest
 
     from harness.lab import check_privileges
@@ -75,7 +146,7 @@ def run(
     if allure_dir.is_dir():
         shutil.rmtree(allure_dir)
     args = [
-        str(SUITES),
+        *paths,
         f"--target={loaded.path.parent}",
         f"--results-dir={out}",
         f"--backend={backend}",
@@ -86,15 +157,7 @@ def run(
         *pytest_args,
     ]
     click.echo(f"sbc-harness {__version__}: target {loaded.spec.target.name} ({backend} backend)")
-    code = pytest.main(args)
-    click.echo(f"\nAllure results: {allure_dir}\nJUnit XML:      {out / 'junit.xml'}")
-    if make_report and allure_dir.is_dir():
-        try:
-            _make_report(out, out / "report")
-        except HarnessError as exc:
-            click.echo(f"Error: the report could not be made: {exc}", err=True)
-            sys.exit(int(code) or 3)
-    sys.exit(int(code))
+    return int(pytest.main(args))
 
 
 def _make_report(results: Path, output: Path) -> None:

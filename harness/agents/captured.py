@@ -59,7 +59,9 @@ def _seen_at(lab: Lab, host: str) -> str:
 
 
 @asynccontextmanager
-async def capturing(lab: Lab, pcap: Path, hosts: Iterable[str] = ()) -> AsyncIterator[None]:
+async def capturing(lab: Lab, pcap: Path, hosts: Iterable[str] = (), *,
+                    only_hosts: bool = False, buffer_kib: int = 4096,
+                    snaplen: int = 0) -> AsyncIterator[None]:
     """A capture on the lab bridge around the body, confirmed listening before it runs.
 
     Immediate mode with a 4 MiB kernel buffer: no 1 s libpcap block timeout to
@@ -72,17 +74,27 @@ async def capturing(lab: Lab, pcap: Path, hosts: Iterable[str] = ()) -> AsyncIte
     main bridge. What leaves the site is seen on the main bridge already, so the
     site's capture keeps only traffic from and to its own subnet. `read_capture`
     merges the files in time order.
+
+    `only_hosts`: keep only traffic from or to `hosts` on the main bridge (a sampled
+    call during a load run, beside thousands of packets that are not its own). A load
+    run's own capture takes a bigger kernel buffer and a `snaplen` that still holds a
+    whole SIP datagram.
     """
     pcap.parent.mkdir(parents=True, exist_ok=True)
+    hosts = list(hosts)
+    bpf = "udp"
+    if only_hosts and hosts:
+        bpf += " and (" + " or ".join(f"host {lab.address(h)}" for h in hosts) + ")"
     points: list[tuple[str | None, str, str, Path]] = [
-        (lab.bridge_netns, lab.bridge_interface, "udp", pcap)]
+        (lab.bridge_netns, lab.bridge_interface, bpf, pcap)]
     for site in {s.name: s for h in hosts if (s := lab.topology.site_of(h))}.values():
         site_ns, bridge = lab.site_bridge(site.name)
         points.append((site_ns, bridge, f"udp and src net {site.subnet} and dst net "
                        f"{site.subnet}", site_pcap(pcap, site.name)))
     async with AsyncExitStack() as stack:
         for netns, interface, bpf, path in points:
-            await stack.enter_async_context(_one_capture(lab, interface, netns, bpf, path))
+            await stack.enter_async_context(_one_capture(lab, interface, netns, bpf, path,
+                                                         buffer_kib, snaplen))
         yield
 
 
@@ -98,9 +110,9 @@ def site_pcaps(pcap: Path) -> list[Path]:
 
 @asynccontextmanager
 async def _one_capture(lab: Lab, interface: str, netns: str | None, bpf: str,
-                       path: Path) -> AsyncIterator[None]:
+                       path: Path, buffer_kib: int, snaplen: int) -> AsyncIterator[None]:
     capture = Capture(interface, path, bpf_filter=bpf, netns=netns, immediate=True,
-                      buffer_kib=4096)
+                      buffer_kib=buffer_kib, snaplen=snaplen)
     await capture.start()
     record = lab.register_process(capture.pid, "tcpdump") if capture.pid else None
     try:
@@ -152,7 +164,8 @@ async def captured_call(
 ) -> CallOutcome:
     """Place the call `outcome` describes with a capture running on the lab bridge."""
     assert outcome.pcap is not None
-    async with capturing(lab, outcome.pcap, outcome.hosts):
+    async with capturing(lab, outcome.pcap, outcome.hosts,
+                         only_hosts=outcome.capture_only_hosts):
         await basic_call(outcome, lab=lab, sip_target=target.sip_address, packets=packets,
                          then=steps_of(outcome))
     analyse(outcome)

@@ -31,6 +31,8 @@ class CaptureEvidence:
     packets: list[CapturedPacket] = field(default_factory=list)
     ladder: str = ""
     notes: list[str] = field(default_factory=list)
+    # capture only traffic from or to `hosts` (a call sampled during a load run)
+    capture_only_hosts: bool = False
 
 
 @dataclass(frozen=True)

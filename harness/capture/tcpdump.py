@@ -99,6 +99,7 @@ class Capture:
         immediate: bool = False,
         buffer_kib: int | None = None,
         flush_wait: float | None = None,
+        snaplen: int = 0,
     ) -> None:
         self.interface = interface
         self.path = Path(path)
@@ -109,6 +110,7 @@ class Capture:
         self.stop_timeout = stop_timeout
         self.immediate = immediate
         self.buffer_kib = buffer_kib
+        self.snaplen = snaplen
         self.flush_wait = (0.05 if immediate else 1.1) if flush_wait is None else flush_wait
         self.result: CaptureResult | None = None
         self._proc: asyncio.subprocess.Process | None = None
@@ -127,7 +129,8 @@ class Capture:
 
     def command(self) -> list[str]:
         """The argument vector that `start` runs."""
-        argv = [self.tcpdump, "-i", self.interface, "-w", str(self.path), "-U", "-n", "-s", "0"]
+        argv = [self.tcpdump, "-i", self.interface, "-w", str(self.path), "-U", "-n",
+                "-s", str(self.snaplen)]
         if self.immediate:
             argv.append("--immediate-mode")
         if self.buffer_kib is not None:

@@ -7,6 +7,7 @@
   place captured calls
 - `policies`: ``sfb_call``, ``kazoo_call`` and ``cac_run``, calls through the bypass-policy
   profiles
+- `load`: ``load_run`` (``sbc-harness load``) and its side-by-side table at the end
 """
 
 from harness.pytest_plugin.calls import dr_call, fork_call, media_call
@@ -17,6 +18,7 @@ from harness.pytest_plugin.fixtures import (
     pytest_unconfigure,
     target,
 )
+from harness.pytest_plugin.load import load_run, pytest_terminal_summary
 from harness.pytest_plugin.options import pytest_addoption
 from harness.pytest_plugin.policies import cac_run, kazoo_call, sfb_call, wan_run
 from harness.pytest_plugin.reporting import (
@@ -28,7 +30,7 @@ from harness.pytest_plugin.reporting import (
 
 __all__ = [
     "_clear_findings", "cac_run", "dr_call", "fork_call", "harness_config", "kazoo_call", "lab",
-    "media_call", "pytest_addoption", "sfb_call",
+    "load_run", "media_call", "pytest_terminal_summary", "pytest_addoption", "sfb_call",
     "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
     "pytest_sessionfinish", "pytest_unconfigure", "target", "wan_run",
 ]
