@@ -45,7 +45,7 @@ async def _agents(lab: Lab, streams: int, packets: int, pcap: Path) -> tuple[flo
             await s.open()
             s.remote = (lab.address("callee1"), 7100)
         silence = g711.encode("PCMU", [0] * 160)
-        async with capturing(lab, pcap):
+        async with capturing(lab, pcap, buffer_kib=65536, snaplen=2048):
             await asyncio.gather(*(s.send_stream(StreamConfig(0), lambda n: silence, packets)
                                    for s in senders))
     finally:
@@ -69,7 +69,7 @@ async def _naive(lab: Lab, streams: int, packets: int, pcap: Path) -> tuple[floa
             time.sleep(0.02)
 
     try:
-        async with capturing(lab, pcap):
+        async with capturing(lab, pcap, buffer_kib=65536, snaplen=2048):
             await asyncio.to_thread(run)
     finally:
         for sock in socks:

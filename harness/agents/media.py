@@ -6,9 +6,9 @@ generator, protecting them with SRTP when a key is set, and records every
 packet sent and received with the loop's clock, the peer address, the raw
 bytes and the decoded RTP packet (after SRTP unprotect, when keyed).
 
-Pacing uses the event loop's timers: measured p50 ~0.4 ms, p99 ~2.7 ms error
-at 20 ms (LAB-NOTES), plenty for the media-mode checks, which judge paths
-and payloads, not sub-millisecond timing.
+Pacing does not use the event loop's timers, which are late by up to a
+millisecond (epoll rounds up; LAB-NOTES: p99 2.7 ms at 20 ms): a pacer thread
+wakes the loop at each deadline (`_Pacer`; bench/bench_pacing.py measures it).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import asyncio
 import heapq
 import itertools
 import secrets
+import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,17 +64,29 @@ class StreamConfig:
 
 
 class _Pacer:
-    """One timer per event loop for every stream's departures. At each deadline the
-    streams due are woken in a fixed order (deadline, then the order they asked in), so
-    with many streams each keeps its place in the tick and its packets leave evenly
-    spaced: one sleeping coroutine per stream would wake in an order that changes from
-    tick to tick, and a stream's gaps would swing by the time the others take."""
+    """One clock per event loop for every stream's departures.
+
+    An asyncio timer is late by up to a millisecond: epoll rounds its timeout up to the
+    next millisecond (LAB-NOTES: p99 2.7 ms with one stream). So the deadlines are kept
+    here and a thread of the pacer's own sleeps until the earliest (a futex wait, with
+    tens of microseconds of slack) and then wakes the loop at once through
+    `call_soon_threadsafe`, whose self-pipe write ends the loop's epoll wait without any
+    rounding. The streams due are then woken in a fixed order (deadline, then the order
+    they asked in), so with many streams each keeps its place in the tick and its packets
+    leave evenly spaced. The thread ends after a few idle seconds and starts again on
+    the next deadline.
+    """
+
+    IDLE_S = 5.0
+    BATCH_S = 0.0001  # deadlines this close to the one due leave with it
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.queue: list[tuple[float, int, asyncio.Future[None]]] = []
+        self.queue: list[tuple[float, int, asyncio.Future[None]]] = []  # loop thread only
         self.order = itertools.count()
-        self.timer: asyncio.TimerHandle | None = None
+        self._cond = threading.Condition()
+        self._next: float | None = None  # earliest deadline the thread is to wake for
+        self._thread: threading.Thread | None = None
 
     def until(self, when: float) -> asyncio.Future[None]:
         """A future done at `when` (at once if it has passed)."""
@@ -81,23 +95,49 @@ class _Pacer:
             fut.set_result(None)
             return fut
         heapq.heappush(self.queue, (when, next(self.order), fut))
-        if self.timer is None or when < self.timer.when():
-            self._arm()
+        self._tell(self.queue[0][0])
         return fut
 
-    def _arm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.loop.call_at(self.queue[0][0], self._fire) if self.queue else None
+    def _tell(self, when: float | None) -> None:
+        with self._cond:
+            self._next = when
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="rtp-pacer",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        idle_since = time.monotonic()
+        with self._cond:
+            while True:
+                if self.loop.is_closed():
+                    return
+                if self._next is None:
+                    if time.monotonic() - idle_since > self.IDLE_S:
+                        self._thread = None
+                        return
+                    self._cond.wait(self.IDLE_S)
+                    continue
+                delay = self._next - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                self._next = None
+                idle_since = time.monotonic()
+                try:
+                    self.loop.call_soon_threadsafe(self._fire)
+                except RuntimeError:  # the loop closed under us
+                    return
 
     def _fire(self) -> None:
-        self.timer = None
-        now = self.loop.time()
+        now = self.loop.time() + self.BATCH_S
         while self.queue and self.queue[0][0] <= now:
             _, _, fut = heapq.heappop(self.queue)
             if not fut.done():
                 fut.set_result(None)
-        self._arm()
+        if self.queue:
+            self._tell(self.queue[0][0])
 
 
 _PACERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pacer] = (
