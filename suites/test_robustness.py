@@ -31,8 +31,11 @@ async def test_target_survives_malformed_sip(category: str, lab: Lab, target: Ta
     require(rc.survives_torture(category, sent, answered, call))
 
 
+GARBAGE = ("malformed STUN and RTP (15 kinds: bad integrity, fingerprint, length, cookie; "
+           "RTP version 0, cut headers, CSRC, extension and padding overruns, bad RTCP "
+           "length, empty, noise), then RTP of its own")
 RELAY = ("A relayed call; 5.5 s in, past the relay's learning window and with the caller "
-         "still streaming, a third host sends RTP of its own to the caller's relay port. "
+         f"still streaming, a third host sends {GARBAGE} to the caller's relay port. "
          "After the BYE the caller sends to that port again while the callee's old port "
          "listens. ")
 
@@ -40,7 +43,8 @@ RELAY = ("A relayed call; 5.5 s in, past the relay's learning window and with th
 @pytest.mark.parametrize("mode", [MediaMode.PROXY, MediaMode.ANCHORED])
 @case("ROB-2", "ROB-3", title="The relay takes no media from strangers and forgets ended "
       "calls", reference="RFC 3550 §8.2 (SSRC and source address); RFC 4961 (symmetric RTP)",
-      expectation=RELAY + "The third host's packets never reach the callee (ROB-2); after "
+      expectation=RELAY + "None of the third host's packets leave the target toward the "
+      "call's endpoints and the caller's media keeps reaching the callee (ROB-2); after "
       "the BYE nothing is forwarded (ROB-3).")
 async def test_relay_strangers_and_ended_calls(mode: MediaMode, lab: Lab, target: Target,
                                                harness_config: HarnessConfig) -> None:
@@ -51,4 +55,27 @@ async def test_relay_strangers_and_ended_calls(mode: MediaMode, lab: Lab, target
     attach_capture(probe.call.label, probe.call.pcap, probe.call.ladder)
     attach_diagrams(probe.call.label, probe.call.packets, probe.call.hosts,
                     probe.call.target_addresses)
-    require(rc.no_media_from_strangers(probe), rc.no_media_after_bye(probe))
+    require(rc.no_media_from_strangers(probe), rc.survives_malformed_media(probe),
+            rc.no_media_after_bye(probe))
+
+
+@pytest.mark.parametrize("mode", [MediaMode.PROXY])
+@case("ROB-2", title="The relay port of a side that has gone silent takes no media from "
+      "strangers", reference="RFC 3550 §8.2 (SSRC and source address); RFC 4961 (symmetric "
+      "RTP); the \"RTP Bleed\" class of relay flaws",
+      expectation="A relayed call in which both sides send for 0.2 s, then only the caller "
+      "goes on (the callee is silent, as on hold or in a listen-only call). 5.5 s in, a "
+      f"third host sends {GARBAGE} to the callee's relay port. None of it leaves the "
+      "target toward the caller, and the caller's media keeps reaching the callee (not "
+      "the stranger).")
+async def test_relay_port_of_a_silent_side(mode: MediaMode, lab: Lab, target: Target,
+                                           harness_config: HarnessConfig) -> None:
+    if not target.loaded.spec.claims(mode):
+        pytest.skip(f"UNSUPPORTED: target {target.loaded.spec.target.name} does not claim "
+                    f"media mode {mode.value!r}")
+    probe = await probe_relay(lab, target, harness_config.results_dir / "pcaps", mode=mode,
+                              silent_side=True)
+    attach_capture(probe.call.label, probe.call.pcap, probe.call.ladder)
+    attach_diagrams(probe.call.label, probe.call.packets, probe.call.hosts,
+                    probe.call.target_addresses)
+    require(rc.no_media_from_strangers(probe), rc.survives_malformed_media(probe))

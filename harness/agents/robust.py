@@ -6,8 +6,10 @@ The torture messages are written here by category, byte by byte, in the spirit o
 send. After each category the target must still answer OPTIONS and complete a call.
 
 RTP injection and the after-BYE probe ride on a relayed call (`basic_call` with a step
-after its first media phase): a third host sends RTP with an SSRC of its own to the
-relay port the caller sends to, and the callee must not receive it (ROB-2); after the
+after its first media phase): a third host first throws malformed STUN and RTP
+(`malformed_media`, crafted byte by byte) at both of the call's relay ports, then sends
+RTP with an SSRC of its own to the relay port the caller sends to; none of it may leave
+the target, and the caller's media must go on reaching the callee (ROB-2); after the
 BYE a socket on the callee's old port listens while the caller sends to its old relay
 port again, and nothing may arrive (ROB-3).
 """
@@ -15,13 +17,22 @@ port again, and nothing may arrive (ROB-3).
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.agents.call import LiveCall, basic_call, payloads_for
 from harness.agents.captured import analyse, capturing, new_outcome
 from harness.agents.outcome import CallOutcome
+from harness.ice.stun import (
+    BindingCheck,
+    binding_request,
+    corrupt_fingerprint,
+    corrupt_integrity,
+    truncated,
+)
 from harness.lab import Lab
 from harness.media.rtp import RtpPacket
 from harness.net import Address, udp_socket
@@ -31,8 +42,8 @@ from harness.targets.ready import sip_options_ping
 from harness.targets.spec import MediaMode
 
 __all__ = [
-    "INJECTED_SSRC", "LEARNING_WINDOW_S", "RelayProbe", "TORTURE", "probe_relay",
-    "send_torture", "torture_messages",
+    "INJECTED_SSRC", "LEARNING_WINDOW_S", "RelayProbe", "TORTURE", "malformed_media",
+    "probe_relay", "send_torture", "torture_messages",
 ]
 
 INJECTED_SSRC = 0x0BADF00D
@@ -112,6 +123,37 @@ def torture_messages(target: Address) -> dict[str, list[bytes]]:
 TORTURE = tuple(torture_messages(("198.18.0.2", 5060)))
 
 
+def malformed_media() -> dict[str, bytes]:
+    """Malformed STUN and RTP/RTCP datagrams, by what is wrong with them (deterministic)."""
+    check = BindingCheck("strgr", "tgt", "not-the-password-of-anyone", 1, 2)
+    good = binding_request(check, b"\x5a" * 12)
+    rtp = bytes(RtpPacket(payload_type=0, sequence=7, timestamp=160, ssrc=0x0BADBEEF,
+                          payload=b"\xd5" * 160))
+    cookie = struct.pack("!I", 0x2112A442)
+    noise = random.Random(4475).randbytes(1400)
+    return {
+        "STUN: Binding request with a wrong MESSAGE-INTEGRITY": corrupt_integrity(good),
+        "STUN: Binding request with a wrong FINGERPRINT": corrupt_fingerprint(good),
+        "STUN: cut after the header and one attribute": truncated(good),
+        "STUN: header says 400 bytes, 0 follow": b"\x00\x01\x01\x90" + cookie + b"\x5b" * 12,
+        "STUN: wrong magic cookie": good[:4] + b"\xde\xad\xbe\xef" + good[8:],
+        "STUN: attribute longer than the message": (b"\x00\x01\x00\x08" + cookie
+                                                     + b"\x5c" * 12 + b"\x00\x06\x03\xe8"
+                                                     + b"abcd"),
+        "STUN: length not a multiple of 4": b"\x00\x01\x00\x03" + cookie + b"\x5d" * 12
+                                             + b"xyz",
+        "RTP: version 0": bytes([rtp[0] & 0x3F]) + rtp[1:],
+        "RTP: header cut to 8 bytes": rtp[:8],
+        "RTP: 15 CSRCs announced, none present": bytes([0x8F]) + rtp[1:12],
+        "RTP: extension longer than the packet": bytes([0x90]) + rtp[1:12]
+                                                  + b"\xbe\xde\xff\xff",
+        "RTP: padding count larger than the payload": bytes([0xA0]) + rtp[1:-1] + b"\xff",
+        "RTCP: length beyond the datagram": b"\x80\xc8\x03\xe8" + b"\x00" * 24,
+        "empty datagram": b"",
+        "1400 random bytes": noise,
+    }
+
+
 async def send_torture(lab: Lab, target: Target, category: str, *, host: str = "caller"
                        ) -> tuple[int, bool]:
     """Send one category's messages from `host` (port 5099), then ping with OPTIONS.
@@ -143,6 +185,12 @@ class RelayProbe:
     injected_to: Address | None = None
     injected: int = 0
     injected_received: int = 0  # packets with INJECTED_SSRC at the callee
+    garbage_sent: int = 0  # malformed STUN/RTP datagrams sent to the relay ports
+    garbage_to: list[Address] = field(default_factory=list)
+    garbage_relayed: list[str] = field(default_factory=list)  # names, seen leaving the target
+    garbage_done_at: float = 0.0  # agents' clock
+    caller_sent_after_garbage: int = 0
+    callee_got_after_garbage: int = 0
     after_bye_sent: int = 0
     after_bye_received: int = 0
     notes: list[str] = field(default_factory=list)
@@ -150,12 +198,17 @@ class RelayProbe:
 
 async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
                       mode: MediaMode = MediaMode.PROXY, third: str = "callee3",
-                      packets: int = 20) -> RelayProbe:
-    """A relayed call caller -> callee1; during it `third` injects RTP at the caller's
-    relay port; after the BYE the caller sends there again while the callee's old port
-    listens."""
-    pcap = pcap_dir / f"relay-probe-{mode.value}.pcap"
-    call = new_outcome(lab, target, mode, pcap=pcap, label=f"{mode.value}: relay probes")
+                      packets: int = 20, silent_side: bool = False) -> RelayProbe:
+    """A relayed call caller -> callee1; during it `third` throws malformed STUN and RTP,
+    then RTP of its own, at the caller's relay port (the port of the side that streams);
+    after the BYE the caller sends there again while the callee's old port listens.
+
+    `silent_side`: the stranger aims at the callee's relay port instead, the port of a
+    side that has stopped sending (as on hold, or a listen-only call), where the relay
+    has nothing recent to stay with; there is no after-BYE probe."""
+    what = "silent side" if silent_side else "relay probes"
+    pcap = pcap_dir / f"relay-probe-{mode.value}{'-silent' if silent_side else ''}.pcap"
+    call = new_outcome(lab, target, mode, pcap=pcap, label=f"{mode.value}: {what}")
     probe = RelayProbe(call, injected_from=third)
 
     async def inject(live: LiveCall, count: int) -> None:
@@ -164,6 +217,12 @@ async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
             probe.notes.append("no answer to find the relay port in")
             return
         relay = (effective_address(answer, 0) or "", answer.media[0].port)
+        offered = call.offer_received
+        if silent_side:
+            if offered is None or not offered.media:
+                probe.notes.append("no offer at the callee to find its relay port in")
+                return
+            relay = (effective_address(offered, 0) or "", offered.media[0].port)
         probe.injected_to = relay
         # The caller goes on streaming past the learning window and during the
         # injection, as a real call would: the relay has a source to stay with.
@@ -174,6 +233,12 @@ async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
         await asyncio.sleep(LEARNING_WINDOW_S)
         sock = udp_socket(lab.netns(third), lab.address(third), 0)
         try:
+            probe.garbage_to = [relay]
+            for data in malformed_media().values():
+                sock.sendto(data, relay)
+                probe.garbage_sent += 1
+                await asyncio.sleep(0.002)
+            probe.garbage_done_at = asyncio.get_running_loop().time()
             for n in range(packets):
                 sock.sendto(bytes(RtpPacket(payload_type=0, sequence=40000 + n,
                                             timestamp=160 * n, ssrc=INJECTED_SSRC,
@@ -189,12 +254,32 @@ async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
         await basic_call(call, lab=lab, sip_target=target.sip_address, packets=packets,
                          then=inject)
         probe.injected_received = sum(
-            1 for r in call.callee_rtp if r.direction == "received" and r.packet is not None
-            and r.packet.ssrc == INJECTED_SSRC)
-        await _after_bye(lab, probe, packets)
+            1 for r in (*call.callee_rtp, *call.caller_rtp) if r.direction == "received"
+            and r.packet is not None and r.packet.ssrc == INJECTED_SSRC)
+        if not silent_side:
+            await _after_bye(lab, probe, packets)
     call.hosts[third] = lab.address(third)
     analyse(call)
+    _garbage_seen(probe)
     return probe
+
+
+def _garbage_seen(probe: RelayProbe) -> None:
+    """Which malformed datagrams left the target toward the call's endpoints (in the
+    capture), and how much of the caller's media the callee still got after them."""
+    call = probe.call
+    by_bytes = {data: name for name, data in malformed_media().items()}
+    ends = {call.hosts[call.caller], call.hosts[call.callee]}
+    probe.garbage_relayed = sorted({
+        by_bytes[p.payload] for p in call.packets
+        if p.src[0] in call.target_addresses and p.dst[0] in ends and p.payload in by_bytes})
+    after = probe.garbage_done_at + 0.05
+    probe.caller_sent_after_garbage = sum(
+        1 for r in call.caller_rtp if r.direction == "sent" and r.time > after
+        and r.time < after + 0.6)
+    probe.callee_got_after_garbage = sum(
+        1 for r in call.callee_rtp if r.direction == "received" and r.packet is not None
+        and r.packet.ssrc != INJECTED_SSRC and r.time > after and r.time < after + 0.7)
 
 
 async def _after_bye(lab: Lab, probe: RelayProbe, packets: int) -> None:

@@ -7,7 +7,8 @@ from harness.agents.outcome import CallOutcome
 from harness.agents.robust import INJECTED_SSRC, LEARNING_WINDOW_S, RelayProbe
 from harness.conformance.findings import Finding, failed, ok
 
-__all__ = ["no_media_after_bye", "no_media_from_strangers", "survives_torture"]
+__all__ = ["no_media_after_bye", "no_media_from_strangers", "survives_malformed_media",
+           "survives_torture"]
 
 
 def survives_torture(category: str, sent: int, options_answered: bool,
@@ -34,21 +35,51 @@ def survives_torture(category: str, sent: int, options_answered: bool,
 
 
 def no_media_from_strangers(probe: RelayProbe) -> Finding:
-    """ROB-2: RTP from a host the session did not negotiate, sent to the caller's relay
-    port after the learning window while the caller streams, does not reach the callee."""
+    """ROB-2: RTP from a host the session did not negotiate, sent to one of the call's
+    relay ports after the learning window, reaches neither endpoint."""
     evidence = [f"{probe.injected} RTP packet(s) (SSRC {INJECTED_SSRC:#x}) from "
                 f"{probe.injected_from} to the relay port "
                 f"{probe.injected_to[0] if probe.injected_to else '?'}:"
                 f"{probe.injected_to[1] if probe.injected_to else '?'}, "
                 f"{LEARNING_WINDOW_S:g} s into the call, the caller still streaming",
-                f"the callee received {probe.injected_received} of them", *probe.notes]
+                f"the call's endpoints received {probe.injected_received} of them",
+                *probe.notes]
     if not probe.call.established or not probe.injected:
         return failed("ROB-2", "the call did not get far enough to inject media", evidence)
     if probe.injected_received:
         return failed("ROB-2", f"{probe.injected_received} of {probe.injected} packets from "
                       f"{probe.injected_from}, which the session never negotiated, were "
-                      "relayed to the callee", evidence)
+                      "relayed to the call's endpoints", evidence)
     return ok("ROB-2", "media from an unnegotiated host was not relayed", evidence)
+
+
+def survives_malformed_media(probe: RelayProbe) -> Finding:
+    """ROB-2: malformed STUN and RTP from a host the session did not negotiate, thrown at a
+    relay port, leave the target toward neither endpoint, and the caller's media goes on
+    reaching the callee."""
+    evidence = [f"{probe.garbage_sent} malformed STUN/RTP datagram(s) from "
+                f"{probe.injected_from} to the relay ports "
+                + ", ".join(f"{a}:{p}" for a, p in probe.garbage_to),
+                "seen leaving the target toward the call's endpoints: "
+                + (", ".join(probe.garbage_relayed) or "none"),
+                f"in the 0.6 s after them the caller sent {probe.caller_sent_after_garbage} "
+                f"packet(s); the callee received {probe.callee_got_after_garbage}",
+                *probe.notes]
+    if not probe.garbage_sent:
+        return failed("ROB-2", "the call did not get far enough to send malformed media",
+                      evidence)
+    problems = []
+    if probe.garbage_relayed:
+        problems.append(f"{len(probe.garbage_relayed)} kind(s) of malformed datagram from an "
+                        "unnegotiated host were relayed: " + ", ".join(probe.garbage_relayed))
+    if probe.callee_got_after_garbage < probe.caller_sent_after_garbage // 2:
+        problems.append("the call's media stopped reaching the callee after the malformed "
+                        f"datagrams ({probe.callee_got_after_garbage} of "
+                        f"{probe.caller_sent_after_garbage})")
+    if problems:
+        return failed("ROB-2", "; ".join(problems), evidence)
+    return ok("ROB-2", "malformed STUN and RTP from a stranger were dropped and the call's "
+              "media kept flowing", evidence)
 
 
 def no_media_after_bye(probe: RelayProbe) -> Finding:

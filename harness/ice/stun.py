@@ -48,8 +48,35 @@ def is_stun(data: bytes) -> bool:
             and struct.unpack_from("!I", data, 4)[0] == MAGIC_COOKIE)
 
 
+def framing_problem(data: bytes) -> str | None:
+    """What is wrong with the framing of `data` as a STUN message (RFC 8489 §5, §14), or
+    None. aioice's parser takes a header length that disagrees with the datagram, a
+    length that is not a multiple of 4 and an attribute longer than what follows; a
+    conformance check must not."""
+    if len(data) < 20:
+        return f"{len(data)} bytes: shorter than the 20-byte STUN header"
+    length = struct.unpack_from("!H", data, 2)[0]
+    if length != len(data) - 20:
+        return f"the header's message length is {length}, {len(data) - 20} bytes follow"
+    if length % 4:
+        return f"message length {length} is not a multiple of 4"
+    at = 20
+    while at < len(data):
+        if at + 4 > len(data):
+            return f"attribute header cut short at byte {at}"
+        kind, size = struct.unpack_from("!HH", data, at)
+        if at + 4 + size > len(data):
+            return (f"attribute {kind:#06x} at byte {at} says {size} bytes, "
+                    f"{len(data) - at - 4} follow")
+        at += 4 + size + (-size % 4)
+    return None
+
+
 def parse(data: bytes) -> tuple[stun.Message | None, str | None]:
     """(message, None) or (None, why it is not a valid STUN message)."""
+    problem = framing_problem(data)
+    if problem is not None:
+        return None, problem
     try:
         return stun.parse_message(data), None
     except (ValueError, struct.error) as exc:

@@ -97,7 +97,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
             continue
         for deviation in spec.known_deviations:
-            if any(deviation.covers(rid, meta.mode, forking=meta.forking)
+            name = getattr(item, "originalname", item.name)
+            if any(deviation.covers(rid, meta.mode, forking=meta.forking, case=name)
                    for rid in meta.requirements):
                 item.add_marker(pytest.mark.xfail(
                     raises=TargetViolation, strict=False,

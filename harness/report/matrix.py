@@ -152,6 +152,8 @@ def _declaration(matrix: Matrix) -> str:
             if isinstance(dev, dict):
                 modes = ", ".join(dev.get("modes") or []) or "all modes"
                 scope = ", forking only" if dev.get("forking_only") else ""
+                if dev.get("cases"):
+                    scope += ", only in " + ", ".join(map(str, dev["cases"]))
                 items.append(("known deviation", f"{dev.get('requirement')} ({modes}{scope}): "
                                                  f"{dev.get('note', '')}"))
     return "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>"

@@ -219,13 +219,18 @@ class KnownDeviation(_Strict):
     requirement: str = Field(pattern=r"^[A-Z]+(-[A-Z]+)?-\d+$")
     modes: list[MediaMode] = []  # empty: in every mode
     forking_only: bool = False  # true: only in cases that fork the call
+    # only these cases (test function names, e.g. "test_relay_port_of_a_silent_side");
+    # empty: every case of the requirement
+    cases: list[str] = []
     note: str = Field(min_length=1)
 
-    def covers(self, requirement: str, mode: MediaMode | None, *, forking: bool = False) -> bool:
+    def covers(self, requirement: str, mode: MediaMode | None, *, forking: bool = False,
+               case: str | None = None) -> bool:
         return (
             requirement == self.requirement
             and (not self.modes or (mode is not None and mode in self.modes))
             and (forking or not self.forking_only)
+            and (not self.cases or case in self.cases)
         )
 
 

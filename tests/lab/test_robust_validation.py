@@ -37,8 +37,30 @@ async def test_a_relay_without_strict_source_fails_rob_2(tmp_path: Path) -> None
     async with started(with_define(tmp_path, PROXY_FLAGS=flags), tmp_path) as (lab, target):
         probe = await probe_relay(lab, target, tmp_path, mode=MediaMode.PROXY)
     found = rc.no_media_from_strangers(probe)
-    assert found.verdict is Verdict.FAILED and "were relayed to the callee" in found.summary
+    assert found.verdict is Verdict.FAILED and "were relayed" in found.summary, found
+    garbage = rc.survives_malformed_media(probe)
+    assert garbage.verdict is Verdict.FAILED and "were relayed" in garbage.summary, garbage
     assert rc.no_media_after_bye(probe).verdict is Verdict.OK
+
+
+async def test_the_silent_side_probe_fails_on_the_default_relay_and_passes_without_learning(
+        tmp_path: Path) -> None:
+    # The default target re-learns a silent side's address from a stranger's first packet
+    # (its declared deviation); with endpoint learning off it takes nothing from strangers.
+    async with started(copy_default_peer(tmp_path / "a"), tmp_path / "a") as (lab, target):
+        hijacked = await probe_relay(lab, target, tmp_path, silent_side=True)
+    garbage = rc.survives_malformed_media(hijacked)
+    assert garbage.verdict is Verdict.FAILED, garbage
+    assert "were relayed" in garbage.summary and "stopped reaching the callee" in \
+        garbage.summary, garbage
+    peer = copy_default_peer(tmp_path / "b")
+    toml = peer / "target.toml"
+    toml.write_text(toml.read_text().replace(
+        '"--delete-delay=0",', '"--delete-delay=0", "--endpoint-learning=off",'))
+    async with started(peer, tmp_path / "b") as (lab, target):
+        strict = await probe_relay(lab, target, tmp_path, silent_side=True)
+    assert rc.survives_malformed_media(strict).verdict is Verdict.OK
+    assert rc.no_media_from_strangers(strict).verdict is Verdict.OK
 
 
 async def test_a_relay_that_keeps_ended_calls_fails_rob_3(tmp_path: Path) -> None:

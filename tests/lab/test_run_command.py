@@ -52,6 +52,8 @@ def test_run_writes_allure_and_junit_and_every_case_passes(tmp_path: Path) -> No
         "NAT: a bypassed call to a callee behind NAT [MM-NAT-1]",
         "Proxy: each forked branch's a=crypto reaches the caller unchanged [MM-PROXY-4]",
         "Proxy: early media of forked dialogs stays separate [SIP-EARLY-1]",
+        "The relay port of a side that has gone silent takes no media from strangers "
+        "[ROB-2]",
         "To Teams, forked: the ICE-Lite target sends no checks of its own [DR-ICE-3]",
         "To Teams, forked: the device that answers gets the media, and only it (the first "
         "device answers) [DR-ICE-6]",

@@ -59,3 +59,14 @@ def test_a_success_response_maps_the_source_and_signs_with_our_password() -> Non
     assert response is not None and response.transaction_id == request.transaction_id
     assert response.attributes["XOR-MAPPED-ADDRESS"] == ("198.18.0.21", 40000)
     assert response.check_message_integrity(b"our-password-xyz")
+
+
+def test_framing_that_aioice_lets_through_is_refused() -> None:
+    good = binding_request(CHECK)
+    cookie = good[4:8]
+    assert parse(good)[0] is not None
+    assert "not a multiple of 4" in (parse(b"\x00\x01\x00\x03" + cookie + b"t" * 12
+                                           + b"xyz")[1] or "")
+    overrun = b"\x00\x01\x00\x08" + cookie + b"t" * 12 + b"\x00\x06\x03\xe8abcd"
+    assert "says 1000 bytes, 4 follow" in (parse(overrun)[1] or "")
+    assert "shorter than the 20-byte" in (parse(good[:12])[1] or "")
