@@ -74,13 +74,20 @@ def _in_netns(ns: str, *argv: str) -> None:
 
 
 def _start_time(pid: int) -> int | None:
-    """The kernel's start time of a process (clock ticks since boot), or None if it is gone."""
+    """The kernel's start time of a process (clock ticks since boot), or None if it is gone.
+
+    A zombie counts as gone: a SIGKILLed run whose parent died with it stays a zombie
+    until init reaps it (seconds on some machines, never in a container without an init),
+    and its state file must not pass for a live run's meanwhile.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # comm (field 2) may contain spaces and parentheses: split after the last ')'.
     fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):  # state: zombie, dead
+        return None
     return int(fields[19])
 
 
@@ -101,9 +108,9 @@ def stop_process(record: ProcessRecord, *, timeout: float = 3.0) -> bool:
         return False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        _reap(record.pid)
         if _start_time(record.pid) != record.start_time:
             return True
-        _reap(record.pid)
         time.sleep(0.01)
     try:
         os.kill(record.pid, signal.SIGKILL)
@@ -325,7 +332,7 @@ class Lab:
         params.write_text("{}")
         proc = subprocess.Popen(
             [sys.executable, "-m", "harness.lab.wan", "--outer", outer, "--inner", inner,
-             "--params", str(params)],
+             "--params", str(params), "--parent", str(os.getpid())],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self._wan[site.name] = self.register_process(proc.pid, f"wan link of {site.name}")
@@ -471,8 +478,15 @@ def cleanup_leftovers(*, include_live: bool = False) -> list[str]:
     """Remove what earlier runs of the harness left behind; return what was done.
 
     Runs whose owner process is still alive are left alone unless
-    ``include_live`` (``sbc-harness lab down --all``).
+    ``include_live`` (``sbc-harness lab down --all``). Besides what the state files
+    name: namespaces and WAN link files with the run prefix pattern whose state file is
+    gone, and state files half-saved when their run was killed (``<prefix>.tmp``).
     """
+    # List what exists before reading the state files: a run writes its state file before
+    # it creates anything, so a live run's namespace listed here has its state file by the
+    # time we look (the other order could take a run starting meanwhile for an orphan).
+    namespaces = list_netns()
+    links = sorted(LINKS_DIR.iterdir()) if LINKS_DIR.is_dir() else []
     done: list[str] = []
     if STATE_DIR.is_dir():
         for path in sorted(STATE_DIR.glob("*.json")):
@@ -484,15 +498,43 @@ def cleanup_leftovers(*, include_live: bool = False) -> list[str]:
             if state.owner_alive() and not include_live:
                 continue
             done.extend(_undo(state))
+        for path in sorted(STATE_DIR.glob("*.tmp")):
+            done.extend(_undo_half_saved(path, include_live=include_live))
     live_prefixes = set()
     if STATE_DIR.is_dir() and not include_live:
         for path in STATE_DIR.glob("*.json"):
             live_prefixes.add(path.stem)
-    for ns in list_netns():
+    for ns in namespaces:
         prefix, _, _ = ns.partition("-")
         if PREFIX_RE.match(prefix) and prefix not in live_prefixes:
             _kill_netns_pids(ns)
             proc = subprocess.run(["ip", "netns", "del", ns], capture_output=True, text=True)
             if proc.returncode == 0:
                 done.append(f"deleted orphaned netns {ns}")
+    for link in links:
+        prefix, _, _ = link.name.partition("-")
+        if PREFIX_RE.match(prefix) and prefix not in live_prefixes and link.exists():
+            link.unlink(missing_ok=True)
+            done.append(f"removed orphaned WAN link file {link}")
     return done
+
+
+def _undo_half_saved(path: Path, *, include_live: bool) -> list[str]:
+    """A ``<prefix>.tmp`` state file: `RunState.save` was killed between writing it and
+    renaming it. Undo what it names if its owner is gone, and remove it; one that cannot
+    be read is removed only when old (a live run may be writing it right now)."""
+    try:
+        state = RunState.load(path)
+    except (OSError, ValueError, KeyError):
+        try:
+            if time.time() - path.stat().st_mtime < 60:
+                return []
+        except OSError:
+            return []
+        path.unlink(missing_ok=True)
+        return [f"removed unreadable half-saved state file {path}"]
+    if state.owner_alive() and not include_live:
+        return []
+    done = _undo(state)
+    path.unlink(missing_ok=True)
+    return [*done, f"removed half-saved state file {path}"]

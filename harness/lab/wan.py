@@ -14,7 +14,9 @@ Parameters come from a JSON file (``{"delay_ms": 40, "loss": 0.02, "rate_kbit": 
 `Lab.impair` can change them without cutting the link; once they are in force the
 process writes their "version" to ``<file>.applied``, which `Lab.impair` waits for.
 Loss uses its own seeded random generator: the same seed and the same traffic drop the
-same packets.
+same packets. The process ends when the run that started it is gone (its parent changes):
+a run SIGKILLed between starting it and recording its PID must not leave it behind,
+holding the router's namespaces open where no cleanup looks.
 
 Hand-written because the point is the byte path itself: no library offers a
 namespace-aware user-space link emulator.
@@ -89,7 +91,8 @@ def _applied(params_path: Path) -> None:
     params_path.with_suffix(".applied").write_text(str(data.get("version", 0)))
 
 
-def run(outer: int, inner: int, params_path: Path) -> None:
+def run(outer: int, inner: int, params_path: Path, parent: int | None = None) -> None:
+    """Carry packets until SIGTERM/SIGINT, or until `parent` is no longer our parent."""
     params = LinkParams.read(params_path)
     rng = random.Random(params.seed)
     _applied(params_path)
@@ -117,6 +120,8 @@ def run(outer: int, inner: int, params_path: Path) -> None:
     order = 0
     print("ready", flush=True)
     while not stop:
+        if parent is not None and os.getppid() != parent:
+            return
         if reload:
             reload = False
             params = LinkParams.read(params_path)
@@ -161,10 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outer", required=True, help="namespace of the router's outer half")
     parser.add_argument("--inner", required=True, help="namespace of the router's inner half")
     parser.add_argument("--params", required=True, type=Path, help="JSON link parameters")
+    parser.add_argument("--parent", type=int, default=None,
+                        help="PID of the process that started the link: exit when it is gone")
     args = parser.parse_args(argv)
+    if args.parent is not None and os.getppid() != args.parent:
+        return 1  # the run died before we got here
     outer, inner = open_tun(args.outer), open_tun(args.inner)
     try:
-        run(outer, inner, args.params)
+        run(outer, inner, args.params, args.parent)
     finally:
         os.close(outer)
         os.close(inner)
