@@ -2,7 +2,8 @@
 
 One `SrtpSession` protects (outbound) or unprotects (inbound) the packets of
 any SSRC with one master key + salt, the way an SDES (RFC 4568) ``a=crypto``
-line keys one direction of a call. Authentication and replay failures become
+line keys one direction of a call. Authentication and replay failures, and inbound
+packets libsrtp cannot take at all (too short, over its 1500-byte buffer), become
 `SrtpError`, a `ValueError`: that is wire input from the target being wrong
 (an agent turns it into a TargetViolation with the packet as evidence).
 
@@ -116,9 +117,13 @@ class SrtpSession:
         if self.mki and wanted is SrtpDirection.INBOUND:
             data = self._cut_mki(data, tag, name)
         operation = getattr(self._session, what)
+        # Inbound, pylibsrtp's ValueError ("packet is too long": over its 1500-byte buffer)
+        # is the peer's packet being wrong too; outbound it is ours, and stays a ValueError.
+        peer_errors = (pylibsrtp.Error, ValueError) if wanted is SrtpDirection.INBOUND else (
+            pylibsrtp.Error,)
         try:
             result = bytes(operation(data))
-        except pylibsrtp.Error as exc:
+        except peer_errors as exc:
             raise SrtpError(f"SRTP {name} failed ({len(data)} bytes): {exc}") from exc
         if self.mki and wanted is SrtpDirection.OUTBOUND:
             cut = len(result) - tag

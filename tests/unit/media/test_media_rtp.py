@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from harness.media.rtp import (
@@ -90,9 +90,12 @@ def test_round_trip_property(pkt: RtpPacket, pad: int) -> None:
 
 
 @given(st.binary(max_size=80))
+@example(b"\xa0" + bytes(11) + b"\x01\x02")  # padding content 01 comes back as 00
 def test_parse_garbage_raises_only_parse_error(data: bytes) -> None:
     try:
         pkt = RtpPacket.parse(data)
     except RtpParseError:
         return
-    assert bytes(pkt) == data
+    # byte-exact but for the padding's content, which bytes() writes as zeros
+    pad = pkt.padding_size
+    assert len(bytes(pkt)) == len(data) and bytes(pkt)[: len(data) - pad] == data[: len(data) - pad]
