@@ -104,7 +104,8 @@ def load(
     media loss, forwarding delay and jitter through the target, the target's CPU per
     call, and sampled calls of the harness's own checked in full. Each mode stops
     after --calls calls or --max-seconds, whichever comes first. Figures go to
-    RESULTS/load/summary.txt and summary.json, and to the Allure results.
+    RESULTS/load/summary.txt and summary.json, and Allure results to
+    RESULTS/load/allure-results (a conformance run's results stay as they are).
     """
     if shutil.which("sipp") is None:
         raise click.ClickException("'sipp' is not installed or not on PATH; install it with "
@@ -114,14 +115,17 @@ def load(
             f"--load-max-concurrent={max_concurrent}", f"--load-samples={samples}",
             f"--load-max-seconds={max_seconds}", *(f"--load-mode={m}" for m in modes),
             *([] if media else ["--load-no-media"])]
-    code = _pytest(target, results, backend, [str(SUITES / "load")], (*args, *pytest_args))
+    code = _pytest(target, results, backend, [str(SUITES / "load")], (*args, *pytest_args),
+                   outputs="load")
+    click.echo(f"\nAllure results: {Path(results) / 'load' / 'allure-results'}")
     sys.exit(code)
 
 
 def _pytest(target: str, results: str, backend: str, paths: list[str],
-            pytest_args: tuple[str, ...]) -> int:
+            pytest_args: tuple[str, ...], *, outputs: str = "") -> int:
     """Check the target file and the machine, then run pytest on `paths` with the
-    harness's options and Allure/JUnit output in `results`; pytest's exit code."""
+    harness's options and Allure/JUnit output in `results`/`outputs`; pytest's exit code.
+    (A load run writes its own into ``load/``, leaving the conformance run's intact.)"""
     import pytest
 
     from harness.lab import check_privileges
@@ -142,7 +146,7 @@ def _pytest(target: str, results: str, backend: str, paths: list[str],
     except HarnessError as exc:
         raise click.ClickException(str(exc)) from None
     out = Path(results)
-    allure_dir = out / "allure-results"
+    allure_dir = out / outputs / "allure-results"
     if allure_dir.is_dir():
         shutil.rmtree(allure_dir)
     args = [
@@ -151,7 +155,7 @@ def _pytest(target: str, results: str, backend: str, paths: list[str],
         f"--results-dir={out}",
         f"--backend={backend}",
         f"--alluredir={allure_dir}",
-        f"--junitxml={out / 'junit.xml'}",
+        f"--junitxml={out / outputs / 'junit.xml'}",
         "-p", "no:cacheprovider",
         "-rs",
         *pytest_args,

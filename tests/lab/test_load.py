@@ -35,6 +35,10 @@ def _load(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str],
 
 def test_load_in_every_mode_side_by_side(tmp_path: Path) -> None:
     before = _ours()
+    # a conformance run's results in the same folder are not touched by a load run
+    kept = tmp_path / "allure-results" / "a-result.json"
+    kept.parent.mkdir()
+    kept.write_text("{}")
     proc, rows = _load(tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert [r["mode"] for r in rows] == ["bypass", "proxy", "anchored"]
@@ -53,7 +57,9 @@ def test_load_in_every_mode_side_by_side(tmp_path: Path) -> None:
     assert proxy["cpu_s"] > bypass["cpu_s"]
     assert "load, side by side" in proc.stdout
     assert (tmp_path / "load" / "summary.txt").read_text().startswith("load: 30 calls")
+    assert len(list((tmp_path / "load" / "allure-results").glob("*-result.json"))) == 3
     assert _ours() == before, "the load run left namespaces or state files behind"
+    assert kept.read_text() == "{}"
 
 
 def test_a_target_that_stops_relaying_under_load_fails(tmp_path: Path) -> None:
