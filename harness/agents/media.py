@@ -63,6 +63,37 @@ class StreamConfig:
         return self.clock_rate * self.ptime_ms // 1000
 
 
+@dataclass
+class _Repeat:
+    """A stream's departures for the pacer: `step(n)` at `start + n * interval`."""
+
+    start: float
+    interval: float
+    count: int
+    step: Callable[[int], None]
+    done: asyncio.Future[None]
+    n: int = 0
+
+    @property
+    def next_at(self) -> float:
+        return self.start + self.n * self.interval
+
+    def run_one(self) -> bool:
+        """Run the next step; True if more are to come."""
+        if self.done.done():  # the sender was cancelled
+            return False
+        try:
+            self.step(self.n)
+        except Exception as exc:  # noqa: BLE001 - handed to the awaiting sender
+            self.done.set_exception(exc)
+            return False
+        self.n += 1
+        if self.n >= self.count:
+            self.done.set_result(None)
+            return False
+        return True
+
+
 class _Pacer:
     """One clock per event loop for every stream's departures.
 
@@ -73,8 +104,11 @@ class _Pacer:
     `call_soon_threadsafe`, whose self-pipe write ends the loop's epoll wait without any
     rounding. The streams due are then woken in a fixed order (deadline, then the order
     they asked in), so with many streams each keeps its place in the tick and its packets
-    leave evenly spaced. The thread ends after a few idle seconds and starts again on
-    the next deadline.
+    leave evenly spaced; a stream's packet is sent from the wake-up itself (`repeat`),
+    with no task to schedule in between. The thread ends after a few idle seconds and
+    starts again on the next deadline. What remains of the error at 50 streams is the
+    garbage collector's pauses (bench_pacing: p99 1.3-1.8 ms, 0.7 ms with the collector
+    off).
     """
 
     IDLE_S = 5.0
@@ -82,7 +116,8 @@ class _Pacer:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.queue: list[tuple[float, int, asyncio.Future[None]]] = []  # loop thread only
+        # (deadline, order, what): a future to wake, or a stream's step to run right away
+        self.queue: list[tuple[float, int, asyncio.Future[None] | _Repeat]] = []  # loop only
         self.order = itertools.count()
         self._cond = threading.Condition()
         self._next: float | None = None  # earliest deadline the thread is to wake for
@@ -97,6 +132,19 @@ class _Pacer:
         heapq.heappush(self.queue, (when, next(self.order), fut))
         self._tell(self.queue[0][0])
         return fut
+
+    def repeat(self, start: float, interval: float, count: int,
+               step: Callable[[int], None]) -> asyncio.Future[None]:
+        """Run ``step(n)`` at ``start + n * interval`` for n < `count`, from the pacer's own
+        wake-up (no task to schedule in between); the future ends with the last step, or
+        with the exception a step raised."""
+        job = _Repeat(start, interval, count, step, self.loop.create_future())
+        if count <= 0:
+            job.done.set_result(None)
+            return job.done
+        heapq.heappush(self.queue, (start, next(self.order), job))
+        self._tell(self.queue[0][0])
+        return job.done
 
     def _tell(self, when: float | None) -> None:
         with self._cond:
@@ -133,9 +181,12 @@ class _Pacer:
     def _fire(self) -> None:
         now = self.loop.time() + self.BATCH_S
         while self.queue and self.queue[0][0] <= now:
-            _, _, fut = heapq.heappop(self.queue)
-            if not fut.done():
-                fut.set_result(None)
+            _, order, what = heapq.heappop(self.queue)
+            if isinstance(what, _Repeat):
+                if what.run_one():
+                    heapq.heappush(self.queue, (what.next_at, order, what))
+            elif not what.done():
+                what.set_result(None)
         if self.queue:
             self._tell(self.queue[0][0])
 
@@ -212,13 +263,14 @@ class RtpEndpoint:
         if self.remote is None:
             raise ValueError(f"{self.name}: no remote media address to send to")
         loop = asyncio.get_running_loop()
-        pacer = _pacer(loop)
-        start = loop.time()
-        interval = config.ptime_ms / 1000
-        for n in range(count):
-            await pacer.until(start + n * interval)
+
+        def step(n: int) -> None:
             self._send(config, config.payload_type, payloads(n), marker=n == 0)
             config.timestamp = (config.timestamp + config.samples_per_packet) & 0xFFFFFFFF
+
+        # the pacer sends each packet itself when it wakes: no task to schedule between
+        # the deadline and the datagram
+        await _pacer(loop).repeat(loop.time(), config.ptime_ms / 1000, count, step)
 
     def _send(self, config: StreamConfig, payload_type: int, payload: bytes,
               *, marker: bool = False) -> RtpPacket:
