@@ -88,7 +88,7 @@ async def main(quick: bool) -> None:
         cps, done, failed = await harness_cps(lab, target, 3 if quick else 6, 10, out)
         print(f"   harness agents (10 in flight): {cps:.1f} calls/s ({done} ok, {failed} "
               "failed)")
-        runs = await sipp_cps(lab, target, [100, 200] if quick else [100, 200, 400, 800],
+        runs = await sipp_cps(lab, target, [100, 200] if quick else [100, 200, 400, 800, 1600],
                               3, out)
         clean = [(rate, r) for rate, r in runs if not r.sipp.failed and not r.problems]
         if clean:

@@ -128,13 +128,13 @@ class LoadResult:
         """One line of the side-by-side table."""
         s = self.capture.setup
 
-        def ms(v: float | None) -> str:
-            return "-" if v is None else f"{v:.1f}"
+        def ms(v: float | None, places: int = 1) -> str:
+            return "-" if v is None else f"{v:.{places}f}"
 
         def media(d: MediaDirection) -> str:
             if d.sent:
                 return (f"{d.loss:.2%} lost, {ms(d.delay_p50_ms)}/{ms(d.delay_p99_ms)} ms, "
-                        f"jitter {ms(d.jitter_ms_median)}")
+                        f"jitter {ms(d.jitter_ms_median, 2)}")
             return f"direct, {d.direct} packets" if d.direct else "none"
 
         cpu = self.cpu_ms_per_call

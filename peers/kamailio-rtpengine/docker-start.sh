@@ -75,7 +75,7 @@ until ng_bound; do
     sleep 0.05
 done
 
-kamailio -DD -E -m 64 -M 8 -f "$CFG" -l "udp:$ADDR:$SIP_PORT" &
+kamailio -DD -E -m 256 -M 8 -f "$CFG" -l "udp:$ADDR:$SIP_PORT" &
 KAM_PID=$!
 [ -n "$STOPPING" ] && stop_all
 
