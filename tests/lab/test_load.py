@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from peer_copies import copy_default_peer
+from peer_copies import copy_default_peer, with_define
 
 from harness.lab import list_netns
 from harness.lab.netns import STATE_DIR
@@ -62,14 +62,31 @@ def test_load_in_every_mode_side_by_side(tmp_path: Path) -> None:
     assert kept.read_text() == "{}"
 
 
-def test_a_target_that_stops_relaying_under_load_fails(tmp_path: Path) -> None:
-    peer = copy_default_peer(tmp_path)
+def _small_relay(peer: Path) -> Path:
+    """The target with rtpengine limited to 3 sessions: a load of 30 calls overruns it."""
     toml = peer / "target.toml"
     toml.write_text(toml.read_text().replace('"--delete-delay=0",',
                                              '"--delete-delay=0", "--max-sessions=3",'))
+    return peer
+
+
+def test_a_target_that_stops_relaying_under_load_fails(tmp_path: Path) -> None:
+    # Kamailio lets the INVITE through unchanged when rtpengine refuses the offer.
+    peer = _small_relay(with_define(tmp_path, ON_RELAY_FAILURE="pass"))
     proc, rows = _load(tmp_path, "--target", str(peer), "--mode", "proxy")
     assert proc.returncode == 1, proc.stdout[-4000:] + proc.stderr[-2000:]
     [proxy] = rows
     assert any("endpoint to endpoint (the SDP bypassed the target) in proxy mode" in p
                for p in proxy["problems"]), proxy["problems"]
     assert "under load in proxy mode" in proc.stdout
+
+
+def test_a_target_that_refuses_calls_under_load_fails(tmp_path: Path) -> None:
+    # The default configuration refuses what the full relay cannot take (503).
+    peer = _small_relay(copy_default_peer(tmp_path))
+    proc, rows = _load(tmp_path, "--target", str(peer), "--mode", "proxy")
+    assert proc.returncode == 1, proc.stdout[-4000:] + proc.stderr[-2000:]
+    [proxy] = rows
+    assert proxy["setup"]["failed"].get("503", 0) > 0, proxy["setup"]
+    assert any("SIPp calls failed" in p for p in proxy["problems"]), proxy["problems"]
+    assert not any("endpoint to endpoint" in p for p in proxy["problems"])
