@@ -3,6 +3,7 @@ left behind, and every error in words."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -262,3 +263,18 @@ def test_no_permission_on_the_socket_is_said_in_words(engine: object) -> None:
     assert proc.returncode != 0
     assert "no permission on the Docker socket unix:///var/run/docker.sock" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_load_runs_against_the_container_and_counts_its_cpu(
+    client: docker.DockerClient, target_image: str, tmp_path: Path
+) -> None:
+    proc = subprocess.run(
+        [*CLI, "load", "--backend", "docker", "--results", str(tmp_path), "--mode", "proxy",
+         "--calls", "20", "--rate", "20", "--hold", "0.5", "--samples", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    [proxy] = json.loads((tmp_path / "load" / "summary.json").read_text())
+    assert proxy["calls ok/placed"] == "20/20" and proxy["problems"] == []
+    # the CPU is that of the container's processes (Kamailio's and rtpengine's)
+    assert proxy["cpu_s"] > 0 and proxy["cpu_processes"] >= 2
+    assert not client.containers.list(all=True, filters={"label": RUN_LABEL})
