@@ -107,6 +107,13 @@ def load(
     RESULTS/load/summary.txt and summary.json, and Allure results to
     RESULTS/load/allure-results (a conformance run's results stay as they are).
     """
+    from harness.load.runner import LoadPlan
+
+    try:
+        LoadPlan(rate=rate, calls=calls, hold_s=hold, max_concurrent=max_concurrent,
+                 media=media, samples=samples, max_seconds=max_seconds)
+    except ValueError as exc:
+        raise click.ClickException(f"load plan: {exc}") from None
     if shutil.which("sipp") is None:
         raise click.ClickException("'sipp' is not installed or not on PATH; install it with "
                                    "'apt-get install --no-install-recommends sip-tester' "

@@ -102,6 +102,10 @@ def _attach(result: LoadResult) -> None:
     if csvs:
         allure.attach.file(str(csvs[-1]), name=f"load, {result.mode.value}: SIPp statistics "
                            "(caller)", attachment_type=allure.attachment_type.CSV)
+    for n, data in enumerate(result.capture.malformed_examples, 1):
+        allure.attach(data, name=f"load, {result.mode.value}: malformed SIP from the target "
+                      f"({n} of {result.capture.malformed})",
+                      attachment_type=allure.attachment_type.TEXT)
     if result.pcap.exists() and result.pcap.stat().st_size < 50_000_000:
         allure.attach.file(str(result.pcap), name=f"load, {result.mode.value}: capture (pcap)",
                            attachment_type=PCAP_TYPE, extension="pcap")

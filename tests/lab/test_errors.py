@@ -108,3 +108,22 @@ def test_not_root_is_said_in_words() -> None:
         assert proc.returncode != 0, command
         assert "the lab needs root to create network namespaces" in proc.stderr, command
         assert "Traceback" not in proc.stderr
+
+
+def test_load_without_sipp_says_which_package(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"  # a PATH with Python's tools but no sipp
+    bin_dir.mkdir()
+    env = {**os.environ, "PATH": f"{bin_dir}:/nonexistent"}
+    proc = subprocess.run([*CLI, "load", "--results", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode != 0
+    assert "'sipp' is not installed" in proc.stderr and "sip-tester" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_bad_load_plan_is_a_usage_error(tmp_path: Path) -> None:
+    proc = subprocess.run([*CLI, "load", "--results", str(tmp_path), "--rate", "0"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "load plan: rate must be in (0, 2000] calls/s, got 0.0" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
