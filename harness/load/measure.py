@@ -18,30 +18,22 @@
 
 from __future__ import annotations
 
-import math
 import os
 import struct
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from harness.capture.pcap import CapturedPacket
 from harness.media.legs import leg_stats
 from harness.media.rtp import looks_like_rtp
+from harness.media.stats import percentile
 from harness.sdp.errors import SdpParseError
 from harness.sdp.model import SessionDescription, effective_connection
 from harness.sip.errors import SipParseError
 from harness.sip.message import Request, Response, parse_message
 
 Address = tuple[str, int]
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile of already sorted values (None when there are none)."""
-    if not sorted_values:
-        return None
-    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
 
 
 @dataclass
@@ -207,7 +199,6 @@ def _media(calls: dict[str, _Call],
         sent = delivered = streams = direct_calls = 0
         delays: list[float] = []
         jitters: list[float] = []
-        seen_pairs: set[tuple[Address, Address]] = set()
         for c in calls.values():
             src, into, outof, dst = (getattr(c, a) for a in (src_of, in_of, out_of, dst_of))
             if None in (src, into, outof, dst):
@@ -221,18 +212,17 @@ def _media(calls: dict[str, _Call],
             if not ingress and not egress:
                 continue
             streams += 1
-            leg = leg_stats(name, {k: t for t, k in ingress}, {k: t for t, k in egress})
+            keyed_in: dict[Hashable, float] = {k: t for t, k in ingress}
+            leg = leg_stats(name, keyed_in, {k: t for t, k in egress})
             sent += len(ingress)
             delivered += leg.received
             jitters.append(leg.jitter_ms)
-            keyed_in = {k: t for t, k in ingress}
             delays += [(t - keyed_in[k]) * 1000 for t, k in egress if k in keyed_in]
-            seen_pairs.add((src, into))
-        # media that went endpoint to endpoint (bypass): flows between two non-targets
-        direct = sum(len(v) for (s, d), v in flows.items()
-                     if s[0] not in targets and d[0] not in targets
-                     and any(getattr(c, src_of) == s and getattr(c, dst_of) == d
-                             for c in calls.values()))
+        # media that went endpoint to endpoint (bypass): a call's own two media addresses
+        ends = {(getattr(c, src_of), getattr(c, dst_of)) for c in calls.values()}
+        direct = sum(len(v) for pair, v in flows.items()
+                     if pair in ends and pair[0][0] not in targets
+                     and pair[1][0] not in targets)
         delays.sort()
         jitters.sort()
         out.append(MediaDirection(
@@ -278,10 +268,3 @@ def netns_cpu_seconds(netns: str) -> tuple[float, int]:
         total += _on_cpu_ns(pid)
         count += 1
     return total / 1e9, count
-
-
-def read_text_or_empty(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from harness.media.rtp import RtpPacket
 
-__all__ = ["StreamStats", "stream_stats", "stats_by_ssrc"]
+__all__ = ["StreamStats", "percentile", "stream_stats", "stats_by_ssrc"]
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,10 @@ class StreamStats:
         return self.lost / self.expected if self.expected else 0.0
 
 
-def _percentile(sorted_values: Sequence[float], q: float) -> float:
+def percentile(sorted_values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile of already sorted values (None when there are none)."""
     if not sorted_values:
-        return 0.0
+        return None
     return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
 
 
@@ -119,8 +120,8 @@ def stream_stats(
         jitter=jitter,
         jitter_s=jitter / clock_rate,
         max_jitter_s=max_jitter / clock_rate,
-        departure_error_p50_s=_percentile(errors, 0.5),
-        departure_error_p99_s=_percentile(errors, 0.99),
+        departure_error_p50_s=percentile(errors, 0.5) or 0.0,
+        departure_error_p99_s=percentile(errors, 0.99) or 0.0,
         departure_error_max_s=errors[-1] if errors else 0.0,
     )
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness.capture.pcap import CapturedPacket, read_pcap
-from harness.load.measure import analyse_load, netns_cpu_seconds, percentile
+from harness.load.measure import analyse_load, netns_cpu_seconds
+from harness.media.stats import percentile
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "load"
 CALLER, CALLEE, TARGET = "198.18.0.10", "198.18.0.22", "198.18.0.2"
