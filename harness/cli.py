@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from harness import __version__
-from harness.errors import HarnessError, TargetFileError
+from harness.errors import HarnessError, MissingToolError, TargetFileError
 from harness.paths import DEFAULT_TARGET, PROJECT_ROOT, SUITES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -114,10 +114,10 @@ def load(
                  media=media, samples=samples, max_seconds=max_seconds)
     except ValueError as exc:
         raise click.ClickException(f"load plan: {exc}") from None
-    if shutil.which("sipp") is None:
-        raise click.ClickException("'sipp' is not installed or not on PATH; install it with "
-                                   "'apt-get install --no-install-recommends sip-tester' "
-                                   "(or run ./bootstrap)")
+    from harness.load.sipp import SIPP, SIPP_PACKAGE
+
+    if shutil.which(SIPP) is None:
+        raise click.ClickException(str(MissingToolError(SIPP, SIPP_PACKAGE)))
     args = [f"--load-rate={rate}", f"--load-calls={calls}", f"--load-hold={hold}",
             f"--load-max-concurrent={max_concurrent}", f"--load-samples={samples}",
             f"--load-max-seconds={max_seconds}", *(f"--load-mode={m}" for m in modes),

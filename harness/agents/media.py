@@ -116,24 +116,14 @@ class _Pacer:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        # (deadline, order, what): a future to wake, or a stream's step to run right away
-        self.queue: list[tuple[float, int, asyncio.Future[None] | _Repeat]] = []  # loop only
+        # (next deadline, order, stream): loop thread only
+        self.queue: list[tuple[float, int, _Repeat]] = []
         self.order = itertools.count()
         self._cond = threading.Condition()
         self._next: float | None = None  # earliest deadline the thread is to wake for
         self._thread: threading.Thread | None = None
         self.active = 0  # paced streams running
         self.gc_paused = False  # we turned the garbage collector off
-
-    def until(self, when: float) -> asyncio.Future[None]:
-        """A future done at `when` (at once if it has passed)."""
-        fut: asyncio.Future[None] = self.loop.create_future()
-        if when <= self.loop.time():
-            fut.set_result(None)
-            return fut
-        heapq.heappush(self.queue, (when, next(self.order), fut))
-        self._tell(self.queue[0][0])
-        return fut
 
     def repeat(self, start: float, interval: float, count: int,
                step: Callable[[int], None]) -> asyncio.Future[None]:
@@ -198,12 +188,9 @@ class _Pacer:
     def _fire(self) -> None:
         now = self.loop.time() + self.BATCH_S
         while self.queue and self.queue[0][0] <= now:
-            _, order, what = heapq.heappop(self.queue)
-            if isinstance(what, _Repeat):
-                if what.run_one():
-                    heapq.heappush(self.queue, (what.next_at, order, what))
-            elif not what.done():
-                what.set_result(None)
+            _, order, job = heapq.heappop(self.queue)
+            if job.run_one():
+                heapq.heappush(self.queue, (job.next_at, order, job))
         if self.queue:
             self._tell(self.queue[0][0])
 
