@@ -19,12 +19,12 @@ from pathlib import Path
 
 from common import default_target
 
-from harness.agents.call import basic_call
-from harness.agents.captured import new_outcome
 from harness.lab import Lab
 from harness.load.runner import LoadPlan, LoadResult, run_load
+from harness.media.modes import MediaMode
+from harness.scenarios.call import basic_call
+from harness.scenarios.captured import new_outcome
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 
 async def harness_cps(lab: Lab, target: Target, seconds: float, parallel: int,

@@ -30,15 +30,16 @@ from pathlib import Path
 
 from common import start_stop_times
 
-from harness.agents.captured import captured_call, captured_fork, new_fork, new_outcome
-from harness.agents.outcome import Reinvite
 from harness.conformance import fork_checks as fc
 from harness.conformance import media_checks as mc
 from harness.conformance import reinvite_checks as rc
+from harness.evidence.call import Reinvite
 from harness.lab import Lab, cleanup_leftovers, default_topology
+from harness.media.modes import MediaMode
 from harness.paths import DEFAULT_TARGET, PROJECT_ROOT
+from harness.scenarios.captured import captured_call, captured_fork, new_fork, new_outcome
 from harness.targets.process import ProcessTarget
-from harness.targets.spec import MediaMode, load_target
+from harness.targets.spec import load_target
 
 
 def fmt(samples: list[float]) -> str:

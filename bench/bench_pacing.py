@@ -16,15 +16,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.agents.captured import capturing
-from harness.agents.media import RtpEndpoint, StreamConfig
 from harness.capture.classify import PacketKind, classify
 from harness.capture.pcap import read_pcap
+from harness.endpoints.rtp import RtpEndpoint, StreamConfig
 from harness.lab import Lab, default_topology
 from harness.media import g711
 from harness.media.rtp import RtpPacket
 from harness.media.stats import stats_by_ssrc
 from harness.net import udp_socket
+from harness.scenarios.captured import capturing
 
 
 def _pacing(pcap: Path) -> tuple[float, float, int]:

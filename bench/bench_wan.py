@@ -16,7 +16,8 @@ from pathlib import Path
 
 from common import default_target
 
-from harness.agents.wan_quality import Impairment, measure_over_wan
+from harness.evidence.policy import Impairment
+from harness.scenarios.wan import measure_over_wan
 
 
 async def run(args: argparse.Namespace) -> None:

@@ -11,15 +11,15 @@ every media mode.
 
 from __future__ import annotations
 
-from harness.agents.wan_quality import Impairment
 from harness.conformance import case
 from harness.conformance import policy_checks as pc
 from harness.conformance.findings import Finding, require
 from harness.conformance.media_checks import audio_both_ways, relayed
+from harness.evidence.policy import Impairment
+from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import MediaCall
 from harness.pytest_plugin.policies import CacRun, KazooCall, SfbCall, WanRun
 from harness.sdp import PCMA, PCMU
-from harness.targets.spec import MediaMode
 
 SFB_REF = "seed 002 (Plan for media bypass in Skype for Business)"
 CCE_REF = "seed 004 (Media bypass in Cloud Connector Edition)"

@@ -14,9 +14,9 @@ import pytest
 from harness.conformance import case
 from harness.conformance import fork_checks as fc
 from harness.conformance.findings import require
+from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import ForkCall
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 REF = ("seed 002 (gateways must handle many early dialogs from forking); seed 003 "
        "(forked 183s); RFC 3261 §12.1, §16.7; RFC 3960 (early media)")

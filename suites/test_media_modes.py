@@ -8,12 +8,12 @@ fixture and the checks in `harness.conformance.media_checks`.
 
 from __future__ import annotations
 
-from harness.agents.outcome import Side
 from harness.conformance import case
 from harness.conformance import media_checks as mc
+from harness.evidence.call import Side
+from harness.media.modes import AnchoredFeature, MediaMode
 from harness.pytest_plugin.calls import MediaCall
 from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT, Codec, CryptoAttribute
-from harness.targets.spec import AnchoredFeature, MediaMode
 
 SEED_001 = "seed 001 (FreeSWITCH media modes: bypass, proxy, default/anchored)"
 UNKNOWN_CODEC = Codec(96, "X-HARNESS-OPAQUE", 8000)

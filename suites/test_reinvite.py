@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from harness.agents.outcome import CallOutcome, Reinvite
 from harness.conformance import case
 from harness.conformance import reinvite_checks as rc
 from harness.conformance.findings import Finding, require
+from harness.evidence.call import CallOutcome, Reinvite
+from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import MediaCall
-from harness.targets.spec import MediaMode
 
 REF = "RFC 3261 §14 (modifying a session); RFC 3264 §8 (modifying the session)"
 HOLD = (Reinvite.HOLD, Reinvite.INACTIVE, Reinvite.RESUME)

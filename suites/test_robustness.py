@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from harness.agents.robust import TORTURE, probe_relay, send_torture
 from harness.conformance import case
 from harness.conformance import robust_checks as rc
 from harness.conformance.findings import require
 from harness.lab import Lab
+from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import MediaCall, attach_capture, attach_diagrams
 from harness.pytest_plugin.options import HarnessConfig
+from harness.scenarios.robust import TORTURE, probe_relay, send_torture
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 REF = "RFC 4475 (SIP torture tests: the idea, our own messages); RFC 3261 §16.3, §21.4"
 

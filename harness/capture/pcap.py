@@ -16,7 +16,11 @@ Supported:
   and SLL2 (276), raw IP (101) and raw IPv4 (228);
 * IPv4 + UDP only. Everything else (IPv6, ARP, TCP, IP fragments, frames cut
   short by the snap length, malformed headers) is skipped and counted by
-  reason in `CaptureFile.skipped`.
+  reason in `CaptureFile.skipped`, and listed frame by frame in
+  `CaptureFile.unread` as an `UnreadFrame` with its source and destination
+  addresses whenever it carried a readable IPv4 or IPv6 header, so that a
+  check can tell whether frames it could not read involved an address it
+  cares about (`unread_involving`).
 
 A file whose *structure* is broken (bad magic, a record running past the end
 of the file, inconsistent block lengths) raises `harness.errors.CaptureError`
@@ -26,6 +30,7 @@ not a file error: that frame is skipped and counted.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import struct
@@ -46,6 +51,8 @@ __all__ = [
     "parse_capture",
     "pcap_bytes",
     "read_pcap",
+    "UnreadFrame",
+    "unread_involving",
     "write_pcap",
 ]
 
@@ -65,8 +72,15 @@ _PCAPNG_SPB = 0x00000003
 _PCAPNG_EPB = 0x00000006
 
 _ETHERTYPE_IPV4 = 0x0800
+_ETHERTYPE_ARP = 0x0806
+_ETHERTYPE_IPV6 = 0x86DD
 _VLAN_TAGS = frozenset({0x8100, 0x88A8, 0x9100})
 _IPPROTO_UDP = 17
+_PROTOCOL_NAMES = {
+    0: "hopopt", 1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 41: "ipv6",
+    43: "ipv6-route", 44: "ipv6-frag", 47: "gre", 50: "esp", 51: "ah", 58: "icmpv6",
+    59: "ipv6-nonxt", 60: "ipv6-opts", 89: "ospf", 103: "pim", 112: "vrrp", 132: "sctp",
+}
 #: A record claiming more than this is garbage, not a packet.
 _MAX_RECORD = 256 * 1024 * 1024
 
@@ -88,9 +102,68 @@ class CapturedPacket:
     transport: str = "udp"
 
 
+@dataclass(frozen=True)
+class UnreadFrame:
+    """One frame of a capture that was not read as an IPv4/UDP datagram.
+
+    `index` is the 1-based frame number (as Wireshark numbers frames); for a
+    last record cut short (``reason == "truncated_tail"``) it is the number
+    that record would have had. `ts` is the capture time in seconds, 0.0 when
+    the record carries none (pcapng Simple Packet Block, a cut record header).
+    `reason` is the key counted in `CaptureFile.skipped`. `src` and `dst` are
+    the IP addresses as text (IPv6 compressed) when the frame carried a
+    readable IPv4 or IPv6 header, else None. `protocol` is what the frame
+    carried: the IP protocol by name ("tcp", "udp", "icmpv6", ...) or number
+    ("253") for an IP frame, "arp" or "ethertype_0xXXXX" for another Ethernet
+    payload, None when not even that could be read.
+    """
+
+    index: int
+    ts: float
+    reason: str
+    src: str | None = None
+    dst: str | None = None
+    protocol: str | None = None
+
+    def describe(self) -> str:
+        """One line, e.g. ``frame 12: ip_fragment 198.18.0.2 -> 198.18.0.10 (udp)``."""
+        text = f"frame {self.index}: {self.reason}"
+        if self.src is not None or self.dst is not None:
+            text += f" {self.src or '?'} -> {self.dst or '?'}"
+        if self.protocol is not None:
+            text += f" ({self.protocol})"
+        return text
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def unread_involving(
+    unread: Iterable[UnreadFrame], addresses: Iterable[str]
+) -> list[UnreadFrame]:
+    """The frames of `unread` whose source or destination is one of `addresses`, in order.
+
+    Addresses are compared as addresses, not as text: ``2001:DB8:0::1`` matches a
+    frame's ``2001:db8::1``. Raise `ValueError` naming an entry that is not an IP address.
+    """
+    wanted: set[str] = set()
+    for address in addresses:
+        try:
+            wanted.add(str(ipaddress.ip_address(address)))
+        except ValueError as exc:
+            raise ValueError(f"unread_involving: {address!r} is not an IP address") from exc
+    return [u for u in unread if u.src in wanted or u.dst in wanted]
+
+
 @dataclass
 class CaptureFile:
-    """The result of reading a capture file: packets plus what was skipped and why."""
+    """The result of reading a capture file: packets plus what was skipped and why.
+
+    `skipped` counts the frames not read by reason; `unread` lists the same
+    frames one by one, in file order, so ``Counter(u.reason for u in unread)``
+    equals `skipped`. A last record cut short (``strict=False``) is in both
+    but not in `frames`.
+    """
 
     path: str
     format: str
@@ -98,6 +171,7 @@ class CaptureFile:
     skipped: Counter[str] = field(default_factory=Counter)
     linktypes: set[int] = field(default_factory=set)
     frames: int = 0
+    unread: list[UnreadFrame] = field(default_factory=list)
 
 
 def read_pcap(path: str | os.PathLike[str], *, strict: bool = True) -> list[CapturedPacket]:
@@ -155,7 +229,7 @@ def _read_classic(
     frame = 0
     while pos < len(data):
         if pos + rec.size > len(data):
-            if _tail(out, strict):
+            if _tail(out, strict, frame + 1, 0.0):
                 break
             raise CaptureError(
                 f"{name}: offset {pos}: truncated record header "
@@ -166,7 +240,7 @@ def _read_classic(
             raise CaptureError(f"{name}: offset {pos}: record length {incl} is implausible")
         body = pos + rec.size
         if body + incl > len(data):
-            if _tail(out, strict):
+            if _tail(out, strict, frame + 1, sec + frac / divisor):
                 break
             raise CaptureError(
                 f"{name}: offset {pos}: record of {incl} bytes runs past the end of the file "
@@ -178,10 +252,10 @@ def _read_classic(
     out.frames = frame
 
 
-def _tail(out: CaptureFile, strict: bool) -> bool:
+def _tail(out: CaptureFile, strict: bool, frame: int, ts: float) -> bool:
     if strict:
         return False
-    out.skipped["truncated_tail"] += 1
+    _skip(out, frame, ts, "truncated_tail")
     return True
 
 
@@ -213,7 +287,7 @@ class _PcapngReader:
         pos = 0
         while pos < len(data):
             if pos + 12 > len(data):
-                if _tail(self.out, self.strict):
+                if _tail(self.out, self.strict, self.frame + 1, 0.0):
                     break
                 raise self.error(pos, f"truncated pcapng block header ({len(data) - pos} bytes)")
             if data[pos : pos + 4] == struct.pack("<I", _PCAPNG_SHB):
@@ -229,7 +303,7 @@ class _PcapngReader:
             if blen < 12 or blen % 4:
                 raise self.error(pos, f"pcapng block length {blen} invalid")
             if pos + blen > len(data):
-                if _tail(self.out, self.strict):
+                if _tail(self.out, self.strict, self.frame + 1, self.cut_ts(btype, pos)):
                     break
                 raise self.error(
                     pos, f"pcapng block of {blen} bytes runs past the end of the file"
@@ -242,6 +316,22 @@ class _PcapngReader:
             self.block(btype, pos, data[pos + 8 : pos + blen - 4])
             pos += blen
         self.out.frames = self.frame
+
+    def cut_ts(self, btype: int, pos: int) -> float:
+        """The timestamp of a packet block cut short at the end of the file, 0.0 if unreadable."""
+        if btype == _PCAPNG_EPB:
+            layout = "III"
+        elif btype == _PCAPNG_OPB:
+            layout = "HHII"
+        else:
+            return 0.0
+        if pos + 8 + struct.calcsize(self.order + layout) > len(self.data):
+            return 0.0
+        ifid, *rest = struct.unpack_from(self.order + layout, self.data, pos + 8)
+        if ifid >= len(self.interfaces):
+            return 0.0
+        iface = self.interfaces[ifid]
+        return float(((rest[-2] << 32) | rest[-1]) * iface.resolution + iface.offset_s)
 
     def block(self, btype: int, pos: int, body: bytes) -> None:
         o = self.order
@@ -305,88 +395,136 @@ class _PcapngReader:
         return found
 
 
-# --- link layer, IPv4, UDP ------------------------------------------------------------------
+# --- link layer, IPv4, IPv6, UDP ------------------------------------------------------------
+
+
+def _skip(
+    out: CaptureFile, frame: int, ts: float, reason: str,
+    src: str | None = None, dst: str | None = None, protocol: str | None = None,
+) -> None:
+    # The one place a frame is given up on: `skipped` and `unread` must never disagree.
+    out.skipped[reason] += 1
+    out.unread.append(UnreadFrame(frame, ts, reason, src, dst, protocol))
+
+
+def _protocol_name(number: int) -> str:
+    return _PROTOCOL_NAMES.get(number, str(number))
 
 
 def _decode_frame(out: CaptureFile, frame: int, ts: float, linktype: int, raw: bytes) -> None:
-    ip = _network_payload(out, linktype, raw)
-    if ip is None:
+    link = _network_payload(linktype, raw)
+    if isinstance(link, str):
+        _skip(out, frame, ts, link)
+        return
+    etype, ip = link
+    if etype == _ETHERTYPE_IPV6:
+        _skip(out, frame, ts, "non_ipv4", *_ipv6_header(ip))
+        return
+    if etype != _ETHERTYPE_IPV4:
+        protocol = None
+        if etype is not None:
+            protocol = "arp" if etype == _ETHERTYPE_ARP else f"ethertype_0x{etype:04x}"
+        _skip(out, frame, ts, "non_ipv4", protocol=protocol)
         return
     if len(ip) < 20:
-        out.skipped["malformed_ipv4"] += 1
+        _skip(out, frame, ts, "malformed_ipv4")
         return
     ver_ihl, _tos, total, _ident, frag, _ttl, proto = struct.unpack_from("!BBHHHBB", ip, 0)
     if ver_ihl >> 4 != 4:
-        out.skipped["non_ipv4"] += 1
-        return
-    ihl = (ver_ihl & 0x0F) * 4
-    if ihl < 20 or total < ihl:
-        out.skipped["malformed_ipv4"] += 1
-        return
-    if total > len(ip):
-        out.skipped["snaplen_truncated"] += 1
-        return
-    if frag & 0x3FFF:  # MF set or a non-zero offset
-        out.skipped["ip_fragment"] += 1
-        return
-    if proto != _IPPROTO_UDP:
-        out.skipped["non_udp"] += 1
-        return
-    udp = ip[ihl:total]  # trims Ethernet padding
-    if len(udp) < 8:
-        out.skipped["malformed_udp"] += 1
-        return
-    sport, dport, ulen = struct.unpack_from("!HHH", udp, 0)
-    if ulen < 8 or ulen > len(udp):
-        out.skipped["malformed_udp"] += 1
+        _skip(out, frame, ts, "non_ipv4")
         return
     src = socket.inet_ntoa(ip[12:16])
     dst = socket.inet_ntoa(ip[16:20])
+    reason = None
+    ihl = (ver_ihl & 0x0F) * 4
+    if ihl < 20 or total < ihl:
+        reason = "malformed_ipv4"
+    elif total > len(ip):
+        reason = "snaplen_truncated"
+    elif frag & 0x3FFF:  # MF set or a non-zero offset
+        reason = "ip_fragment"
+    elif proto != _IPPROTO_UDP:
+        reason = "non_udp"
+    else:
+        udp = ip[ihl:total]  # trims Ethernet padding
+        if len(udp) < 8:
+            reason = "malformed_udp"
+        else:
+            sport, dport, ulen = struct.unpack_from("!HHH", udp, 0)
+            if ulen < 8 or ulen > len(udp):
+                reason = "malformed_udp"
+    if reason is not None:
+        _skip(out, frame, ts, reason, src, dst, _protocol_name(proto))
+        return
     out.packets.append(
         CapturedPacket(frame, ts, (src, sport), (dst, dport), bytes(udp[8:ulen]), "udp")
     )
 
 
-def _network_payload(out: CaptureFile, linktype: int, raw: bytes) -> bytes | None:
-    """Strip the link layer; return the IPv4 packet, or None (counted) if there is none."""
+def _ipv6_header(ip: bytes) -> tuple[str | None, str | None, str | None]:
+    """Source, destination and upper-layer protocol of an IPv6 packet (None if unreadable)."""
+    if len(ip) < 40 or ip[0] >> 4 != 6:
+        return None, None, None
+    src = str(ipaddress.IPv6Address(ip[8:24]))
+    dst = str(ipaddress.IPv6Address(ip[24:40]))
+    nxt, pos = ip[6], 40
+    # Walk hop-by-hop, routing, fragment, AH and destination options to the upper layer;
+    # a cut or later fragment stops the walk at the header that names what follows.
+    for _ in range(8):
+        if nxt not in (0, 43, 44, 51, 60) or pos + 8 > len(ip):
+            break
+        ext_nxt, ext_len = ip[pos], ip[pos + 1]
+        if nxt == 44:
+            later = struct.unpack_from("!H", ip, pos + 2)[0] >> 3
+            nxt, pos = ext_nxt, pos + 8
+            if later:
+                break
+        else:
+            nxt, pos = ext_nxt, pos + ((ext_len + 2) * 4 if nxt == 51 else (ext_len + 1) * 8)
+    return src, dst, _protocol_name(nxt)
+
+
+def _network_payload(linktype: int, raw: bytes) -> tuple[int | None, bytes] | str:
+    """Strip the link layer: (ethertype, network packet), or the reason it cannot be.
+
+    The ethertype of a raw-IP frame is the one its version nibble implies, None if neither.
+    """
+    etype: int | None
     if linktype == LINKTYPE_ETHERNET:
         if len(raw) < 14:
-            out.skipped["malformed_link"] += 1
-            return None
+            return "malformed_link"
         pos = 12
         (etype,) = struct.unpack_from("!H", raw, pos)
         while etype in _VLAN_TAGS:
             pos += 4
             if pos + 2 > len(raw):
-                out.skipped["malformed_link"] += 1
-                return None
+                return "malformed_link"
             (etype,) = struct.unpack_from("!H", raw, pos)
         start = pos + 2
     elif linktype == LINKTYPE_LINUX_SLL:
         if len(raw) < 16:
-            out.skipped["malformed_link"] += 1
-            return None
+            return "malformed_link"
         (etype,) = struct.unpack_from("!H", raw, 14)
         start = 16
     elif linktype == LINKTYPE_LINUX_SLL2:
         if len(raw) < 20:
-            out.skipped["malformed_link"] += 1
-            return None
+            return "malformed_link"
         (etype,) = struct.unpack_from("!H", raw, 0)
         start = 20
     elif linktype in (LINKTYPE_RAW, LINKTYPE_IPV4):
         if not raw:
-            out.skipped["malformed_link"] += 1
-            return None
-        etype = _ETHERTYPE_IPV4 if raw[0] >> 4 == 4 else 0
+            return "malformed_link"
+        version = raw[0] >> 4
+        if version == 4:
+            etype = _ETHERTYPE_IPV4
+        elif version == 6 and linktype == LINKTYPE_RAW:
+            etype = _ETHERTYPE_IPV6
+        else:
+            etype = None
         start = 0
     else:
-        out.skipped[f"linktype_{linktype}"] += 1
-        return None
-    if etype != _ETHERTYPE_IPV4:
-        out.skipped["non_ipv4"] += 1
-        return None
-    return raw[start:]
+        return f"linktype_{linktype}"
+    return etype, raw[start:]
 
 
 # --- writing (tests and evidence) -------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from harness.targets.spec import AnchoredFeature, MediaMode
+from harness.media.modes import AnchoredFeature, MediaMode
 
 F = TypeVar("F", bound=Callable[..., object])
 

@@ -9,12 +9,12 @@ import binascii
 import ipaddress
 import re
 
-from harness.agents.media import RtpRecord
-from harness.agents.teams import DrOutcome
 from harness.capture.classify import PacketKind, classify
 from harness.conformance.case import Verdict
 from harness.conformance.findings import Finding, failed, ok
 from harness.conformance.media_checks import TONE_PURITY_MIN, heard, judge_dtmf
+from harness.evidence.records import RtpRecord
+from harness.evidence.teams import DrOutcome
 from harness.ice.stun import UNKNOWN_OPTIONAL_ATTRIBUTE, parse
 from harness.sdp import SessionDescription
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
-from harness.agents.call import media_address
-from harness.agents.forking import Branch, ForkOutcome
-from harness.agents.media import RtpRecord
 from harness.conformance.findings import Finding, failed, ok
 from harness.conformance.media_checks import judge_dtmf
+from harness.evidence.fork import Branch, ForkOutcome
+from harness.evidence.records import RtpRecord
 from harness.sdp import SessionDescription
+from harness.sdp.reading import media_address
 
 
 def _ssrc(records: list[RtpRecord]) -> int | None:

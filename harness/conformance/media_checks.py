@@ -8,12 +8,12 @@ itself decided to send except to compare it with what arrived.
 
 from __future__ import annotations
 
-from harness.agents.media import RtpRecord
-from harness.agents.outcome import CallOutcome
 from harness.capture.classify import PacketKind
 from harness.capture.flows import flows_of
 from harness.capture.mediapath import MediaPath, MediaPathReport
 from harness.conformance.findings import Finding, failed, informational, ok, require
+from harness.evidence.call import CallOutcome
+from harness.evidence.records import RtpRecord
 
 __all__ = [
     "Finding", "audio_both_ways", "bypass_media_path", "bypass_sdp", "call_established",
@@ -21,11 +21,11 @@ __all__ = [
     "payloads_unchanged", "proxy_sdp_untouched", "relayed", "require",
     "security_attributes_unchanged", "srtp_bridged",
 ]
-from harness.agents.call import telephone_event_pt
 from harness.media import g711
 from harness.media.dtmf import DtmfEvent, DtmfParseError
 from harness.sdp import SessionDescription, effective_address
 from harness.sdp.diff import diff_sdp, only_transport_changes
+from harness.sdp.reading import telephone_event_pt
 
 # Share of a signal's power at the expected tone: 1.0 for the clean tone,
 # at most 0.12 for random bytes decoded as G.711 (measured over 20,000 packets).

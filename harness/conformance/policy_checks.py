@@ -8,13 +8,12 @@ capture (`CallOutcome.path`), the audio from what each endpoint received.
 
 from __future__ import annotations
 
-from harness.agents.cac import CacOutcome
-from harness.agents.media import RtpRecord
-from harness.agents.outcome import CallOutcome
-from harness.agents.wan_quality import CallQuality
 from harness.capture.mediapath import MediaPath
 from harness.conformance.findings import Finding, failed, informational, ok
 from harness.conformance.media_checks import TONE_PURITY_MIN, heard
+from harness.evidence.call import CallOutcome
+from harness.evidence.policy import CacOutcome, CallQuality
+from harness.evidence.records import RtpRecord
 from harness.sdp import SessionDescription
 
 __all__ = [

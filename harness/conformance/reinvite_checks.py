@@ -20,10 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from harness.agents.call import media_address
-from harness.agents.media import RtpRecord
-from harness.agents.outcome import CallOutcome, Phase, Reinvite
-from harness.agents.reinvite import sends
 from harness.capture.classify import PacketKind
 from harness.capture.flows import flows_of
 from harness.conformance.case import Verdict
@@ -34,7 +30,10 @@ from harness.conformance.media_checks import (
     heard,
     media_flows_at_target,
 )
+from harness.evidence.call import CallOutcome, Phase, Reinvite
+from harness.evidence.records import RtpRecord
 from harness.sdp import Direction, SdpParseError, SessionDescription, effective_direction
+from harness.sdp.reading import media_address, sends
 
 __all__ = ["bypass_reinvite", "hold_resume", "media_changed", "offerless_reinvite"]
 

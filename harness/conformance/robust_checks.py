@@ -1,11 +1,11 @@
 """Checks for the target's robustness (ROB-1..3): pure functions of what
-`harness.agents.robust` saw."""
+`harness.scenarios.robust` saw."""
 
 from __future__ import annotations
 
-from harness.agents.outcome import CallOutcome
-from harness.agents.robust import INJECTED_SSRC, LEARNING_WINDOW_S, RelayProbe
 from harness.conformance.findings import Finding, failed, ok
+from harness.evidence.call import CallOutcome
+from harness.evidence.robust import RelayProbe
 
 __all__ = ["no_media_after_bye", "no_media_from_strangers", "survives_malformed_media",
            "survives_torture"]
@@ -37,11 +37,11 @@ def survives_torture(category: str, sent: int, options_answered: bool,
 def no_media_from_strangers(probe: RelayProbe) -> Finding:
     """ROB-2: RTP from a host the session did not negotiate, sent to one of the call's
     relay ports after the learning window, reaches neither endpoint."""
-    evidence = [f"{probe.injected} RTP packet(s) (SSRC {INJECTED_SSRC:#x}) from "
+    evidence = [f"{probe.injected} RTP packet(s) (SSRC {probe.injected_ssrc:#x}) from "
                 f"{probe.injected_from} to the relay port "
                 f"{probe.injected_to[0] if probe.injected_to else '?'}:"
                 f"{probe.injected_to[1] if probe.injected_to else '?'}, "
-                f"{LEARNING_WINDOW_S:g} s into the call, the caller still streaming",
+                f"{probe.injected_after_s:g} s into the call, the caller still streaming",
                 f"the call's endpoints received {probe.injected_received} of them",
                 *probe.notes]
     if not probe.call.established or not probe.injected:

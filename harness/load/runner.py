@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.agents.captured import capturing
 from harness.capture.pcap import read_pcap
 from harness.errors import HarnessError
 from harness.lab import Lab
@@ -26,8 +25,9 @@ from harness.load.sipp import (
     uas_scenario,
     write_ulaw_wav,
 )
+from harness.media.modes import MediaMode
+from harness.scenarios.captured import capturing
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 LOAD_CALLER = "caller"     # SIPp's two ends
 LOAD_CALLEE = "callee2"

@@ -1,7 +1,7 @@
 """The ``media_call`` fixture: one captured call through the target, analysed, with evidence.
 
 ``await media_call(mode, caller=Side(...), callee=Side(...), packets=10)``
-runs `harness.agents.captured.captured_call` (capture on the lab bridge,
+runs `harness.scenarios.captured.captured_call` (capture on the lab bridge,
 confirmed listening before the call; the call; the media-path analysis and
 the SIP ladder) and checks the target's log for configuration errors. Whatever
 happens — a failed call, a malformed message from the target, a check that
@@ -21,32 +21,28 @@ import allure
 import pytest
 from typing_extensions import Unpack
 
-from harness.agents.captured import (
+from harness.capture.pcap import CapturedPacket
+from harness.capture.svg import ladder_svg, media_svg
+from harness.errors import HarnessError
+from harness.evidence.call import CallOutcome, Reinvite, Side
+from harness.evidence.fork import ForkOutcome
+from harness.evidence.teams import DrOutcome, Nomination
+from harness.lab import Lab
+from harness.media.modes import MediaMode
+from harness.pytest_plugin.options import HarnessConfig
+from harness.pytest_plugin.reporting import LOG_TAIL_KEY
+from harness.report.sdp_view import Leg, sdp_legs_html
+from harness.scenarios.captured import (
     captured_call,
     captured_fork,
     new_fork,
     new_outcome,
     site_pcaps,
 )
-from harness.agents.forking import ForkOutcome
-from harness.agents.outcome import CallOutcome, Reinvite, Side
-from harness.agents.teams import (
-    DrKnobs,
-    DrOutcome,
-    Nomination,
-    captured_to_teams_call,
-    new_to_teams,
-)
-from harness.capture.pcap import CapturedPacket
-from harness.capture.svg import ladder_svg, media_svg
-from harness.errors import HarnessError
-from harness.lab import Lab
-from harness.pytest_plugin.options import HarnessConfig
-from harness.pytest_plugin.reporting import LOG_TAIL_KEY
-from harness.report.sdp_view import Leg, sdp_legs_html
+from harness.scenarios.teams import captured_to_teams_call, new_to_teams
+from harness.scenarios.teams.parties import DrKnobs
 from harness.targets.base import Target
 from harness.targets.ready import sip_options_ping
-from harness.targets.spec import MediaMode
 
 PCAP_TYPE = "application/vnd.tcpdump.pcap"
 

@@ -17,15 +17,15 @@ from typing import Protocol
 import allure
 import pytest
 
-from harness.agents.captured import new_outcome
 from harness.capture.mediapath import MediaPath
 from harness.lab import Lab
 from harness.load.runner import SAMPLE_CALLEE, SAMPLE_CALLER, LoadPlan, LoadResult, Sample, run_load
+from harness.media.modes import MediaMode
 from harness.media.stats import stream_stats
 from harness.pytest_plugin.calls import PCAP_TYPE, CallRunner
 from harness.pytest_plugin.options import HarnessConfig
+from harness.scenarios.captured import new_outcome
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 __all__ = ["LoadRun", "load_run", "plan_from", "pytest_terminal_summary"]
 

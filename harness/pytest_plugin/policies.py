@@ -11,17 +11,19 @@ from typing import Protocol
 import allure
 import pytest
 
-from harness.agents.cac import CacOutcome, cac_scenario
-from harness.agents.outcome import CallOutcome, Side
-from harness.agents.sfb import new_sfb_outcome
-from harness.agents.wan_quality import CallQuality, Impairment, measure_over_wan
 from harness.capture.svg import legs_svg
+from harness.evidence.call import CallOutcome, Side
+from harness.evidence.policy import CacOutcome, CallQuality, Impairment
 from harness.lab import Lab
+from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import CallRunner, attach_capture, attach_diagrams
 from harness.pytest_plugin.options import HarnessConfig
+from harness.scenarios.cac import cac_scenario
+from harness.scenarios.sfb import new_sfb_outcome
+from harness.scenarios.wan import measure_over_wan
 from harness.sdp import Codec
 from harness.targets.base import Target
-from harness.targets.spec import Kazoo, MediaMode, SkypeForBusiness
+from harness.targets.spec import Kazoo, SkypeForBusiness
 
 __all__ = ["CacRun", "KazooCall", "SfbCall", "WanRun", "cac_run", "kazoo_call", "sfb_call",
            "wan_run"]
@@ -116,7 +118,7 @@ class CacRun(Protocol):
 @pytest.fixture
 def cac_run(request: pytest.FixtureRequest, lab: Lab, target: Target,
             harness_config: HarnessConfig) -> CacRun:
-    """The call admission control scenario (`harness.agents.cac`), with its capture and
+    """The call admission control scenario (`harness.scenarios.cac`), with its capture and
     each call's diagrams attached."""
     runner = CallRunner(lab, target, harness_config, request.node)
 
@@ -142,7 +144,7 @@ class WanRun(Protocol):
 @pytest.fixture
 def wan_run(request: pytest.FixtureRequest, lab: Lab, target: Target,
             harness_config: HarnessConfig) -> WanRun:
-    """Bypass against anchored over the impaired WAN link (`harness.agents.wan_quality`),
+    """Bypass against anchored over the impaired WAN link (`harness.scenarios.wan`),
     with the per-leg table, its plot and both captures attached."""
     runner = CallRunner(lab, target, harness_config, request.node)
 

@@ -9,7 +9,6 @@ start). Validation is pydantic's; every error is reported as
 
 from __future__ import annotations
 
-import enum
 import re
 import tomllib
 from pathlib import Path
@@ -25,19 +24,7 @@ from pydantic import (
 )
 
 from harness.errors import TargetFileError
-
-
-class MediaMode(enum.Enum):
-    """How a target handles media (seed 001): the three modes the harness judges."""
-
-    BYPASS = "bypass"
-    PROXY = "proxy"
-    ANCHORED = "anchored"
-
-
-class AnchoredFeature(enum.Enum):
-    TRANSCODING = "transcoding"
-    SRTP_BRIDGING = "srtp-bridging"
+from harness.media.modes import AnchoredFeature, MediaMode
 
 
 class _Strict(BaseModel):

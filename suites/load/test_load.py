@@ -14,9 +14,9 @@ import allure
 import pytest
 
 from harness.errors import TargetViolation
+from harness.media.modes import MediaMode
 from harness.pytest_plugin.load import LoadRun
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 MODES = [MediaMode.BYPASS, MediaMode.PROXY, MediaMode.ANCHORED]
 

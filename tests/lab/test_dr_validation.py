@@ -14,13 +14,15 @@ import pytest
 from peer_copies import SDES_NO_BUT_80, started, with_define
 from typing_extensions import Unpack
 
-from harness.agents.media_relay import MediaRelay, RelayFault
-from harness.agents.shim import Fault, SipShim
-from harness.agents.teams import DrKnobs, DrOutcome, captured_to_teams_call, new_to_teams
 from harness.conformance import Verdict
 from harness.conformance import dr_checks as dc
 from harness.conformance.findings import Finding
+from harness.evidence.teams import DrOutcome
+from harness.faults.media_relay import MediaRelay, RelayFault
+from harness.faults.shim import Fault, SipShim
 from harness.lab import Lab
+from harness.scenarios.teams import captured_to_teams_call, new_to_teams
+from harness.scenarios.teams.parties import DrKnobs
 from harness.targets.base import Target
 
 BASE = "replace-origin replace-session-connection RTP/SAVP DTLS=off"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.agents.sip_agent import SipAgent
+from harness.endpoints.sip import SipAgent
 from harness.errors import LabError, MissingToolError, SetupError, TargetViolation
 from harness.lab import Lab, default_topology
 from harness.net import udp_socket

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.agents.captured import captured_fork, new_fork
-from harness.agents.forking import ForkOutcome
-from harness.agents.shim import Fault, SipShim
 from harness.conformance import Verdict
 from harness.conformance import fork_checks as fc
+from harness.evidence.fork import ForkOutcome
+from harness.faults.shim import Fault, SipShim
 from harness.lab import Lab
+from harness.media.modes import MediaMode
+from harness.scenarios.captured import captured_fork, new_fork
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 
 def _outcome(lab: Lab, target: Target, tmp_path: Path, name: str, *,

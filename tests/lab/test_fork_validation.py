@@ -8,11 +8,11 @@ from pathlib import Path
 
 from peer_copies import OLD_ANCHOR_OFFER_FLAGS, copy_default_peer, started, with_define
 
-from harness.agents.captured import captured_fork, new_fork
 from harness.conformance import Verdict
 from harness.conformance import fork_checks as fc
+from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import ForkCall
-from harness.targets.spec import MediaMode
+from harness.scenarios.captured import captured_fork, new_fork
 
 
 async def test_early_media_check_passes_in_bypass_and_finds_rtpengine_crossovers(

@@ -12,18 +12,18 @@ from pathlib import Path
 import pytest
 from peer_copies import started, with_define
 
-from harness.agents.cac import cac_scenario
-from harness.agents.captured import captured_call, new_outcome
-from harness.agents.outcome import CallOutcome, Side
-from harness.agents.sfb import new_sfb_outcome
 from harness.conformance import Verdict
 from harness.conformance import policy_checks as pc
 from harness.conformance.findings import Finding
 from harness.conformance.media_checks import audio_both_ways
+from harness.evidence.call import CallOutcome, Side
 from harness.lab import Lab
+from harness.media.modes import MediaMode
+from harness.scenarios.cac import cac_scenario
+from harness.scenarios.captured import captured_call, new_outcome
+from harness.scenarios.sfb import new_sfb_outcome
 from harness.sdp import PCMA, PCMU
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 
 async def _sfb(lab: Lab, target: Target, tmp_path: Path, client: str, gateway: str,

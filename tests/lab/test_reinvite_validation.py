@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from harness.agents.captured import new_outcome
-from harness.agents.outcome import CallOutcome, Reinvite
-from harness.agents.shim import Fault, SipShim, captured_call_via_shim
 from harness.conformance import Verdict
 from harness.conformance import reinvite_checks as rc
+from harness.evidence.call import CallOutcome, Reinvite
+from harness.faults.shim import Fault, SipShim, captured_call_via_shim
 from harness.lab import Lab
+from harness.media.modes import MediaMode
+from harness.scenarios.captured import new_outcome
 from harness.sip import parse_message
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 EVERY_STEP = tuple(Reinvite)
 CHECKS = (rc.hold_resume, rc.media_changed, rc.offerless_reinvite)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from peer_copies import copy_default_peer, started, with_define
 
-from harness.agents.captured import captured_call, new_outcome
-from harness.agents.robust import probe_relay, send_torture
 from harness.conformance import Verdict
 from harness.conformance import robust_checks as rc
 from harness.errors import TargetViolation
-from harness.targets.spec import MediaMode
+from harness.media.modes import MediaMode
+from harness.scenarios.captured import captured_call, new_outcome
+from harness.scenarios.robust import probe_relay, send_torture
 
 
 async def test_a_server_wedged_by_malformed_sip_fails_rob_1(tmp_path: Path) -> None:

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from peer_copies import OLD_ANCHOR_OFFER_FLAGS, OLD_PROXY_FLAGS, started, with_define
 
-from harness.agents.captured import captured_call, new_outcome
-from harness.agents.outcome import CallOutcome, Side
 from harness.conformance import Verdict
 from harness.conformance import media_checks as mc
+from harness.evidence.call import CallOutcome, Side
+from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import MediaCall
+from harness.scenarios.captured import captured_call, new_outcome
 from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT, CryptoAttribute
-from harness.targets.spec import MediaMode
 
 BYPASS, PROXY, ANCHORED = MediaMode.BYPASS, MediaMode.PROXY, MediaMode.ANCHORED
 

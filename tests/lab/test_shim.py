@@ -14,19 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from harness.agents.captured import new_outcome
-from harness.agents.outcome import CallOutcome
-from harness.agents.shim import UNREACHABLE_ADDRESS, Fault, SipShim, captured_call_via_shim
-from harness.agents.sip_agent import SipAgent, SipRecord
 from harness.conformance import Verdict
 from harness.conformance import media_checks as mc
+from harness.endpoints.sip import SipAgent
 from harness.errors import TargetViolation
+from harness.evidence.call import CallOutcome
+from harness.evidence.records import SipRecord
+from harness.faults.shim import UNREACHABLE_ADDRESS, Fault, SipShim, captured_call_via_shim
 from harness.lab import Lab
+from harness.media.modes import MediaMode
 from harness.net import Address
+from harness.scenarios.captured import new_outcome
 from harness.sdp import PCMU, SessionDescription, effective_address, make_answer, make_offer
 from harness.sip import CancelReceived, RequestReceived, Response, ResponseReceived, parse_message
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 BYPASS, PROXY = MediaMode.BYPASS, MediaMode.PROXY
 

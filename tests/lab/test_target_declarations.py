@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from peer_copies import copy_default_peer, started
 
-from harness.agents.captured import captured_call, new_outcome
-from harness.targets.spec import MediaMode
+from harness.media.modes import MediaMode
+from harness.scenarios.captured import captured_call, new_outcome
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.agents.robust import malformed_media
 from harness.ice.stun import parse as parse_stun
 from harness.media.rtp import RtpPacket, RtpParseError
+from harness.scenarios.robust import malformed_media
 
 MEDIA = malformed_media()
 

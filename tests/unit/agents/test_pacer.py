@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.agents.media import _pacer
+from harness.endpoints.rtp import _pacer
 
 
 async def test_steps_run_at_their_deadlines_in_order_and_gc_is_held_off_meanwhile() -> None:

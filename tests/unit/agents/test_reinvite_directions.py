@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.agents.reinvite import sends
 from harness.sdp import PCMU, Direction, make_answer, make_offer
+from harness.sdp.reading import sends
 
 S, R, N, B = Direction.SENDONLY, Direction.RECVONLY, Direction.INACTIVE, Direction.SENDRECV
 

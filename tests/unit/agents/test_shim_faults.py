@@ -12,13 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.agents.shim import (
-    UNREACHABLE_ADDRESS,
-    Fault,
-    ShimState,
-    apply_fault,
-    stay_in_route,
-)
+from harness.faults.shim import UNREACHABLE_ADDRESS, Fault, ShimState, apply_fault, stay_in_route
 from harness.sdp import SessionDescription, diff_sdp, effective_address
 from harness.sip import Dialog, Message, Request, Response, parse_message
 

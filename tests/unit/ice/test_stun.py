@@ -3,7 +3,7 @@ deliberately broken one is broken in exactly the way its name says."""
 
 from __future__ import annotations
 
-from harness.ice.agent import host_priority
+from harness.endpoints.ice import host_priority
 from harness.ice.stun import (
     UNKNOWN_OPTIONAL_ATTRIBUTE,
     BindingCheck,

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import TargetFileError
-from harness.targets.spec import MediaMode, load_target
+from harness.media.modes import MediaMode
+from harness.targets.spec import load_target
 
 DEFAULT = Path(__file__).resolve().parents[3] / "peers" / "kamailio-rtpengine" / "target.toml"
 

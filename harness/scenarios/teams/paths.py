@@ -21,19 +21,16 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 
-from harness.agents.call import (
-    DRAIN_S,
-    hang_up,
-    negotiated_codec,
-    payloads_for,
-)
-from harness.agents.media import RtpEndpoint, StreamConfig
-from harness.agents.sip_agent import SipAgent
-from harness.agents.teams.outbound import teams_gets_200, teams_offer, teams_srtp, until_183
-from harness.agents.teams.outcome import DrOutcome, TeamsPath, tones_both_ways, two_parties
-from harness.ice.agent import IceAgent
+from harness.endpoints.ice import IceAgent
+from harness.endpoints.rtp import RtpEndpoint, StreamConfig
+from harness.endpoints.sip import SipAgent
+from harness.evidence.teams import DrOutcome, TeamsPath
 from harness.lab import Lab
 from harness.net import Address
+from harness.scenarios.call import DRAIN_S, hang_up, payloads_for
+from harness.scenarios.teams.outbound import teams_gets_200, teams_offer, teams_srtp, until_183
+from harness.scenarios.teams.parties import tones_both_ways, two_parties
+from harness.sdp.reading import negotiated_codec
 
 __all__ = ["DEFAULT_PREFERENCE", "early_paths_call"]
 

@@ -10,18 +10,19 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
-from harness.agents.call import AfterMedia, basic_call
-from harness.agents.forking import FORK_TONES, Branch, ForkOutcome, forked_call
-from harness.agents.outcome import CallOutcome, CaptureEvidence, Reinvite, Side
-from harness.agents.reinvite import run_reinvites
 from harness.capture.ladder import sip_ladder
 from harness.capture.mediapath import classify_media_path
 from harness.capture.pcap import read_pcap
 from harness.capture.tcpdump import Capture
 from harness.errors import HarnessError
+from harness.evidence.call import CallOutcome, CaptureEvidence, Reinvite, Side
+from harness.evidence.fork import Branch, ForkOutcome
 from harness.lab import Lab
+from harness.media.modes import MediaMode
+from harness.scenarios.call import AfterMedia, basic_call
+from harness.scenarios.forking import FORK_TONES, forked_call
+from harness.scenarios.reinvite import run_reinvites
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 
 def new_outcome(

@@ -16,18 +16,11 @@ do, and the wire shows it.
 
 from __future__ import annotations
 
-from harness.agents.call import (
-    SRTP_SUITE,
-    LiveCall,
-    media_address,
-    media_phase,
-    negotiated_codec,
-    parse_sdp_from,
-)
-from harness.agents.media import RtpEndpoint
-from harness.agents.outcome import Phase, Reinvite
+from harness.endpoints.rtp import RtpEndpoint
 from harness.errors import TargetViolation
+from harness.evidence.call import Phase, Reinvite
 from harness.media.srtp import SrtpSession
+from harness.scenarios.call import SRTP_SUITE, LiveCall, media_phase, parse_sdp_from
 from harness.sdp import (
     PCMA,
     PCMU,
@@ -35,29 +28,20 @@ from harness.sdp import (
     CryptoAttribute,
     Direction,
     SessionDescription,
-    effective_direction,
     make_answer,
     make_offer,
     next_version,
 )
+from harness.sdp.reading import media_address, negotiated_codec, sends
 from harness.sip import AckReceived, RequestReceived, ResponseReceived
 
-__all__ = ["run_reinvites", "sends"]
+__all__ = ["run_reinvites"]
 
 _DIRECTION = {
     Reinvite.HOLD: Direction.SENDONLY,
     Reinvite.INACTIVE: Direction.INACTIVE,
     Reinvite.RESUME: Direction.SENDRECV,
 }
-
-
-def sends(local: SessionDescription | None, remote: SessionDescription | None) -> bool:
-    """Whether the side holding `local` (its SDP) and `remote` (the peer's) may send."""
-    if local is None or remote is None or not local.media or not remote.media:
-        return False
-    if local.media[0].port == 0 or remote.media[0].port == 0:
-        return False
-    return effective_direction(local, 0).sends and effective_direction(remote, 0).receives
 
 
 def _continuing(previous: SessionDescription | None, sd: SessionDescription) -> None:

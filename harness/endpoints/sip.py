@@ -15,25 +15,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from harness.errors import TargetViolation
+from harness.evidence.records import SipRecord
 from harness.net import Address, UdpEndpoint
 from harness.sip import MessageMalformed, SipEndpoint
 
 E = TypeVar("E")
-
-
-@dataclass(frozen=True)
-class SipRecord:
-    """One SIP datagram as an agent sent or received it."""
-
-    time: float
-    agent: str
-    direction: Literal["sent", "received"]
-    peer: Address
-    data: bytes
 
 
 class SipAgent:

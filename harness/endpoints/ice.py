@@ -21,14 +21,14 @@ from __future__ import annotations
 import asyncio
 import secrets
 import string
-from dataclasses import dataclass, field
-from typing import Literal
 
 from aioice import stun as aio
 
-from harness.agents.media import RtpEndpoint
+from harness.endpoints.rtp import RtpEndpoint
+from harness.evidence.records import CheckResult, StunRecord
 from harness.ice.stun import BindingCheck, attribute_types, binding_request, binding_success, parse
 from harness.net import Address
+from harness.sdp.reading import RemoteIce
 
 __all__ = ["CheckResult", "IceAgent", "RemoteIce", "StunRecord", "host_priority"]
 
@@ -42,46 +42,6 @@ def host_priority(component: int = 1, local_preference: int = 65535) -> int:
 
 def _token(n: int) -> str:
     return "".join(secrets.choice(_ICE_CHARS) for _ in range(n))
-
-
-@dataclass(frozen=True)
-class RemoteIce:
-    """The peer's ICE parameters as its SDP gave them."""
-
-    ufrag: str
-    pwd: str
-    candidates: tuple[Address, ...]
-    lite: bool
-
-
-@dataclass(frozen=True)
-class StunRecord:
-    time: float
-    direction: Literal["sent", "received"]
-    peer: Address
-    data: bytes
-    kind: str  # "request", "success", "error", "invalid: <why>"
-    transaction_id: bytes = b""
-    local_port: int = 0  # which of the endpoint's candidates (siblings share one list)
-
-
-@dataclass
-class CheckResult:
-    """One connectivity check and what came back."""
-
-    remote: Address
-    use_candidate: bool
-    sent_at: float
-    request: bytes
-    response: bytes | None = None
-    answered_at: float | None = None
-    problems: list[str] = field(default_factory=list)
-    mapped: Address | None = None
-    attributes: list[int] = field(default_factory=list)  # types in the response
-
-    @property
-    def succeeded(self) -> bool:
-        return self.response is not None and not self.problems
 
 
 class IceAgent:
@@ -176,8 +136,10 @@ class IceAgent:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[bytes, float]] = loop.create_future()
         self._pending[tid] = future
-        result = CheckResult(candidate, use_candidate, loop.time(), data)
-        self.checks.append(result)
+        sent_at = loop.time()
+        # The list keeps the order the checks were sent in, also when several are in flight.
+        index = len(self.checks)
+        self.checks.append(CheckResult(candidate, use_candidate, sent_at, data))
         wait = rto
         try:
             for _ in range(attempts):
@@ -188,41 +150,46 @@ class IceAgent:
                 except TimeoutError:
                     wait *= 2
             else:
-                result.problems.append(f"no response from {candidate[0]}:{candidate[1]} to "
-                                       f"{attempts} transmissions")
+                result = CheckResult(candidate, use_candidate, sent_at, data, problems=(
+                    f"no response from {candidate[0]}:{candidate[1]} to {attempts} "
+                    "transmissions",))
+                self.checks[index] = result
                 return result
         finally:
             self._pending.pop(tid, None)
-        result.response, result.answered_at = response, at
-        result.attributes = attribute_types(response)
-        self._judge(result, response, remote)
+        problems, mapped = self._judge(response, remote)
+        result = CheckResult(candidate, use_candidate, sent_at, data, response, at,
+                             tuple(problems), mapped, tuple(attribute_types(response)))
+        self.checks[index] = result
         if use_candidate and result.succeeded:
             self.nominated, self.nominated_at = candidate, at
         return result
 
-    def _judge(self, result: CheckResult, response: bytes, remote: RemoteIce) -> None:
+    def _judge(self, response: bytes, remote: RemoteIce) -> tuple[list[str], Address | None]:
+        """What is wrong with a check's response, and the address it says it saw."""
         message, error = parse(response)
         if message is None:
-            result.problems.append(f"the response does not parse: {error}")
-            return
+            return [f"the response does not parse: {error}"], None
         if message.message_class != aio.Class.RESPONSE:
             code = message.attributes.get("ERROR-CODE")
-            result.problems.append(f"an error response ({code}) instead of a success")
-            return
-        mapped = message.attributes.get("XOR-MAPPED-ADDRESS")
-        if mapped is None:
-            result.problems.append("no XOR-MAPPED-ADDRESS")
+            return [f"an error response ({code}) instead of a success"], None
+        problems: list[str] = []
+        mapped: Address | None = None
+        xor_mapped = message.attributes.get("XOR-MAPPED-ADDRESS")
+        if xor_mapped is None:
+            problems.append("no XOR-MAPPED-ADDRESS")
         else:
-            result.mapped = (str(mapped[0]), int(mapped[1]))
-            if result.mapped != self.address:
-                result.problems.append(f"XOR-MAPPED-ADDRESS {mapped[0]}:{mapped[1]} is not "
-                                       f"our address {self.address[0]}:{self.address[1]}")
+            mapped = (str(xor_mapped[0]), int(xor_mapped[1]))
+            if mapped != self.address:
+                problems.append(f"XOR-MAPPED-ADDRESS {mapped[0]}:{mapped[1]} is not "
+                                f"our address {self.address[0]}:{self.address[1]}")
         if "MESSAGE-INTEGRITY" not in message.attributes:
-            result.problems.append("no MESSAGE-INTEGRITY")
+            problems.append("no MESSAGE-INTEGRITY")
         elif not message.check_message_integrity(remote.pwd.encode()):
-            result.problems.append("MESSAGE-INTEGRITY does not verify with the peer's ice-pwd")
+            problems.append("MESSAGE-INTEGRITY does not verify with the peer's ice-pwd")
         if "FINGERPRINT" not in message.attributes:
-            result.problems.append("no FINGERPRINT")
+            problems.append("no FINGERPRINT")
+        return problems, mapped
 
     async def nominate(self, remote: RemoteIce, candidate: Address) -> CheckResult:
         """Regular nomination: a plain check first, then the same pair with USE-CANDIDATE."""

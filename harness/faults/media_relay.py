@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from aioice import stun as aio
 
-from harness.agents.shim import ShimState
+from harness.faults.shim import ShimState
 from harness.ice.stun import UNKNOWN_OPTIONAL_ATTRIBUTE, attribute_types, is_stun, parse
 from harness.lab import Lab
 from harness.net import Address, UdpEndpoint

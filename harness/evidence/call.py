@@ -11,12 +11,11 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.agents.media import RtpRecord
-from harness.agents.sip_agent import SipRecord
 from harness.capture.mediapath import MediaPathReport
 from harness.capture.pcap import CapturedPacket
+from harness.evidence.records import RtpRecord, SipRecord
+from harness.media.modes import MediaMode
 from harness.sdp import Codec, SessionDescription
-from harness.targets.spec import MediaMode
 
 
 @dataclass(kw_only=True)

@@ -8,15 +8,16 @@ from typing import Literal
 
 from typing_extensions import Unpack
 
-from harness.agents.captured import capturing, read_capture
-from harness.agents.teams.forked import forked_to_teams_call
-from harness.agents.teams.inbound import to_teams_call
-from harness.agents.teams.outbound import from_teams_call
-from harness.agents.teams.outcome import DrKnobs, DrOutcome, Nomination, TeamsDevice
-from harness.agents.teams.paths import early_paths_call
 from harness.errors import HarnessError
+from harness.evidence.teams import DrOutcome, Nomination, TeamsDevice
 from harness.lab import Lab
 from harness.net import Address
+from harness.scenarios.captured import capturing, read_capture
+from harness.scenarios.teams.forked import forked_to_teams_call
+from harness.scenarios.teams.inbound import to_teams_call
+from harness.scenarios.teams.outbound import from_teams_call
+from harness.scenarios.teams.parties import DrKnobs
+from harness.scenarios.teams.paths import early_paths_call
 from harness.targets.base import Target
 
 __all__ = ["captured_to_teams_call", "new_to_teams"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.agents.captured import new_outcome
-from harness.agents.outcome import CallOutcome, Side
 from harness.errors import HarnessError
+from harness.evidence.call import CallOutcome, Side
 from harness.lab import Lab
+from harness.media.modes import MediaMode
+from harness.scenarios.captured import new_outcome
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 __all__ = ["new_sfb_outcome"]
 

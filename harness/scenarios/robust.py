@@ -20,12 +20,9 @@ import asyncio
 import random
 import secrets
 import struct
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.agents.call import LiveCall, basic_call, payloads_for
-from harness.agents.captured import analyse, capturing, new_outcome
-from harness.agents.outcome import CallOutcome
+from harness.evidence.robust import RelayProbe
 from harness.ice.stun import (
     BindingCheck,
     binding_request,
@@ -34,12 +31,14 @@ from harness.ice.stun import (
     truncated,
 )
 from harness.lab import Lab
+from harness.media.modes import MediaMode
 from harness.media.rtp import RtpPacket
 from harness.net import Address, udp_socket
+from harness.scenarios.call import LiveCall, basic_call, payloads_for
+from harness.scenarios.captured import analyse, capturing, new_outcome
 from harness.sdp import effective_address
 from harness.targets.base import Target
 from harness.targets.ready import sip_options_ping
-from harness.targets.spec import MediaMode
 
 __all__ = [
     "INJECTED_SSRC", "LEARNING_WINDOW_S", "RelayProbe", "TORTURE", "malformed_media",
@@ -176,26 +175,6 @@ async def send_torture(lab: Lab, target: Target, category: str, *, host: str = "
     return len(messages), answered
 
 
-@dataclass
-class RelayProbe:
-    """What the relay-port probes of one relayed call saw."""
-
-    call: CallOutcome
-    injected_from: str = ""
-    injected_to: Address | None = None
-    injected: int = 0
-    injected_received: int = 0  # packets with INJECTED_SSRC at the callee
-    garbage_sent: int = 0  # malformed STUN/RTP datagrams sent to the relay ports
-    garbage_to: list[Address] = field(default_factory=list)
-    garbage_relayed: list[str] = field(default_factory=list)  # names, seen leaving the target
-    garbage_done_at: float = 0.0  # agents' clock
-    caller_sent_after_garbage: int = 0
-    callee_got_after_garbage: int = 0
-    after_bye_sent: int = 0
-    after_bye_received: int = 0
-    notes: list[str] = field(default_factory=list)
-
-
 async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
                       mode: MediaMode = MediaMode.PROXY, third: str = "callee3",
                       packets: int = 20, silent_side: bool = False) -> RelayProbe:
@@ -224,6 +203,7 @@ async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
                 return
             relay = (effective_address(offered, 0) or "", offered.media[0].port)
         probe.injected_to = relay
+        probe.injected_ssrc, probe.injected_after_s = INJECTED_SSRC, LEARNING_WINDOW_S
         # The caller goes on streaming past the learning window and during the
         # injection, as a real call would: the relay has a source to stay with.
         assert live.caller_stream is not None and call.caller_codec is not None

@@ -14,39 +14,20 @@ sequence number.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.agents.captured import captured_call, new_outcome
-from harness.agents.media import RtpRecord
-from harness.agents.outcome import CallOutcome
 from harness.capture.classify import PacketKind, classify
+from harness.evidence.call import CallOutcome
+from harness.evidence.policy import CallQuality, Impairment
+from harness.evidence.records import RtpRecord
 from harness.lab import Lab
 from harness.media.legs import LegStats, leg_stats, realtime_offset
+from harness.media.modes import MediaMode
 from harness.media.rtp import RtpPacket
+from harness.scenarios.captured import captured_call, new_outcome
 from harness.targets.base import Target
-from harness.targets.spec import MediaMode
 
 __all__ = ["CallQuality", "Impairment", "measure_over_wan"]
-
-
-@dataclass(frozen=True)
-class Impairment:
-    delay_ms: float = 40.0
-    loss: float = 0.02
-    rate_kbit: float = 0.0
-    seed: int = 3
-
-    def __str__(self) -> str:
-        rate = f", {self.rate_kbit:g} kbit/s" if self.rate_kbit else ""
-        return f"{self.delay_ms:g} ms one-way delay, {self.loss:.0%} loss{rate} per direction"
-
-
-@dataclass
-class CallQuality:
-    mode: MediaMode
-    call: CallOutcome
-    legs: list[LegStats] = field(default_factory=list)
 
 
 Key = tuple[int, int]
@@ -92,8 +73,11 @@ def _legs(call: CallOutcome, offset: float) -> list[LegStats]:
     return legs
 
 
+DEFAULT_IMPAIRMENT = Impairment()
+
+
 async def measure_over_wan(lab: Lab, target: Target, pcap_dir: Path, *,
-                           impairment: Impairment = Impairment(), packets: int = 100,
+                           impairment: Impairment = DEFAULT_IMPAIRMENT, packets: int = 100,
                            site: str = "branch") -> list[CallQuality]:
     """Both calls with the WAN link of `site` impaired; the link is clean again after."""
     hosts = [h.name for s in lab.topology.sites if s.name == site for h in s.hosts]

@@ -23,8 +23,8 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
+from harness.evidence.records import RtpRecord
 from harness.ice.stun import is_stun
 from harness.media.dtmf import DtmfEvent, event_of
 from harness.media.rtp import RtpPacket, RtpParseError, looks_like_rtcp
@@ -32,19 +32,6 @@ from harness.media.srtp import SrtpError, SrtpSession
 from harness.net import Address, UdpEndpoint
 
 PayloadSource = Callable[[int], bytes]
-
-
-@dataclass(frozen=True)
-class RtpRecord:
-    """One packet as the endpoint sent or received it."""
-
-    time: float
-    direction: Literal["sent", "received"]
-    peer: Address
-    raw: bytes
-    packet: RtpPacket | None  # plain RTP (decrypted if SRTP); None if it did not decode
-    error: str | None = None
-    local_port: int = 0  # the endpoint's own port (an agent may move to a new one mid-call)
 
 
 @dataclass

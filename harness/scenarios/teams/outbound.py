@@ -6,28 +6,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from harness.agents.call import (
-    SRTP_SUITE,
-    hang_up,
-    media_address,
-    negotiated_codec,
-    parse_sdp_from,
-)
-from harness.agents.media import RtpEndpoint
-from harness.agents.sip_agent import SipAgent
-from harness.agents.teams.outcome import (
-    H264,
-    DrOutcome,
-    answer_200,
-    remote_ice,
-    srtp_key,
-    tones_both_ways,
-    two_parties,
-)
-from harness.ice.agent import IceAgent
+from harness.endpoints.ice import IceAgent
+from harness.endpoints.rtp import RtpEndpoint
+from harness.endpoints.sip import SipAgent
+from harness.evidence.teams import DrOutcome
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
+from harness.scenarios.call import SRTP_SUITE, hang_up, parse_sdp_from
+from harness.scenarios.teams.parties import H264, answer_200, srtp_key, tones_both_ways, two_parties
 from harness.sdp import (
     PCMA,
     PCMU,
@@ -39,6 +26,7 @@ from harness.sdp import (
     next_version,
 )
 from harness.sdp.offer_answer import make_media
+from harness.sdp.reading import media_address, negotiated_codec, remote_ice
 from harness.sip import Dialog, Request, RequestReceived, ResponseReceived
 from harness.sip.headers import new_tag
 

@@ -61,12 +61,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from harness.agents.call import basic_call
-from harness.agents.captured import analyse, capturing, steps_of
-from harness.agents.outcome import CallOutcome
 from harness.errors import HarnessError
+from harness.evidence.call import CallOutcome
 from harness.lab import Lab
 from harness.net import Address, UdpEndpoint
+from harness.scenarios.call import basic_call
+from harness.scenarios.captured import analyse, capturing, steps_of
 from harness.sdp import (
     Candidate,
     Connection,
@@ -130,7 +130,7 @@ class Fault(enum.Enum):
     """In the SDP of an initial INVITE (callee side: the target's offer toward Teams), name
     ``ShimState.relay`` instead of the target's media: c=, m= port, a=rtcp and every
     a=candidate. The target's candidate and ice-pwd go to ``ShimState.relayed_ice``, for
-    the `harness.agents.media_relay.MediaRelay` that then stands between the two."""
+    the `harness.faults.media_relay.MediaRelay` that then stands between the two."""
     STRIP_MKI = "strip-mki"
     """In every 18x/2xx SDP to an INVITE, drop the ``|<mki>:<length>`` of each a=crypto key:
     what a target that ignores MKI would make of the answer (callee side)."""
@@ -599,7 +599,7 @@ class SipShim:
 async def captured_call_via_shim(
     outcome: CallOutcome, lab: Lab, target: Target, shim: SipShim, *, packets: int = 10
 ) -> CallOutcome:
-    """`harness.agents.captured.captured_call` with the caller's INVITE sent to the shim.
+    """`harness.scenarios.captured.captured_call` with the caller's INVITE sent to the shim.
 
     The shim must be started with ``downstream=target.sip_address`` (caller-side
     placement). Same capture as `captured_call`; the ladder names the shim.

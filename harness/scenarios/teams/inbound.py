@@ -1,6 +1,6 @@
 """The call toward Teams: a plain-RTP caller on the PSTN side calls through the target
 (dialled with the target's ``teams_direct_routing.to_teams`` URI) to a Teams-like callee:
-ICE-full and controlling (`harness.ice.agent.IceAgent`), SDES-SRTP with
+ICE-full and controlling (`harness.endpoints.ice.IceAgent`), SDES-SRTP with
 AES_CM_128_HMAC_SHA1_80, rtcp-mux, one host candidate. The callee answers 183 with its SDP,
 checks the target's candidate and nominates it (regular nomination), before or after its
 200 as the outcome asks, then both sides send a tone: SRTP on the Teams leg toward the
@@ -12,28 +12,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-from harness.agents.call import (
-    DRAIN_S,
-    SRTP_SUITE,
-    hang_up,
-    media_address,
-    negotiated_codec,
-    parse_sdp_from,
-    payloads_for,
-    telephone_event_pt,
-)
-from harness.agents.media import RtpEndpoint, StreamConfig
-from harness.agents.sip_agent import SipAgent
-from harness.agents.teams.outcome import (
-    DrOutcome,
-    answer_200,
-    remote_ice,
-    srtp_key,
-    tones_both_ways,
-    two_parties,
-)
+from harness.endpoints.ice import IceAgent
+from harness.endpoints.rtp import RtpEndpoint, StreamConfig
+from harness.endpoints.sip import SipAgent
 from harness.errors import TargetViolation
-from harness.ice.agent import IceAgent, RemoteIce
+from harness.evidence.teams import DrOutcome
 from harness.ice.stun import (
     BindingCheck,
     binding_request,
@@ -45,6 +28,8 @@ from harness.ice.stun import (
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
+from harness.scenarios.call import DRAIN_S, SRTP_SUITE, hang_up, parse_sdp_from, payloads_for
+from harness.scenarios.teams.parties import answer_200, srtp_key, tones_both_ways, two_parties
 from harness.sdp import (
     PCMA,
     PCMU,
@@ -53,6 +38,13 @@ from harness.sdp import (
     SessionDescription,
     make_answer,
     make_offer,
+)
+from harness.sdp.reading import (
+    RemoteIce,
+    media_address,
+    negotiated_codec,
+    remote_ice,
+    telephone_event_pt,
 )
 from harness.sip import RequestReceived, ResponseReceived
 from harness.sip.headers import new_tag

@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
-from harness.agents.media import PayloadSource, RtpEndpoint, StreamConfig
-from harness.agents.outcome import CallOutcome, Phase
-from harness.agents.sip_agent import SipAgent
+from harness.endpoints.rtp import PayloadSource, RtpEndpoint, StreamConfig
+from harness.endpoints.sip import SipAgent
 from harness.errors import HarnessError, TargetViolation
+from harness.evidence.call import CallOutcome, Phase
 from harness.lab import Lab
 from harness.media import g711
 from harness.media.srtp import SrtpSession
@@ -32,10 +32,10 @@ from harness.sdp import (
     CryptoAttribute,
     SdpParseError,
     SessionDescription,
-    effective_address,
     make_answer,
     make_offer,
 )
+from harness.sdp.reading import media_address, negotiated_codec, telephone_event_pt
 from harness.sip import (
     Dialog,
     DialogConfirmed,
@@ -56,35 +56,6 @@ def parse_sdp_from(body: bytes, who: str, what: str) -> SessionDescription:
     except SdpParseError as exc:
         raise TargetViolation(f"{who} received a malformed SDP {what}: {exc}",
                               evidence=body) from None
-
-
-def negotiated_codec(sd: SessionDescription) -> Codec | None:
-    """The first codec of the first audio stream that can carry a call."""
-    if not sd.media or sd.media[0].port == 0:
-        return None
-    maps = sd.media[0].rtpmaps()
-    for fmt in sd.media[0].formats:
-        rtpmap = maps.get(fmt)
-        if rtpmap is None:
-            continue
-        codec = Codec(rtpmap.payload_type, rtpmap.encoding, rtpmap.clock_rate, rtpmap.channels)
-        if not codec.auxiliary:
-            return codec
-    return None
-
-
-def telephone_event_pt(sd: SessionDescription | None) -> int | None:
-    """The payload type of telephone-event/8000 in the first stream, if negotiated."""
-    if sd is None or not sd.media:
-        return None
-    for rtpmap in sd.media[0].rtpmaps().values():
-        if rtpmap.encoding.lower() == "telephone-event" and rtpmap.clock_rate == 8000:
-            return rtpmap.payload_type
-    return None
-
-
-def media_address(sd: SessionDescription) -> Address:
-    return effective_address(sd, 0), sd.media[0].port
 
 
 def payloads_for(codec: Codec, tone_hz: float, seed: str) -> PayloadSource:
@@ -114,7 +85,7 @@ def _srtp_key(crypto: list[CryptoAttribute], tag: int | None = None) -> CryptoAt
 @dataclass
 class LiveCall:
     """A call in progress: the agents, the media endpoints in use and the SDP each side
-    holds. `basic_call` builds it; the re-INVITE steps (`harness.agents.reinvite`) move
+    holds. `basic_call` builds it; the re-INVITE steps (`harness.scenarios.reinvite`) move
     it on."""
 
     outcome: CallOutcome

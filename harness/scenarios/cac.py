@@ -18,35 +18,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.agents.call import LiveCall, basic_call
-from harness.agents.captured import analyse, capturing
-from harness.agents.outcome import CallOutcome
-from harness.agents.sfb import new_sfb_outcome
+from harness.evidence.call import CallOutcome
+from harness.evidence.policy import CacOutcome
 from harness.lab import Lab
+from harness.scenarios.call import LiveCall, basic_call
+from harness.scenarios.captured import analyse, capturing
+from harness.scenarios.sfb import new_sfb_outcome
 from harness.targets.base import Target
 
 __all__ = ["CacOutcome", "cac_scenario"]
-
-
-@dataclass
-class CacOutcome:
-    """The calls of the scenario, in the order they were placed, by role."""
-
-    limit: int
-    wan_held: list[CallOutcome] = field(default_factory=list)
-    over_limit: CallOutcome | None = None
-    bypass_while_full: CallOutcome | None = None
-    bypass_held: list[CallOutcome] = field(default_factory=list)
-    wan_while_bypass_held: CallOutcome | None = None
-    pcap: Path | None = None
-
-    @property
-    def calls(self) -> list[CallOutcome]:
-        return [c for c in (*self.wan_held, self.over_limit, self.bypass_while_full,
-                            *self.bypass_held, self.wan_while_bypass_held) if c is not None]
 
 
 class _Group:

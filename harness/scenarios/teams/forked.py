@@ -22,25 +22,19 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 
-from harness.agents.call import (
-    DRAIN_S,
-    SRTP_SUITE,
-    final_and_ack,
-    media_address,
-    negotiated_codec,
-    parse_sdp_from,
-    payloads_for,
-)
-from harness.agents.forking import run_with_helpers
-from harness.agents.media import RtpEndpoint, StreamConfig
-from harness.agents.sip_agent import SipAgent
-from harness.agents.teams.outcome import DrOutcome, remote_ice, srtp_key
+from harness.endpoints.ice import IceAgent
+from harness.endpoints.rtp import RtpEndpoint, StreamConfig
+from harness.endpoints.sip import SipAgent
 from harness.errors import TargetViolation
-from harness.ice.agent import IceAgent
+from harness.evidence.teams import DrOutcome
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
+from harness.scenarios.call import DRAIN_S, SRTP_SUITE, final_and_ack, parse_sdp_from, payloads_for
+from harness.scenarios.forking import run_with_helpers
+from harness.scenarios.teams.parties import srtp_key
 from harness.sdp import PCMA, PCMU, make_answer, make_offer
+from harness.sdp.reading import media_address, negotiated_codec, remote_ice
 from harness.sip import CancelReceived, RequestReceived, ResponseReceived
 
 __all__ = ["forked_to_teams_call"]
