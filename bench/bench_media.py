@@ -33,6 +33,7 @@ from common import start_stop_times
 from harness.conformance import fork_checks as fc
 from harness.conformance import media_checks as mc
 from harness.conformance import reinvite_checks as rc
+from harness.conformance.findings import Finding, violation
 from harness.evidence.call import Reinvite
 from harness.lab import Lab, cleanup_leftovers, default_topology
 from harness.media.modes import MediaMode
@@ -49,11 +50,18 @@ def fmt(samples: list[float]) -> str:
             f"max {max(samples) * 1000:7.1f} ms   (n={len(samples)})")
 
 
+def _require(*findings: Finding) -> None:
+    """A benchmarked case must still pass: a FAILED finding ends the benchmark."""
+    problem = violation(findings, ())
+    if problem is not None:
+        raise problem
+
+
 async def one_case(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path) -> float:
     start = time.perf_counter()
     call = await captured_call(new_outcome(lab, target, mode, pcap=pcap), lab, target, packets=10)
     check = mc.bypass_media_path if mode is MediaMode.BYPASS else mc.payloads_unchanged
-    mc.require(mc.call_established(call), check(call))
+    _require(mc.call_established(call), check(call))
     return time.perf_counter() - start
 
 
@@ -70,7 +78,7 @@ async def one_reinvite(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: P
     start = time.perf_counter()
     out = new_outcome(lab, target, mode, pcap=pcap, reinvites=tuple(Reinvite))
     await captured_call(out, lab, target, packets=10)
-    mc.require(rc.hold_resume(out), rc.media_changed(out), rc.offerless_reinvite(out))
+    _require(rc.hold_resume(out), rc.media_changed(out), rc.offerless_reinvite(out))
     return time.perf_counter() - start
 
 

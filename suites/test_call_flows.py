@@ -13,9 +13,9 @@ import pytest
 
 from harness.conformance import case
 from harness.conformance import fork_checks as fc
-from harness.conformance.findings import require
 from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import ForkCall
+from harness.pytest_plugin.verdicts import Judge
 from harness.targets.base import Target
 
 REF = ("seed 002 (gateways must handle many early dialogs from forking); seed 003 "
@@ -32,41 +32,41 @@ EARLY_EXPECTATION = ("Each callee streams early media: it reaches the caller fro
 
 @case("SIP-FORK-1", "SIP-FORK-2", title="Bypass: forking gives separate early dialogs",
       reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.BYPASS, forking=True)
-async def test_fork_dialogs_bypass(fork_call: ForkCall) -> None:
+async def test_fork_dialogs_bypass(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.BYPASS, early_media_s=0.3)
-    require(fc.early_dialogs_distinct(out), fc.others_ended(out))
+    judge(fc.early_dialogs_distinct(out), fc.others_ended(out))
 
 
 @case("SIP-FORK-1", "SIP-FORK-2", title="Proxy: forking gives separate early dialogs",
       reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.PROXY, forking=True)
-async def test_fork_dialogs_proxy(fork_call: ForkCall) -> None:
+async def test_fork_dialogs_proxy(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.PROXY, early_media_s=0.3)
-    require(fc.early_dialogs_distinct(out), fc.others_ended(out))
+    judge(fc.early_dialogs_distinct(out), fc.others_ended(out))
 
 
 @case("SIP-FORK-1", "SIP-FORK-2", title="Anchored: forking gives separate early dialogs",
       reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.ANCHORED, forking=True)
-async def test_fork_dialogs_anchored(fork_call: ForkCall) -> None:
+async def test_fork_dialogs_anchored(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.ANCHORED, early_media_s=0.3)
-    require(fc.early_dialogs_distinct(out), fc.others_ended(out))
+    judge(fc.early_dialogs_distinct(out), fc.others_ended(out))
 
 
 @case("SIP-EARLY-1", title="Bypass: early media of forked dialogs stays separate",
       reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.BYPASS, forking=True)
-async def test_fork_early_media_bypass(fork_call: ForkCall) -> None:
-    require(fc.early_media_separated(await fork_call(MediaMode.BYPASS)))
+async def test_fork_early_media_bypass(fork_call: ForkCall, judge: Judge) -> None:
+    judge(fc.early_media_separated(await fork_call(MediaMode.BYPASS)))
 
 
 @case("SIP-EARLY-1", title="Proxy: early media of forked dialogs stays separate",
       reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.PROXY, forking=True)
-async def test_fork_early_media_proxy(fork_call: ForkCall) -> None:
-    require(fc.early_media_separated(await fork_call(MediaMode.PROXY)))
+async def test_fork_early_media_proxy(fork_call: ForkCall, judge: Judge) -> None:
+    judge(fc.early_media_separated(await fork_call(MediaMode.PROXY)))
 
 
 @case("SIP-EARLY-1", title="Anchored: early media of forked dialogs stays separate",
       reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.ANCHORED, forking=True)
-async def test_fork_early_media_anchored(fork_call: ForkCall) -> None:
-    require(fc.early_media_separated(await fork_call(MediaMode.ANCHORED)))
+async def test_fork_early_media_anchored(fork_call: ForkCall, judge: Judge) -> None:
+    judge(fc.early_media_separated(await fork_call(MediaMode.ANCHORED)))
 
 
 @case("SIP-FORK-1", "SIP-EARLY-1",
@@ -76,9 +76,9 @@ async def test_fork_early_media_anchored(fork_call: ForkCall) -> None:
       "with three different keys, and decrypts each callee's early media with the key of the "
       "dialog whose address it comes from; nothing crosses over.",
       mode=MediaMode.BYPASS, forking=True)
-async def test_fork_srtp_bypass(fork_call: ForkCall) -> None:
+async def test_fork_srtp_bypass(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.BYPASS, srtp=True, early_media_s=0.5, label="SRTP fork")
-    require(fc.early_dialogs_distinct(out), fc.early_media_separated(out))
+    judge(fc.early_dialogs_distinct(out), fc.early_media_separated(out))
 
 
 @case("MM-PROXY-4", title="Proxy: each forked branch's a=crypto reaches the caller unchanged",
@@ -87,10 +87,10 @@ async def test_fork_srtp_bypass(fork_call: ForkCall) -> None:
       "its own. In proxy mode the target passes SRTP through, so each early dialog must reach "
       "the caller with that callee's a=crypto unchanged, and every callee must get the "
       "caller's a=crypto unchanged.", mode=MediaMode.PROXY, forking=True)
-async def test_fork_srtp_keys_proxy(fork_call: ForkCall) -> None:
+async def test_fork_srtp_keys_proxy(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.PROXY, srtp=True, early_media_s=0.3, streaming=(),
                           label="SRTP fork")
-    require(fc.fork_crypto_unchanged(out))
+    judge(fc.fork_crypto_unchanged(out))
 
 
 @case("SIP-FORK-3", "SFB-5", title="Proxy: as many early dialogs as the target declares, and "
@@ -100,7 +100,8 @@ async def test_fork_srtp_keys_proxy(fork_call: ForkCall) -> None:
       "every 183 reaches the caller as its own early dialog; with one fork more, the call "
       "still ends properly (no 5xx, no lost call) and the target still answers OPTIONS.",
       mode=MediaMode.PROXY, forking=True)
-async def test_fork_declared_early_dialogs(fork_call: ForkCall, target: Target) -> None:
+async def test_fork_declared_early_dialogs(fork_call: ForkCall, target: Target,
+                                           judge: Judge) -> None:
     n = target.loaded.spec.capabilities.max_early_dialogs
     if n < 1:
         pytest.skip(f"UNSUPPORTED: {target.loaded.spec.target.name} declares no "
@@ -109,7 +110,7 @@ async def test_fork_declared_early_dialogs(fork_call: ForkCall, target: Target) 
                                label=f"{n} forks")
     beyond = await fork_call(MediaMode.PROXY, callees=n + 1, early_media_s=0.3, streaming=(),
                              label=f"{n + 1} forks")
-    require(fc.declared_early_dialogs(declared, beyond))
+    judge(fc.declared_early_dialogs(declared, beyond))
 
 
 @case("MM-ANCHOR-4", title="Anchored: RFC 4733 DTMF in the early dialog",
@@ -118,7 +119,7 @@ async def test_fork_declared_early_dialogs(fork_call: ForkCall, target: Target) 
       "caller sends 1, 5, 9, # as RFC 4733 events of 100 ms toward the early dialog: the "
       "callee receives the same digits, each with an end packet and a duration within 20 ms, "
       "before the call is answered.", mode=MediaMode.ANCHORED)
-async def test_anchored_dtmf_in_early_dialog(fork_call: ForkCall) -> None:
+async def test_anchored_dtmf_in_early_dialog(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.ANCHORED, callees=1, early_media_s=0.3, dtmf="159#",
                           label="early DTMF")
-    require(fc.early_dtmf_delivered(out))
+    judge(fc.early_dtmf_delivered(out))

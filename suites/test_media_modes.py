@@ -13,6 +13,7 @@ from harness.conformance import media_checks as mc
 from harness.evidence.call import Side
 from harness.media.modes import AnchoredFeature, MediaMode
 from harness.pytest_plugin.calls import MediaCall
+from harness.pytest_plugin.verdicts import Judge
 from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT, Codec, CryptoAttribute
 
 SEED_001 = "seed 001 (FreeSWITCH media modes: bypass, proxy, default/anchored)"
@@ -26,9 +27,9 @@ UNKNOWN_CODEC = Codec(96, "X-HARNESS-OPAQUE", 8000)
     expectation="No media packet to or from any target address; caller<->callee flows both ways.",
     mode=MediaMode.BYPASS,
 )
-async def test_bypass_media_path(media_call: MediaCall) -> None:
+async def test_bypass_media_path(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(MediaMode.BYPASS)
-    mc.require(mc.call_established(call), mc.bypass_media_path(call))
+    judge(mc.call_established(call), mc.bypass_media_path(call))
 
 
 @case(
@@ -39,9 +40,9 @@ async def test_bypass_media_path(media_call: MediaCall) -> None:
     "receives the callee's.",
     mode=MediaMode.BYPASS,
 )
-async def test_bypass_sdp_end_to_end(media_call: MediaCall) -> None:
+async def test_bypass_sdp_end_to_end(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(MediaMode.BYPASS)
-    mc.require(mc.call_established(call), mc.bypass_sdp(call))
+    judge(mc.call_established(call), mc.bypass_sdp(call))
 
 
 @case(
@@ -51,9 +52,9 @@ async def test_bypass_sdp_end_to_end(media_call: MediaCall) -> None:
     expectation="caller<->target and target<->callee flows both ways; none endpoint to endpoint.",
     mode=MediaMode.PROXY,
 )
-async def test_proxy_relays(media_call: MediaCall) -> None:
+async def test_proxy_relays(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(MediaMode.PROXY)
-    mc.require(mc.call_established(call), mc.relayed(call, "MM-PROXY-1"))
+    judge(mc.call_established(call), mc.relayed(call))
 
 
 @case(
@@ -64,9 +65,9 @@ async def test_proxy_relays(media_call: MediaCall) -> None:
     "only o=, c=, the m= port and a=rtcp.",
     mode=MediaMode.PROXY,
 )
-async def test_proxy_sdp_untouched(media_call: MediaCall) -> None:
+async def test_proxy_sdp_untouched(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(MediaMode.PROXY)
-    mc.require(mc.call_established(call), mc.proxy_sdp_untouched(call))
+    judge(mc.call_established(call), mc.proxy_sdp_untouched(call))
 
 
 @case(
@@ -77,7 +78,7 @@ async def test_proxy_sdp_untouched(media_call: MediaCall) -> None:
     "payload type (96 X-HARNESS-OPAQUE) carries media both ways unchanged.",
     mode=MediaMode.PROXY,
 )
-async def test_proxy_payload_unchanged(media_call: MediaCall) -> None:
+async def test_proxy_payload_unchanged(media_call: MediaCall, judge: Judge) -> None:
     g711 = await media_call(MediaMode.PROXY, label="g711")
     opaque = await media_call(
         MediaMode.PROXY,
@@ -85,10 +86,10 @@ async def test_proxy_payload_unchanged(media_call: MediaCall) -> None:
         callee=Side(codecs=(UNKNOWN_CODEC, PCMU, PCMA)),
         label="unknown-codec",
     )
-    mc.require(
+    judge(
         mc.call_established(g711),
         mc.payloads_unchanged(g711),
-        mc.call_established(opaque, "MM-PROXY-3"),
+        mc.call_established(opaque),
         mc.payloads_unchanged(opaque),
     )
 
@@ -107,14 +108,14 @@ ZRTP_CALLEE = ("zrtp-hash", "1.10 " + "c3" * 32)
     "at the far end in offer and answer, none added or removed.",
     mode=MediaMode.PROXY,
 )
-async def test_proxy_security_attributes(media_call: MediaCall) -> None:
+async def test_proxy_security_attributes(media_call: MediaCall, judge: Judge) -> None:
     second = CryptoAttribute.generate(2, "AES_CM_128_HMAC_SHA1_32")
     call = await media_call(
         MediaMode.PROXY,
         caller=Side(srtp=True, attributes=(ZRTP_CALLER, ("crypto", str(second)))),
         callee=Side(srtp=True, attributes=(ZRTP_CALLEE,)),
     )
-    mc.require(mc.call_established(call, "MM-PROXY-4"), mc.security_attributes_unchanged(call))
+    judge(mc.call_established(call), mc.security_attributes_unchanged(call))
 
 
 @case(
@@ -125,9 +126,9 @@ async def test_proxy_security_attributes(media_call: MediaCall) -> None:
     "differ leg to leg (reported, not required: processing is MM-ANCHOR-2 and -3).",
     mode=MediaMode.ANCHORED,
 )
-async def test_anchored_terminates_media(media_call: MediaCall) -> None:
+async def test_anchored_terminates_media(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(MediaMode.ANCHORED)
-    mc.require(mc.call_established(call), mc.relayed(call, "MM-ANCHOR-1"))
+    judge(mc.call_established(call), mc.relayed(call))
 
 
 @case(
@@ -139,11 +140,11 @@ async def test_anchored_terminates_media(media_call: MediaCall) -> None:
     mode=MediaMode.ANCHORED,
     features=(AnchoredFeature.TRANSCODING,),
 )
-async def test_anchored_transcodes(media_call: MediaCall) -> None:
+async def test_anchored_transcodes(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(
         MediaMode.ANCHORED, caller=Side(codecs=(PCMU,)), callee=Side(codecs=(PCMA,))
     )
-    mc.require(mc.call_established(call, "MM-ANCHOR-2"), mc.audio_both_ways(call, "MM-ANCHOR-2"))
+    judge(mc.call_established(call), mc.audio_both_ways(call))
 
 
 @case(
@@ -156,11 +157,11 @@ async def test_anchored_transcodes(media_call: MediaCall) -> None:
     mode=MediaMode.ANCHORED,
     features=(AnchoredFeature.SRTP_BRIDGING,),
 )
-async def test_anchored_bridges_srtp(media_call: MediaCall) -> None:
+async def test_anchored_bridges_srtp(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(
         MediaMode.ANCHORED, caller=Side(srtp=True), callee=Side(srtp=False)
     )
-    mc.require(mc.call_established(call, "MM-ANCHOR-3"), mc.srtp_bridged(call))
+    judge(mc.call_established(call), mc.srtp_bridged(call))
 
 
 @case(
@@ -172,9 +173,9 @@ async def test_anchored_bridges_srtp(media_call: MediaCall) -> None:
     mode=MediaMode.PROXY,
     informational=True,
 )
-async def test_forwarding_delay(media_call: MediaCall) -> None:
+async def test_forwarding_delay(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(MediaMode.PROXY, packets=50)
-    mc.require(mc.call_established(call, "MM-LAT-1"), mc.forwarding_delay(call))
+    judge(mc.call_established(call), mc.forwarding_delay(call))
 
 
 @case(
@@ -186,10 +187,10 @@ async def test_forwarding_delay(media_call: MediaCall) -> None:
     "receives the same digits, each with an end packet and a duration within 20 ms.",
     mode=MediaMode.ANCHORED,
 )
-async def test_anchored_carries_dtmf(media_call: MediaCall) -> None:
+async def test_anchored_carries_dtmf(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(
         MediaMode.ANCHORED,
         caller=Side(codecs=(PCMU, TELEPHONE_EVENT), dtmf="159#"),
         callee=Side(codecs=(PCMA, TELEPHONE_EVENT)),
     )
-    mc.require(mc.call_established(call, "MM-ANCHOR-4"), mc.dtmf_delivered(call))
+    judge(mc.call_established(call), mc.dtmf_delivered(call))

@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable
 
 from harness.conformance import case
 from harness.conformance import reinvite_checks as rc
-from harness.conformance.findings import Finding, require
+from harness.conformance.findings import Finding
 from harness.evidence.call import CallOutcome, Reinvite
 from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import MediaCall
+from harness.pytest_plugin.verdicts import Judge
 
 REF = "RFC 3261 §14 (modifying a session); RFC 3264 §8 (modifying the session)"
 HOLD = (Reinvite.HOLD, Reinvite.INACTIVE, Reinvite.RESUME)
@@ -42,9 +43,9 @@ OFFERLESS_EXPECTATION = (
 def _case(
     requirement: str, mode: MediaMode, steps: tuple[Reinvite, ...],
     check: Callable[[CallOutcome], Finding], title: str, expectation: str,
-) -> Callable[[MediaCall], Awaitable[None]]:
-    async def test(media_call: MediaCall) -> None:
-        require(check(await media_call(mode, reinvites=steps)))
+) -> Callable[[MediaCall, Judge], Awaitable[None]]:
+    async def test(media_call: MediaCall, judge: Judge) -> None:
+        judge(check(await media_call(mode, reinvites=steps)))
 
     name = f"test_{requirement.lower().replace('-', '_')}_{mode.value}"
     test.__name__ = test.__qualname__ = name
@@ -71,6 +72,6 @@ del _mode, _test
       expectation="Both endpoints move to new ports by a re-INVITE: the new c=/m= reach the "
       "far end unchanged, and media flows directly between the new ports, never through "
       "the target.", mode=MediaMode.BYPASS)
-async def test_bypass_reinvite_moves_media(media_call: MediaCall) -> None:
-    require(rc.bypass_reinvite(await media_call(MediaMode.BYPASS,
+async def test_bypass_reinvite_moves_media(media_call: MediaCall, judge: Judge) -> None:
+    judge(rc.bypass_reinvite(await media_call(MediaMode.BYPASS,
                                                 reinvites=(Reinvite.ADDRESS,))))

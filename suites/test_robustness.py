@@ -7,11 +7,11 @@ import pytest
 
 from harness.conformance import case
 from harness.conformance import robust_checks as rc
-from harness.conformance.findings import require
 from harness.lab import Lab
 from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import MediaCall, attach_capture, attach_diagrams
 from harness.pytest_plugin.options import HarnessConfig
+from harness.pytest_plugin.verdicts import Judge
 from harness.scenarios.robust import TORTURE, probe_relay, send_torture
 from harness.targets.base import Target
 
@@ -25,10 +25,10 @@ REF = "RFC 4475 (SIP torture tests: the idea, our own messages); RFC 3261 §16.3
       "SDP) go to the target's SIP port; afterwards it answers OPTIONS and a relayed call "
       "completes with media both ways.", mode=MediaMode.PROXY)
 async def test_target_survives_malformed_sip(category: str, lab: Lab, target: Target,
-                                             media_call: MediaCall) -> None:
+                                             media_call: MediaCall, judge: Judge) -> None:
     sent, answered = await send_torture(lab, target, category)
     call = await media_call(MediaMode.PROXY, label=f"call after {category}")
-    require(rc.survives_torture(category, sent, answered, call))
+    judge(rc.survives_torture(category, sent, answered, call))
 
 
 GARBAGE = ("malformed STUN and RTP (15 kinds: bad integrity, fingerprint, length, cookie; "
@@ -47,7 +47,7 @@ RELAY = ("A relayed call; 5.5 s in, past the relay's learning window and with th
       "call's endpoints and the caller's media keeps reaching the callee (ROB-2); after "
       "the BYE nothing is forwarded (ROB-3).")
 async def test_relay_strangers_and_ended_calls(mode: MediaMode, lab: Lab, target: Target,
-                                               harness_config: HarnessConfig) -> None:
+                                               harness_config: HarnessConfig, judge: Judge) -> None:
     if not target.loaded.spec.claims(mode):
         pytest.skip(f"UNSUPPORTED: target {target.loaded.spec.target.name} does not claim "
                     f"media mode {mode.value!r}")
@@ -55,7 +55,7 @@ async def test_relay_strangers_and_ended_calls(mode: MediaMode, lab: Lab, target
     attach_capture(probe.call.label, probe.call.pcap, probe.call.ladder)
     attach_diagrams(probe.call.label, probe.call.packets, probe.call.hosts,
                     probe.call.target_addresses)
-    require(rc.no_media_from_strangers(probe), rc.survives_malformed_media(probe),
+    judge(rc.no_media_from_strangers(probe), rc.survives_malformed_media(probe),
             rc.no_media_after_bye(probe))
 
 
@@ -68,10 +68,10 @@ async def test_relay_strangers_and_ended_calls(mode: MediaMode, lab: Lab, target
       "target toward the caller, and the caller's media keeps reaching the callee (not "
       "the stranger).", mode=MediaMode.PROXY)
 async def test_relay_port_of_a_silent_side(lab: Lab, target: Target,
-                                           harness_config: HarnessConfig) -> None:
+                                           harness_config: HarnessConfig, judge: Judge) -> None:
     probe = await probe_relay(lab, target, harness_config.results_dir / "pcaps",
                               mode=MediaMode.PROXY, silent_side=True)
     attach_capture(probe.call.label, probe.call.pcap, probe.call.ladder)
     attach_diagrams(probe.call.label, probe.call.packets, probe.call.hosts,
                     probe.call.target_addresses)
-    require(rc.no_media_from_strangers(probe), rc.survives_malformed_media(probe))
+    judge(rc.no_media_from_strangers(probe), rc.survives_malformed_media(probe))

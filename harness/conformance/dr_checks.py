@@ -11,7 +11,7 @@ import re
 
 from harness.capture.classify import PacketKind, classify
 from harness.conformance.case import Verdict
-from harness.conformance.findings import Finding, failed, ok
+from harness.conformance.findings import Finding, check, failed, ok
 from harness.conformance.media_checks import TONE_PURITY_MIN, heard, judge_dtmf
 from harness.evidence.records import RtpRecord
 from harness.evidence.teams import DrOutcome
@@ -40,15 +40,16 @@ def _lines(sd: SessionDescription | None, name: str) -> list[str]:
     return found
 
 
-def _no_offer(requirement: str, out: DrOutcome) -> Finding | None:
+def _no_offer(out: DrOutcome) -> Finding | None:
     if out.offer_to_teams is None:
-        return failed(requirement, "no offer reached the Teams side", out.notes)
+        return failed("no offer reached the Teams side", out.notes)
     return None
 
 
+@check
 def candidates_ice_lite(out: DrOutcome) -> Finding:
     """DR-ICE-1: exactly one candidate, IPv4, and ``a=ice-lite``."""
-    if (missing := _no_offer("DR-ICE-1", out)) is not None:
+    if (missing := _no_offer(out)) is not None:
         return missing
     candidates = _lines(out.offer_to_teams, "candidate")
     lite = _lines(out.offer_to_teams, "ice-lite")
@@ -67,10 +68,11 @@ def candidates_ice_lite(out: DrOutcome) -> Finding:
     if not lite:
         problems.append("no a=ice-lite: the target does not declare itself ICE-Lite")
     if problems:
-        return failed("DR-ICE-1", "; ".join(problems), evidence)
-    return ok("DR-ICE-1", "one IPv4 candidate, a=ice-lite declared", evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("one IPv4 candidate, a=ice-lite declared", evidence)
 
 
+@check
 def checks_answered(out: DrOutcome) -> Finding:
     """DR-ICE-2: each valid check got a success response with XOR-MAPPED-ADDRESS,
     MESSAGE-INTEGRITY (the target's ice-pwd) and FINGERPRINT."""
@@ -83,16 +85,17 @@ def checks_answered(out: DrOutcome) -> Finding:
         for c in out.checks
     ]
     if not out.checks:
-        return failed("DR-ICE-2", "no connectivity check could be sent (no candidate or no "
+        return failed("no connectivity check could be sent (no candidate or no "
                       "ice-ufrag/ice-pwd in the target's SDP)", out.notes)
     bad = [c for c in out.checks if not c.succeeded]
     if bad:
-        return failed("DR-ICE-2", f"{len(bad)} of {len(out.checks)} check(s) not answered as "
+        return failed(f"{len(bad)} of {len(out.checks)} check(s) not answered as "
                       "required: " + "; ".join(bad[0].problems), evidence)
-    return ok("DR-ICE-2", f"all {len(out.checks)} checks answered with XOR-MAPPED-ADDRESS, "
+    return ok(f"all {len(out.checks)} checks answered with XOR-MAPPED-ADDRESS, "
               "MESSAGE-INTEGRITY and FINGERPRINT", evidence)
 
 
+@check
 def no_checks_from_target(out: DrOutcome) -> Finding:
     """DR-ICE-3: no Binding request from any target address, in the whole capture."""
     requests = []
@@ -106,10 +109,10 @@ def no_checks_from_target(out: DrOutcome) -> Finding:
             requests.append(f"frame {packet.index}: Binding request {packet.src[0]}:"
                             f"{packet.src[1]} -> {packet.dst[0]}:{packet.dst[1]}")
     if requests:
-        return failed("DR-ICE-3", f"the target sent {len(requests)} connectivity check(s) of "
+        return failed(f"the target sent {len(requests)} connectivity check(s) of "
                       "its own", requests[:20])
     stun = sum(1 for p in out.packets if classify(p.payload) is PacketKind.STUN)
-    return ok("DR-ICE-3", "no Binding request from the target in the capture",
+    return ok("no Binding request from the target in the capture",
               [f"{stun} STUN packet(s) captured, none a request from a target address"])
 
 
@@ -118,13 +121,13 @@ def _received(records: list[RtpRecord], after: float | None) -> list[RtpRecord]:
             and (after is None or r.time >= after)]
 
 
-def nominated_pair_carries_media(out: DrOutcome, requirement: str = "DR-ICE-4") -> Finding:
+@check
+def nominated_pair_carries_media(out: DrOutcome) -> Finding:
     """DR-ICE-4 (and DR-ICE-5 with the nomination order): after USE-CANDIDATE, the target's
     media reaches the Teams endpoint from the nominated candidate, and the Teams media sent
     to that candidate reaches the PSTN side."""
     if out.nominated is None or out.nominated_at is None:
-        return failed(requirement, "the nomination did not complete (see DR-ICE-2)",
-                      out.notes)
+        return failed("the nomination did not complete (see DR-ICE-2)", out.notes)
     got = _received(out.teams_rtp, out.nominated_at)
     sources = sorted({f"{r.peer[0]}:{r.peer[1]}" for r in got})
     nominated = f"{out.nominated[0]}:{out.nominated[1]}"
@@ -146,14 +149,15 @@ def nominated_pair_carries_media(out: DrOutcome, requirement: str = "DR-ICE-4") 
         problems.append(f"only {through} of the {sent} packets the Teams endpoint sent on the "
                         "nominated pair reached the PSTN side")
     if problems:
-        return failed(requirement, "; ".join(problems), evidence)
-    return ok(requirement, "media flowed both ways on the nominated pair", evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("media flowed both ways on the nominated pair", evidence)
 
 
+@check
 def sdes_offer_format(out: DrOutcome) -> Finding:
     """DR-SRTP-1: SDES with AES_CM_128_HMAC_SHA1_80, ``inline:<40 base64 chars>[|lifetime]``
     decoding to 30 bytes of key||salt; and the SRTP it keys decrypts on the Teams leg."""
-    if (missing := _no_offer("DR-SRTP-1", out)) is not None:
+    if (missing := _no_offer(out)) is not None:
         return missing
     lines = _lines(out.offer_to_teams, "crypto")
     evidence = list(lines)
@@ -189,15 +193,15 @@ def sdes_offer_format(out: DrOutcome) -> Finding:
         problems.append(f"{len(undecrypted)} SRTP packet(s) did not decrypt with the offered "
                         f"key ({undecrypted[0].error})")
     if problems:
-        return failed("DR-SRTP-1", "; ".join(problems), evidence)
-    return ok("DR-SRTP-1", "AES_CM_128_HMAC_SHA1_80 inline key of 30 bytes; SRTP decrypts",
-              evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("AES_CM_128_HMAC_SHA1_80 inline key of 30 bytes; SRTP decrypts", evidence)
 
 
+@check
 def bypass_offer_attributes(out: DrOutcome) -> Finding:
     """DR-SRTP-4: the offer carries SDES, DTLS only as a=fingerprint with a=setup:actpass,
     and a=rtcp-mux."""
-    if (missing := _no_offer("DR-SRTP-4", out)) is not None:
+    if (missing := _no_offer(out)) is not None:
         return missing
     sd = out.offer_to_teams
     crypto, mux = _lines(sd, "crypto"), _lines(sd, "rtcp-mux")
@@ -211,12 +215,13 @@ def bypass_offer_attributes(out: DrOutcome) -> Finding:
     if fingerprint and setup != ["a=setup:actpass"]:
         problems.append(f"a=fingerprint with {setup or 'no a=setup'}, not a=setup:actpass")
     if problems:
-        return failed("DR-SRTP-4", "; ".join(problems), evidence)
-    return ok("DR-SRTP-4", "SDES and a=rtcp-mux offered"
+        return failed("; ".join(problems), evidence)
+    return ok("SDES and a=rtcp-mux offered"
               + (", DTLS fingerprint with actpass" if fingerprint else ""), evidence)
 
 
-def audio_both_ways_dr(out: DrOutcome, requirement: str = "DR-ICE-4") -> Finding:
+@check
+def audio_both_ways_dr(out: DrOutcome) -> Finding:
     """Each side hears the other's tone (the Teams side through SRTP)."""
     problems, evidence = [], []
     for who, records, tone in (("the PSTN side", out.pstn_rtp, out.teams_tone_hz),
@@ -229,33 +234,33 @@ def audio_both_ways_dr(out: DrOutcome, requirement: str = "DR-ICE-4") -> Finding
         if count == 0 or purity < TONE_PURITY_MIN:
             problems.append(f"{who} did not hear the other side's {tone:.0f} Hz tone")
     if problems:
-        return failed(requirement, "; ".join(problems), evidence)
-    return ok(requirement, "audio both ways", evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("audio both ways", evidence)
 
 
+@check
 def unknown_attribute_ignored(out: DrOutcome) -> Finding:
     """DR-STUN-1: a check carrying an unknown comprehension-optional attribute (covered by
     MESSAGE-INTEGRITY) still gets a proper success response."""
     check = out.unknown_attribute_check
     if check is None:
-        return failed("DR-STUN-1", "the check with an unknown attribute was never sent "
+        return failed("the check with an unknown attribute was never sent "
                       "(no usable candidate)", out.notes)
     evidence = [f"sent attribute {UNKNOWN_OPTIONAL_ATTRIBUTE:#06x} (comprehension-optional, "
                 f"unregistered) in a check to {check.remote[0]}:{check.remote[1]}",
                 f"response attributes {[f'{t:#06x}' for t in check.attributes] or 'none'}"]
     if not check.succeeded:
-        return failed("DR-STUN-1", "the check with an unknown optional attribute was not "
+        return failed("the check with an unknown optional attribute was not "
                       "answered properly: " + "; ".join(check.problems), evidence)
-    return ok("DR-STUN-1", "the unknown optional attribute was ignored and the check answered",
-              evidence)
+    return ok("the unknown optional attribute was ignored and the check answered", evidence)
 
 
+@check
 def malformed_stun_discarded(out: DrOutcome) -> Finding:
     """DR-STUN-2: garbage, a truncated check and checks with a wrong MESSAGE-INTEGRITY or
     FINGERPRINT get no success response, and the call then sets up and carries media."""
     if not out.probes:
-        return failed("DR-STUN-2", "no malformed STUN was sent (no usable candidate)",
-                      out.notes)
+        return failed("no malformed STUN was sent (no usable candidate)", out.notes)
     answers = {r.transaction_id: r for r in out.stun if r.direction == "received"}
     problems, evidence = [], []
     for what, tid in out.probes:
@@ -264,67 +269,66 @@ def malformed_stun_discarded(out: DrOutcome) -> Finding:
                                        else "no answer"))
         if reply is not None and reply.kind == "success":
             problems.append(f"the target answered the {what} with a success response")
-    media = nominated_pair_carries_media(out, "DR-STUN-2")
+    media = nominated_pair_carries_media(out)
     evidence += list(media.evidence)
     if media.verdict is not Verdict.OK:
         problems.append("after the malformed STUN the call did not carry media: "
                         + media.summary)
     if problems:
-        return failed("DR-STUN-2", "; ".join(problems), evidence)
-    return ok("DR-STUN-2", "malformed STUN got no success response and the call worked",
-              evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("malformed STUN got no success response and the call worked", evidence)
 
 
 def _ice_lines(sd: SessionDescription | None) -> list[str]:
     return [*_lines(sd, "ice-ufrag"), *_lines(sd, "ice-pwd"), *_lines(sd, "candidate")]
 
 
+@check
 def ice_stable_183_to_200(out: DrOutcome) -> Finding:
     """DR-ICE-7: the target's ufrag, password and candidates are the same in the 183 and
     the 200 (a change would be an ICE restart the Teams side did not ask for)."""
     if out.teams_got_183 is None or out.teams_got_200 is None:
-        return failed("DR-ICE-7", "the Teams side did not get both a 183 and a 200 with SDP",
-                      out.notes)
+        return failed("the Teams side did not get both a 183 and a 200 with SDP", out.notes)
     early, final = _ice_lines(out.teams_got_183), _ice_lines(out.teams_got_200)
     evidence = [f"183: {line}" for line in early] + [f"200: {line}" for line in final]
     if not early:
-        return failed("DR-ICE-7", "the 183 carries no ICE attributes", evidence)
+        return failed("the 183 carries no ICE attributes", evidence)
     if early != final:
         changed = sorted(set(early) ^ set(final))
-        return failed("DR-ICE-7", f"ICE attributes changed from the 183 to the 200: "
+        return failed(f"ICE attributes changed from the 183 to the 200: "
                       f"{', '.join(changed)}", evidence)
-    return ok("DR-ICE-7", "ufrag, password and candidates identical in the 183 and the 200",
-              evidence)
+    return ok("ufrag, password and candidates identical in the 183 and the 200", evidence)
 
 
+@check
 def no_checks_needed_after_200(out: DrOutcome) -> Finding:
     """DR-ICE-8: checks completed during the 183; the 200 asks for none again (its ICE
     credentials and candidates are those of the 183: new ones would oblige the Teams side
     to check again) and after it media flows with no new check."""
-    media = nominated_pair_carries_media(out, "DR-ICE-8")
+    media = nominated_pair_carries_media(out)
     evidence = [f"{out.checks_after_200} check(s) sent after the 200",
                 *media.evidence]
     if out.nominated_at is None or out.ok_sent_at is None or out.nominated_at > out.ok_sent_at:
-        return failed("DR-ICE-8", "the nomination did not complete before the 200", evidence)
+        return failed("the nomination did not complete before the 200", evidence)
     early, final = _ice_lines(out.teams_got_183), _ice_lines(out.teams_got_200)
     if final and early != final:
         changed = sorted(set(early) ^ set(final))
-        return failed("DR-ICE-8", "the 200 brings other ICE credentials or candidates than "
+        return failed("the 200 brings other ICE credentials or candidates than "
                       f"the 183 ({', '.join(changed)}): the Teams side would have to check "
                       "again", evidence)
     if media.verdict is not Verdict.OK:
-        return failed("DR-ICE-8", "after the 200, without new checks: " + media.summary,
-                      evidence)
-    return ok("DR-ICE-8", "media flowed after the 200 on the pair nominated before it, with "
+        return failed("after the 200, without new checks: " + media.summary, evidence)
+    return ok("media flowed after the 200 on the pair nominated before it, with "
               "no new check", evidence)
 
 
+@check
 def one_offered_suite_answered(out: DrOutcome) -> Finding:
     """DR-SRTP-3: offered AES_CM_128_HMAC_SHA1_80 and _32, the target answers with one
     crypto line of a suite offered (same tag), and SRTP works both ways."""
     offer, answer = out.teams_offer, out.teams_got_200
     if offer is None or answer is None or not answer.media:
-        return failed("DR-SRTP-3", "no answer to the Teams side's SDES offer", out.notes)
+        return failed("no answer to the Teams side's SDES offer", out.notes)
     offered = {(c.tag, c.suite) for c in offer.media[0].crypto()}
     lines = answer.media[0].crypto()
     evidence = [f"offered: {', '.join(f'{t} {s}' for t, s in sorted(offered))}",
@@ -343,22 +347,22 @@ def one_offered_suite_answered(out: DrOutcome) -> Finding:
     if not got or bad:
         problems.append("the target's SRTP to the Teams side did not decrypt with the "
                         "answered key" if bad else "no SRTP reached the Teams side")
-    audio = audio_both_ways_dr(out, "DR-SRTP-3")
+    audio = audio_both_ways_dr(out)
     evidence += list(audio.evidence)
     if audio.verdict is not Verdict.OK:
         problems.append(audio.summary)
     if problems:
-        return failed("DR-SRTP-3", "; ".join(problems), evidence)
-    return ok("DR-SRTP-3", "one offered suite answered under its tag; SRTP both ways",
-              evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("one offered suite answered under its tag; SRTP both ways", evidence)
 
 
+@check
 def non_audio_rejected(out: DrOutcome) -> Finding:
     """DR-SDP-1: each non-audio m-line of the offer has a matching m-line with port 0 in
     the answer (RFC 3264 §6)."""
     offer, answer = out.teams_offer, out.teams_got_200
     if offer is None or answer is None:
-        return failed("DR-SDP-1", "no answer to the Teams side's offer", out.notes)
+        return failed("no answer to the Teams side's offer", out.notes)
     evidence = [f"offer:  {' | '.join(md.mline for md in offer.media)}",
                 f"answer: {' | '.join(md.mline for md in answer.media)}"]
     problems = []
@@ -373,22 +377,22 @@ def non_audio_rejected(out: DrOutcome) -> Finding:
     if not any(md.kind != "audio" for md in offer.media):
         problems.append("the offer had no non-audio m-line to reject")
     if problems:
-        return failed("DR-SDP-1", "; ".join(problems), evidence)
-    return ok("DR-SDP-1", "every non-audio m-line answered with port 0", evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("every non-audio m-line answered with port 0", evidence)
 
 
+@check
 def reinvite_without_restart(out: DrOutcome) -> Finding:
     """DR-REINV-1: the Teams side's re-INVITE with a=remote-candidates is answered with the
     same ice-ufrag and ice-pwd (no ICE restart), and media goes on both ways after it."""
     if out.reinvite_offer is None:
-        return failed("DR-REINV-1", "no re-INVITE was sent (the nomination did not complete)",
-                      out.notes)
+        return failed("no re-INVITE was sent (the nomination did not complete)", out.notes)
     before, after = out.teams_got_200, out.reinvite_answer
     evidence = [f"re-INVITE answered {out.reinvite_status}",
                 *(f"a=remote-candidates:{a.value}" for a in
                   out.reinvite_offer.media[0].get_attributes("remote-candidates"))]
     if after is None:
-        return failed("DR-REINV-1", f"the re-INVITE was answered {out.reinvite_status}, "
+        return failed(f"the re-INVITE was answered {out.reinvite_status}, "
                       "without an SDP answer", evidence)
     was, now = _ice_lines(before)[:2], _ice_lines(after)[:2]
     evidence += [f"before: {line}" for line in was] + [f"after:  {line}" for line in now]
@@ -403,25 +407,26 @@ def reinvite_without_restart(out: DrOutcome) -> Finding:
     if not teams_got or not pstn_got:
         problems.append("media did not go on both ways after the re-INVITE")
     if problems:
-        return failed("DR-REINV-1", "; ".join(problems), evidence)
-    return ok("DR-REINV-1", "answered with the same ICE credentials; media went on",
-              evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("answered with the same ICE credentials; media went on", evidence)
 
 
+@check
 def early_dtmf_to_teams(out: DrOutcome) -> Finding:
     """DR-EM-3: RFC 4733 events the PSTN side sends during the 183 reach the Teams side,
     through SRTP, before the 200: the digits and their durations."""
     before = out.ok_sent_at if out.ok_sent_at is not None else float("inf")
     early = [r for r in out.teams_rtp if r.direction == "received" and r.time < before]
-    return judge_dtmf("DR-EM-3", out.dtmf_sent, out.offer_to_teams, early, out.notes)
+    return judge_dtmf(out.dtmf_sent, out.offer_to_teams, early, out.notes)
 
 
+@check
 def forked_devices_converge(out: DrOutcome) -> Finding:
     """DR-ICE-6: with the call forked to several Teams devices, the target answers every
     device's checks; after the 200 the answering device's pair carries media both ways and
     no other device gets any."""
     if not out.devices:
-        return failed("DR-ICE-6", "the call was not forked", out.notes)
+        return failed("the call was not forked", out.notes)
     answerer = out.devices[out.answering_device]
     after = out.ok_sent_at if out.ok_sent_at is not None else float("inf")
     problems, evidence = [], []
@@ -455,17 +460,18 @@ def forked_devices_converge(out: DrOutcome) -> Finding:
         problems.append(f"the PSTN side received {pstn_got} of the {sent} packets the "
                         f"answering device {answerer.host} sent")
     if problems:
-        return failed("DR-ICE-6", "; ".join(problems), evidence + out.notes)
-    return ok("DR-ICE-6", "every device's checks answered; after the 200 only the answering "
+        return failed("; ".join(problems), evidence + out.notes)
+    return ok("every device's checks answered; after the 200 only the answering "
               "device's pair carried media, both ways", evidence)
 
 
+@check
 def several_crypto_lines_accepted(out: DrOutcome) -> Finding:
     """DR-SRTP-2: Teams answers with two crypto lines, the one it sends with carrying an MKI
     (``|2^31|1:1``): the call is set up, the target decrypts that SRTP (the PSTN side hears
     the Teams tone) and its own SRTP decrypts with its offered key on the Teams leg."""
     if out.final_status != 200:
-        return failed("DR-SRTP-2", f"the call toward Teams ended with {out.final_status} "
+        return failed(f"the call toward Teams ended with {out.final_status} "
                       "instead of 200 after an answer with several crypto lines",
                       _lines(out.answer_from_teams, "crypto"))
     sent = _lines(out.answer_from_teams, "crypto")
@@ -474,15 +480,15 @@ def several_crypto_lines_accepted(out: DrOutcome) -> Finding:
     evidence = [f"the Teams answer: {line}" for line in sent]
     evidence.append(f"Teams leg: {len(got)} SRTP packet(s) received, {len(undecrypted)} did "
                     "not decrypt with the target's offered key")
-    both = audio_both_ways_dr(out, "DR-SRTP-2")
+    both = audio_both_ways_dr(out)
     evidence += both.evidence
     problems = [] if both.verdict is Verdict.OK else [both.summary]
     if undecrypted:
         problems.append(f"{len(undecrypted)} SRTP packet(s) toward Teams did not decrypt "
                         f"({undecrypted[0].error})")
     if problems:
-        return failed("DR-SRTP-2", "; ".join(problems), evidence)
-    return ok("DR-SRTP-2", "answer with two crypto lines (MKI |1:1 on the one used) accepted; "
+        return failed("; ".join(problems), evidence)
+    return ok("answer with two crypto lines (MKI |1:1 on the one used) accepted; "
               "SRTP both ways", evidence)
 
 
@@ -510,51 +516,54 @@ def _paths_evidence(out: DrOutcome) -> list[str]:
     return lines
 
 
+@check
 def early_media_on_highest_priority(out: DrOutcome) -> Finding:
     """DR-EM-2: with checks received on two Teams candidates and no nomination yet, the
     target sends its early media to the one of highest priority."""
     if not out.paths or "nominated" not in out.marks:
-        return failed("DR-EM-2", "the Teams side could not check both candidates (no usable "
+        return failed("the Teams side could not check both candidates (no usable "
                       "ICE in the target's 183)", out.notes)
     evidence = _paths_evidence(out)
     best = max(out.paths, key=lambda p: p.priority)
     counts = _path_counts(out, "checked", "nominated")
     elsewhere = {label: n for label, n in counts.items() if label != best.label and n}
     if not any(counts.values()):
-        return failed("DR-EM-2", "no early media reached the Teams side before nomination, "
+        return failed("no early media reached the Teams side before nomination, "
                       "although both candidates had been checked", evidence)
     if elsewhere:
         where = ", ".join(f"{n} to the {label}" for label, n in elsewhere.items())
-        return failed("DR-EM-2", f"before nomination the target sent early media to a "
+        return failed(f"before nomination the target sent early media to a "
                       f"lower-priority candidate ({where}), not to the {best.label} one of "
                       f"priority {best.priority}", evidence)
-    return ok("DR-EM-2", f"before nomination all early media went to the {best.label} "
+    return ok(f"before nomination all early media went to the {best.label} "
               "candidate, the highest-priority one checked", evidence)
 
 
+@check
 def early_media_follows_nomination(out: DrOutcome) -> Finding:
     """DR-EM-4: once the Teams side nominates a candidate, the target's media goes there."""
     nominated = [p for p in out.paths if any(c.use_candidate and c.succeeded for c in p.checks)]
     if not nominated:
-        return failed("DR-EM-4", "no nomination succeeded (the USE-CANDIDATE check got no "
+        return failed("no nomination succeeded (the USE-CANDIDATE check got no "
                       "valid success response)", _paths_evidence(out) + out.notes)
     evidence = _paths_evidence(out)
     target = nominated[0]
     counts = _path_counts(out, "nominated", "early media ended")
     stray = {label: n for label, n in counts.items() if label != target.label and n}
     if not counts.get(target.label):
-        return failed("DR-EM-4", f"after the {target.label} candidate was nominated no early "
+        return failed(f"after the {target.label} candidate was nominated no early "
                       "media reached it", evidence)
     if stray:
         where = ", ".join(f"{n} to the {label}" for label, n in stray.items())
-        return failed("DR-EM-4", f"after nominating the {target.label} candidate the target "
+        return failed(f"after nominating the {target.label} candidate the target "
                       f"still sent early media elsewhere ({where})", evidence)
     before = _path_counts(out, "checked", "nominated")
     moved = any(n for label, n in before.items() if label != target.label)
-    return ok("DR-EM-4", f"after nomination all early media went to the nominated "
+    return ok(f"after nomination all early media went to the nominated "
               f"{target.label} candidate" + (" (it moved there)" if moved else ""), evidence)
 
 
+@check
 def early_media_latches(out: DrOutcome) -> Finding:
     """DR-EM-1: of two forked Teams devices that checked but did not nominate, one streams
     early media; the target's media toward Teams goes to that device (and not the other),
@@ -562,7 +571,7 @@ def early_media_latches(out: DrOutcome) -> Finding:
     k = out.early_media_device
     lo, hi = out.marks.get("early media"), out.marks.get("early media ended")
     if not 0 <= k < len(out.devices) or lo is None or hi is None:
-        return failed("DR-EM-1", "the early-media phase did not take place", out.notes)
+        return failed("the early-media phase did not take place", out.notes)
     streamer = out.devices[k]
 
     def window(records: list[RtpRecord], direction: str) -> list[RtpRecord]:
@@ -592,6 +601,6 @@ def early_media_latches(out: DrOutcome) -> Finding:
     if count == 0 or purity < TONE_PURITY_MIN:
         problems.append(f"the PSTN side did not hear {streamer.host}'s early media")
     if problems:
-        return failed("DR-EM-1", "; ".join(problems), evidence)
-    return ok("DR-EM-1", f"the target latched to {streamer.host}, the device that streamed "
+        return failed("; ".join(problems), evidence)
+    return ok(f"the target latched to {streamer.host}, the device that streamed "
               "first, before any nomination", evidence)

@@ -1,53 +1,76 @@
 """Findings: what a check concluded, with the evidence that backs it.
 
-Checks are small pure functions returning one `Finding`; a case passes its
-findings to `require`, which raises `TargetViolation` naming every failed
-requirement with its evidence. Passing findings are kept too: the plugin
-attaches all of them, so a verdict of OK shows *why* it is OK.
+A check is a small pure function over evidence records, decorated with `check`, that
+returns one `Finding`. A finding names the check that concluded it, never a
+requirement: which requirement a check judges is said once, by the case that runs it
+(its `@case` data). The case hands its findings to the plugin's ``judge`` fixture,
+which keeps them all for the report (a verdict of OK shows *why* it is OK) and raises
+`TargetViolation` when one of them FAILED (`violation`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import ParamSpec
 
 from harness.conformance.case import Verdict
 from harness.errors import TargetViolation
 
+__all__ = ["CHECKS", "Finding", "check", "failed", "informational", "ok", "violation"]
+
+P = ParamSpec("P")
+
 
 @dataclass(frozen=True)
 class Finding:
-    requirement: str
     verdict: Verdict
     summary: str
     evidence: tuple[str, ...] = field(default=())
+    check: str = ""  # the check function that concluded it (set by `check`)
 
     def __str__(self) -> str:
-        lines = [f"[{self.verdict.value}] {self.requirement}: {self.summary}"]
+        lines = [f"[{self.verdict.value}] {self.check or 'check'}: {self.summary}"]
         lines += [f"    {e}" for e in self.evidence]
         return "\n".join(lines)
 
 
-def ok(requirement: str, summary: str, evidence: Sequence[str] = ()) -> Finding:
-    return Finding(requirement, Verdict.OK, summary, tuple(evidence))
+def ok(summary: str, evidence: Sequence[str] = ()) -> Finding:
+    return Finding(Verdict.OK, summary, tuple(evidence))
 
 
-def failed(requirement: str, summary: str, evidence: Sequence[str] = ()) -> Finding:
-    return Finding(requirement, Verdict.FAILED, summary, tuple(evidence))
+def failed(summary: str, evidence: Sequence[str] = ()) -> Finding:
+    return Finding(Verdict.FAILED, summary, tuple(evidence))
 
 
-def informational(requirement: str, summary: str, evidence: Sequence[str] = ()) -> Finding:
-    return Finding(requirement, Verdict.INFORMATIONAL, summary, tuple(evidence))
+def informational(summary: str, evidence: Sequence[str] = ()) -> Finding:
+    return Finding(Verdict.INFORMATIONAL, summary, tuple(evidence))
 
 
-# Findings of the case being run, for the plugin to attach (set by `require`).
-LAST_FINDINGS: list[Finding] = []
+#: Every check, by its qualified name ("media_checks.relayed"): the unit tests make sure
+#: each is shown both passing and failing over recorded evidence.
+CHECKS: dict[str, Callable[..., Finding]] = {}
 
 
-def require(*findings: Finding) -> list[Finding]:
-    """Raise TargetViolation if any finding FAILED; return them all otherwise."""
-    LAST_FINDINGS[:] = findings
+def check(fn: Callable[P, Finding]) -> Callable[P, Finding]:
+    """Declare a check: its findings carry its name (also those it took over from a
+    check it called: the name is that of the check the case ran)."""
+
+    @functools.wraps(fn)
+    def named(*args: P.args, **kwargs: P.kwargs) -> Finding:
+        return dataclasses.replace(fn(*args, **kwargs), check=fn.__name__)
+
+    CHECKS[f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}"] = named
+    return named
+
+
+def violation(findings: Sequence[Finding], requirements: Sequence[str]) -> TargetViolation | None:
+    """The TargetViolation to raise for `findings` of a case judging `requirements`, or
+    None when none of them FAILED."""
     bad = [f for f in findings if f.verdict is Verdict.FAILED]
-    if bad:
-        raise TargetViolation("\n".join(str(f) for f in bad))
-    return list(findings)
+    if not bad:
+        return None
+    head = f"{', '.join(requirements) or 'the case'} FAILED:"
+    return TargetViolation("\n".join([head, *(str(f) for f in bad)]))

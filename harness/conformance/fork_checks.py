@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
-from harness.conformance.findings import Finding, failed, ok
+from harness.conformance.findings import Finding, check, failed, ok
 from harness.conformance.media_checks import judge_dtmf
 from harness.evidence.fork import Branch, ForkOutcome
 from harness.evidence.records import RtpRecord
@@ -28,6 +28,7 @@ def _received(records: list[RtpRecord], ssrc: int | None,
     ]
 
 
+@check
 def early_dialogs_distinct(out: ForkOutcome) -> Finding:
     """SIP-FORK-1: every forked branch reaches the caller as its own early dialog with SDP."""
     evidence = [
@@ -60,8 +61,8 @@ def early_dialogs_distinct(out: ForkOutcome) -> Finding:
         problems.append(f"{len(strays)} early dialog(s) with To-tags no callee sent: "
                         + ", ".join(d.to_tag for d in strays))
     if problems:
-        return failed("SIP-FORK-1", "; ".join(problems), evidence)
-    return ok("SIP-FORK-1", f"{len(out.branches)} forks, {len(out.early_dialogs)} distinct "
+        return failed("; ".join(problems), evidence)
+    return ok(f"{len(out.branches)} forks, {len(out.early_dialogs)} distinct "
               "early dialogs, each with its own SDP", evidence)
 
 
@@ -81,6 +82,7 @@ def _ending(branch: Branch) -> str:
     return "BYE received" if branch.got_bye else "not ended"
 
 
+@check
 def others_ended(out: ForkOutcome) -> Finding:
     """SIP-FORK-2: the branches that did not answer get CANCEL (or BYE); the call stays up."""
     answerer = out.branches[out.answerer]
@@ -97,9 +99,8 @@ def others_ended(out: ForkOutcome) -> Finding:
     elif out.bye_status != 200:
         problems.append(f"the call did not stay up to its BYE (BYE answered {out.bye_status})")
     if problems:
-        return failed("SIP-FORK-2", "; ".join(problems), evidence)
-    return ok("SIP-FORK-2", "the other branches were cancelled and the call stayed up",
-              evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("the other branches were cancelled and the call stayed up", evidence)
 
 
 def _describe(address: tuple[str, int], out: ForkOutcome) -> str:
@@ -111,10 +112,11 @@ def _describe(address: tuple[str, int], out: ForkOutcome) -> str:
                                            if names else "")
 
 
+@check
 def early_media_separated(out: ForkOutcome) -> Finding:
     """SIP-EARLY-1: early media before the 200, kept per early dialog, continuing after it."""
     if out.answered_at is None:
-        return failed("SIP-EARLY-1", "the call was never answered", out.notes)
+        return failed("the call was never answered", out.notes)
     t = out.answered_at
     evidence: list[str] = []
     problems: list[str] = []
@@ -176,11 +178,12 @@ def early_media_separated(out: ForkOutcome) -> Finding:
     if not after_in or not after_out:
         problems.append("media did not continue both ways after the 200")
     if problems:
-        return failed("SIP-EARLY-1", "; ".join(problems), evidence)
-    return ok("SIP-EARLY-1", "early media flowed per early dialog, no crossover, and went on "
+        return failed("; ".join(problems), evidence)
+    return ok("early media flowed per early dialog, no crossover, and went on "
               "after the 200", evidence)
 
 
+@check
 def declared_early_dialogs(declared: ForkOutcome, beyond: ForkOutcome) -> Finding:
     """SIP-FORK-3: N forks (N declared) all arrive as early dialogs; N+1 is handled cleanly."""
     n = len(declared.branches)
@@ -202,26 +205,28 @@ def declared_early_dialogs(declared: ForkOutcome, beyond: ForkOutcome) -> Findin
         problems.append(f"after {len(beyond.branches)} forks the target no longer answers "
                         "OPTIONS")
     if problems:
-        return failed("SIP-FORK-3", "; ".join(problems), evidence + list(distinct.evidence))
-    return ok("SIP-FORK-3", f"all {n} declared early dialogs arrived; {n + 1} were handled "
+        return failed("; ".join(problems), evidence + list(distinct.evidence))
+    return ok(f"all {n} declared early dialogs arrived; {n + 1} were handled "
               "cleanly", evidence)
 
 
-def early_dtmf_delivered(out: ForkOutcome, requirement: str = "MM-ANCHOR-4") -> Finding:
+@check
+def early_dtmf_delivered(out: ForkOutcome) -> Finding:
     """MM-ANCHOR-4 in the early dialog: the caller's RFC 4733 events, sent before the 200,
     reach the callee of that early dialog before the answer, with digits and durations."""
     branch = out.branches[out.early_to]
     answered = out.answered_at if out.answered_at is not None else float("inf")
     received = [r for r in branch.rtp if r.direction == "received"]
     early = [r for r in received if r.time < answered]
-    found = judge_dtmf(requirement, out.dtmf_sent, branch.offer_received, early, out.notes)
+    found = judge_dtmf(out.dtmf_sent, branch.offer_received, early, out.notes)
     evidence = [*found.evidence, f"{branch.host} received {len(early)} packet(s) before the "
                 f"caller got the 200, {len(received) - len(early)} after (events are counted "
                 "only before)"]
     return dataclasses.replace(found, evidence=tuple(evidence))
 
 
-def fork_crypto_unchanged(out: ForkOutcome, requirement: str = "MM-PROXY-4") -> Finding:
+@check
+def fork_crypto_unchanged(out: ForkOutcome) -> Finding:
     """MM-PROXY-4 with forking: each callee's a=crypto reaches the caller unchanged in that
     callee's own early dialog (and the caller's a=crypto reaches every callee unchanged)."""
     problems, evidence = [], []
@@ -250,8 +255,8 @@ def fork_crypto_unchanged(out: ForkOutcome, requirement: str = "MM-PROXY-4") -> 
     if not offered:
         problems.append("the caller offered no a=crypto (the call was not SRTP)")
     if problems:
-        return failed(requirement, "; ".join(problems), evidence)
-    return ok(requirement, "every branch's a=crypto reached the caller unchanged in its own "
+        return failed("; ".join(problems), evidence)
+    return ok("every branch's a=crypto reached the caller unchanged in its own "
               "early dialog, and the caller's reached every branch", evidence)
 
 

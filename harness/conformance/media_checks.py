@@ -11,14 +11,14 @@ from __future__ import annotations
 from harness.capture.classify import PacketKind
 from harness.capture.flows import flows_of
 from harness.capture.mediapath import MediaPath, MediaPathReport
-from harness.conformance.findings import Finding, failed, informational, ok, require
+from harness.conformance.findings import Finding, check, failed, informational, ok
 from harness.evidence.call import CallOutcome
 from harness.evidence.records import RtpRecord
 
 __all__ = [
     "Finding", "audio_both_ways", "bypass_media_path", "bypass_sdp", "call_established",
     "dtmf_delivered", "forwarding_delay", "heard", "judge_dtmf", "media_flows_at_target",
-    "payloads_unchanged", "proxy_sdp_untouched", "relayed", "require",
+    "payloads_unchanged", "proxy_sdp_untouched", "relayed",
     "security_attributes_unchanged", "srtp_bridged",
 ]
 from harness.media import g711
@@ -38,18 +38,16 @@ def _path(call: CallOutcome) -> MediaPathReport:
     return call.path
 
 
-def call_established(call: CallOutcome, requirement: str = "call") -> Finding:
+@check
+def call_established(call: CallOutcome) -> Finding:
     """The INVITE got a 2xx (a precondition of every media check)."""
     if call.established:
-        return ok(requirement, f"call set up: {call.final_status} {call.final_reason}")
+        return ok(f"call set up: {call.final_status} {call.final_reason}")
     got = (
         f"{call.final_status} {call.final_reason}" if call.final_status else "no final response"
     )
-    return failed(
-        requirement,
-        f"call through the target to {call.request_uri} was not set up: {got}",
-        call.notes,
-    )
+    return failed(f"call through the target to {call.request_uri} was not set up: {got}",
+                  call.notes)
 
 
 def media_flows_at_target(call: CallOutcome) -> list[str]:
@@ -63,6 +61,7 @@ def media_flows_at_target(call: CallOutcome) -> list[str]:
     return lines
 
 
+@check
 def bypass_media_path(call: CallOutcome) -> Finding:
     """MM-BYPASS-1: no media to or from the target; direct flows both ways."""
     path = _path(call)
@@ -70,19 +69,12 @@ def bypass_media_path(call: CallOutcome) -> Finding:
     both_direct = all(d.direct_packets > 0 for d in path.directions.values())
     evidence = path.summary().splitlines()
     if at_target:
-        return failed(
-            "MM-BYPASS-1",
-            f"{len(at_target)} media flow(s) to or from the target in bypass mode",
-            at_target + evidence,
-        )
+        return failed(f"{len(at_target)} media flow(s) to or from the target in bypass mode",
+                      at_target + evidence)
     if not both_direct or path.verdict is not MediaPath.BYPASS:
-        return failed(
-            "MM-BYPASS-1",
-            f"media did not flow endpoint to endpoint both ways (path: {path.verdict.name})",
-            evidence,
-        )
-    return ok("MM-BYPASS-1", "media flowed endpoint to endpoint both ways, none via the target",
-              evidence)
+        return failed(f"media did not flow endpoint to endpoint both ways (path: "
+                      f"{path.verdict.name})", evidence)
+    return ok("media flowed endpoint to endpoint both ways, none via the target", evidence)
 
 
 def _sdp_legs(
@@ -101,6 +93,7 @@ def _transport(sd: SessionDescription | None) -> tuple[str, int] | None:
     return effective_address(sd, 0), sd.media[0].port
 
 
+@check
 def bypass_sdp(call: CallOutcome) -> Finding:
     """MM-BYPASS-2: each side receives the other's connection address and port unchanged."""
     problems, evidence = [], []
@@ -114,11 +107,12 @@ def bypass_sdp(call: CallOutcome) -> Finding:
         if sent is not None and received is not None:
             evidence += [f"  {d}" for d in diff_sdp(sent, received)]
     if problems:
-        return failed("MM-BYPASS-2", "; ".join(problems), evidence)
-    return ok("MM-BYPASS-2", "connection address and port passed end to end both ways", evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("connection address and port passed end to end both ways", evidence)
 
 
-def relayed(call: CallOutcome, requirement: str) -> Finding:
+@check
+def relayed(call: CallOutcome) -> Finding:
     """MM-PROXY-1 / MM-ANCHOR-1: media goes caller<->target<->callee both ways, never direct.
 
     Whether the target re-originated the media (new SSRC/sequence or payload:
@@ -129,19 +123,18 @@ def relayed(call: CallOutcome, requirement: str) -> Finding:
     evidence = path.summary().splitlines()
     incomplete = [k for k, d in path.directions.items() if not d.leg.complete]
     if path.direct_flows:
-        return failed(requirement, "media flowed endpoint to endpoint, around the target",
-                      evidence)
+        return failed("media flowed endpoint to endpoint, around the target", evidence)
     if incomplete:
-        return failed(requirement, f"no relayed media in direction(s) {', '.join(incomplete)}",
-                      evidence)
+        return failed(f"no relayed media in direction(s) {', '.join(incomplete)}", evidence)
     how = (
         "re-originated by the target (SSRC/sequence or payload differ leg to leg)"
         if path.verdict is MediaPath.ANCHORED
         else "passed through untouched (same SSRC, sequence and payload on both legs)"
     )
-    return ok(requirement, f"media relayed via the target both ways; {how}", evidence)
+    return ok(f"media relayed via the target both ways; {how}", evidence)
 
 
+@check
 def proxy_sdp_untouched(call: CallOutcome) -> Finding:
     """MM-PROXY-2: between the legs only o=, c=, the m= port and a=rtcp differ."""
     problems, evidence = [], []
@@ -159,8 +152,8 @@ def proxy_sdp_untouched(call: CallOutcome) -> Finding:
         if addr not in call.target_addresses:
             problems.append(f"{what}: received c= {addr} is not the target's address")
     if problems:
-        return failed("MM-PROXY-2", "; ".join(problems), evidence)
-    return ok("MM-PROXY-2", "only origin, connection address and ports changed", evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("only origin, connection address and ports changed", evidence)
 
 
 SECURITY_ATTRIBUTES = ("crypto", "zrtp-hash")
@@ -176,6 +169,7 @@ def _security_lines(sd: SessionDescription | None) -> list[str]:
     )
 
 
+@check
 def security_attributes_unchanged(call: CallOutcome) -> Finding:
     """MM-PROXY-4: a=crypto and a=zrtp-hash arrive exactly as sent, none added or removed."""
     problems, evidence = [], []
@@ -196,10 +190,11 @@ def security_attributes_unchanged(call: CallOutcome) -> Finding:
             problems.append(f"{what}: {len(removed)} security line(s) removed or changed, "
                             f"{len(added)} added")
     if problems:
-        return failed("MM-PROXY-4", "; ".join(problems), evidence)
-    return ok("MM-PROXY-4", "a=crypto and a=zrtp-hash arrived unchanged both ways", evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("a=crypto and a=zrtp-hash arrived unchanged both ways", evidence)
 
 
+@check
 def payloads_unchanged(call: CallOutcome) -> Finding:
     """MM-PROXY-3: relayed payloads are byte-equal leg to leg, in order, both ways."""
     path = _path(call)
@@ -219,8 +214,8 @@ def payloads_unchanged(call: CallOutcome) -> Finding:
         elif d.matches.matched < d.matches.inbound:
             problems.append(f"{key}: {d.matches.inbound - d.matches.matched} packet(s) lost")
     if problems:
-        return failed("MM-PROXY-3", "; ".join(problems), evidence)
-    return ok("MM-PROXY-3", "payloads byte-equal and in order on both legs, both ways", evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("payloads byte-equal and in order on both legs, both ways", evidence)
 
 
 def heard(
@@ -239,7 +234,8 @@ def heard(
     return count, g711.dominant_frequency(samples), g711.tone_purity(samples, tone_hz)
 
 
-def audio_both_ways(call: CallOutcome, requirement: str) -> Finding:
+@check
+def audio_both_ways(call: CallOutcome) -> Finding:
     """Each side receives audio in its negotiated codec carrying the other side's tone."""
     problems, evidence = [], []
     for who, records, codec, expect in (
@@ -271,10 +267,11 @@ def audio_both_ways(call: CallOutcome, requirement: str) -> Finding:
             problems.append(f"{who}: received payload types {wrong_pt}, negotiated "
                             f"{codec.payload_type}")
     if problems:
-        return failed(requirement, "; ".join(problems), evidence)
-    return ok(requirement, "each side heard the other's tone in its own codec", evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("each side heard the other's tone in its own codec", evidence)
 
 
+@check
 def srtp_bridged(call: CallOutcome) -> Finding:
     """MM-ANCHOR-3: SRTP on the caller's leg, plain RTP on the callee's, audio both ways."""
     problems, evidence = [], []
@@ -311,14 +308,13 @@ def srtp_bridged(call: CallOutcome) -> Finding:
             problems.append("no media from the target to the caller on the wire")
         if leaked:
             problems.append(f"{leaked} packet(s) to the caller carried plain audio, not SRTP")
-    heard = audio_both_ways(call, "MM-ANCHOR-3")
+    heard = audio_both_ways(call)
     evidence += list(heard.evidence)
     if heard.verdict.name == "FAILED":
         problems.append(heard.summary)
     if problems:
-        return failed("MM-ANCHOR-3", "; ".join(problems), evidence)
-    return ok("MM-ANCHOR-3", "SRTP on the caller leg, RTP on the callee leg, audio both ways",
-              evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("SRTP on the caller leg, RTP on the callee leg, audio both ways", evidence)
 
 
 DTMF_DURATION_TOLERANCE = 160  # 20 ms at 8 kHz: one packet's worth
@@ -350,18 +346,17 @@ def received_events(records: list[RtpRecord], payload_type: int) -> list[tuple[s
     ]
 
 
-def judge_dtmf(
-    requirement: str, sent: list[tuple[str, int]], offered_to_callee: SessionDescription | None,
+def judge_dtmf(sent: list[tuple[str, int]], offered_to_callee: SessionDescription | None,
     received: list[RtpRecord], notes: list[str],
 ) -> Finding:
     """RFC 4733 events sent against those received: digits, durations, end packets."""
     evidence = [f"sent: {' '.join(f'{d}/{n // 8} ms' for d, n in sent) or 'nothing'}"]
     if not sent:
-        return failed(requirement, "no DTMF could be sent: the caller's answer negotiated no "
+        return failed("no DTMF could be sent: the caller's answer negotiated no "
                       "telephone-event", evidence + notes)
     pt = telephone_event_pt(offered_to_callee)
     if pt is None:
-        return failed(requirement, "the callee was offered no telephone-event, so the events "
+        return failed("the callee was offered no telephone-event, so the events "
                       "cannot reach it as RFC 4733", evidence)
     got = received_events(received, pt)
     shown = " ".join(f"{d}/{n // 8} ms" + ("" if e else " (no end)") for d, n, e in got)
@@ -377,17 +372,18 @@ def judge_dtmf(
             if not ended:
                 problems.append(f"digit {digit}: no end packet")
     if problems:
-        return failed(requirement, "; ".join(problems), evidence)
-    return ok(requirement, f"{len(sent)} DTMF event(s) arrived with their digits and durations",
-              evidence)
+        return failed("; ".join(problems), evidence)
+    return ok(f"{len(sent)} DTMF event(s) arrived with their digits and durations", evidence)
 
 
-def dtmf_delivered(call: CallOutcome, requirement: str = "MM-ANCHOR-4") -> Finding:
+@check
+def dtmf_delivered(call: CallOutcome) -> Finding:
     """MM-ANCHOR-4: RFC 4733 events the caller sent reach the callee: digits and durations."""
-    return judge_dtmf(requirement, call.dtmf_sent, call.offer_received, call.callee_rtp,
+    return judge_dtmf(call.dtmf_sent, call.offer_received, call.callee_rtp,
                       call.notes)
 
 
+@check
 def forwarding_delay(call: CallOutcome) -> Finding:
     """MM-LAT-1: the target's per-packet forwarding delay, reported (a measurement)."""
     path = _path(call)
@@ -402,7 +398,6 @@ def forwarding_delay(call: CallOutcome) -> Finding:
                 f"jitter {stats.jitter_s * 1e6:.0f} us"
             )
     if missing:
-        return failed("MM-LAT-1", f"no relayed packet could be matched in {', '.join(missing)}",
+        return failed(f"no relayed packet could be matched in {', '.join(missing)}",
                       path.summary().splitlines())
-    return informational("MM-LAT-1", "forwarding delay measured from capture timestamps",
-                         evidence)
+    return informational("forwarding delay measured from capture timestamps", evidence)

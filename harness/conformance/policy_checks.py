@@ -9,7 +9,7 @@ capture (`CallOutcome.path`), the audio from what each endpoint received.
 from __future__ import annotations
 
 from harness.capture.mediapath import MediaPath
-from harness.conformance.findings import Finding, failed, informational, ok
+from harness.conformance.findings import Finding, check, failed, informational, ok
 from harness.conformance.media_checks import TONE_PURITY_MIN, heard
 from harness.evidence.call import CallOutcome
 from harness.evidence.policy import CacOutcome, CallQuality
@@ -35,18 +35,19 @@ def bypass_ids(sd: SessionDescription | None) -> list[str]:
     return found
 
 
-def _not_set_up(call: CallOutcome, requirement: str) -> Finding | None:
+def _not_set_up(call: CallOutcome) -> Finding | None:
     if call.established:
         return None
-    return failed(requirement, f"the call was not set up: {call.final_status} "
+    return failed(f"the call was not set up: {call.final_status} "
                   f"{call.final_reason}".strip(), call.notes)
 
 
-def media_decision(call: CallOutcome, requirement: str, *, bypass: bool, why: str) -> Finding:
+@check
+def media_decision(call: CallOutcome, *, bypass: bool, why: str) -> Finding:
     """The media path on the wire is the one the policy decides: endpoint to endpoint both
     ways and nothing through the target (`bypass`), or relayed through the target both
     ways and nothing direct. `why` says what in the policy decides it."""
-    if (missing := _not_set_up(call, requirement)) is not None:
+    if (missing := _not_set_up(call)) is not None:
         return missing
     assert call.path is not None, "the call was not analysed"
     path = call.path
@@ -60,18 +61,19 @@ def media_decision(call: CallOutcome, requirement: str, *, bypass: bool, why: st
         right = (path.verdict in (MediaPath.PROXY, MediaPath.ANCHORED)
                  and not path.direct_flows)
     if not right:
-        return failed(requirement, f"expected {wanted} ({why}); the wire shows "
+        return failed(f"expected {wanted} ({why}); the wire shows "
                       f"{path.verdict.name}", evidence)
-    return ok(requirement, f"{wanted}, as the policy decides ({why})", evidence)
+    return ok(f"{wanted}, as the policy decides ({why})", evidence)
 
 
+@check
 def bypass_id_carried(call: CallOutcome, invite_id: str, answer_id: str | None = None,
                       ) -> Finding:
     """SFB-3: a bypassed call carries a=x-bypassid in the INVITE's SDP (as the callee got
     it: `invite_id`) and in the 183's and the 200's (as the caller got them: `answer_id`,
     by default the same). A client calling out offers its own ID and gets it back; a
     client called from a gateway gets the gateway's ID and answers with its own."""
-    if (missing := _not_set_up(call, "SFB-3")) is not None:
+    if (missing := _not_set_up(call)) is not None:
         return missing
     answer_id = answer_id or invite_id
     seen = {f"INVITE (at {call.callee})": (bypass_ids(call.offer_received), invite_id),
@@ -84,8 +86,8 @@ def bypass_id_carried(call: CallOutcome, invite_id: str, answer_id: str | None =
     problems += [f"{where} names {ids}, not {wanted}"
                  for where, (ids, wanted) in seen.items() if ids and wanted not in ids]
     if problems:
-        return failed("SFB-3", "; ".join(problems), evidence)
-    return ok("SFB-3", "a=x-bypassid in the INVITE, the 183 and the 200", evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("a=x-bypassid in the INVITE, the 183 and the 200", evidence)
 
 
 def _payloads(records: list[RtpRecord], direction: str) -> dict[int, tuple[int, bytes]]:
@@ -93,10 +95,11 @@ def _payloads(records: list[RtpRecord], direction: str) -> dict[int, tuple[int, 
             for r in records if r.direction == direction and r.packet is not None}
 
 
+@check
 def g711_untouched(call: CallOutcome) -> Finding:
     """SFB-6: on a bypassed call each G.711 packet arrives with the payload type and bytes
     it was sent with: no transcoding on the way."""
-    if (missing := _not_set_up(call, "SFB-6")) is not None:
+    if (missing := _not_set_up(call)) is not None:
         return missing
     problems, evidence = [], []
     for who, sent_by, got_by in ((f"{call.caller} -> {call.callee}", call.caller_rtp,
@@ -119,15 +122,16 @@ def g711_untouched(call: CallOutcome) -> Finding:
         if any(pt not in (0, 8) for pt in codecs):
             problems.append(f"{who}: not G.711 (payload types {codecs})")
     if problems:
-        return failed("SFB-6", "; ".join(problems), evidence)
-    return ok("SFB-6", "G.711 end to end: every packet arrived byte for byte", evidence)
+        return failed("; ".join(problems), evidence)
+    return ok("G.711 end to end: every packet arrived byte for byte", evidence)
 
 
+@check
 def nat_audio(call: CallOutcome) -> Finding:
     """MM-NAT-1: with the callee behind NAT, each side hears the other. Otherwise the
     failure is named: ONE-WAY (one direction missing) or DEAD AIR (both), with the packets
     that were sent and where they went unanswered."""
-    if (missing := _not_set_up(call, "MM-NAT-1")) is not None:
+    if (missing := _not_set_up(call)) is not None:
         return missing
     lost, evidence = [], []
     for who, to, records, sent_by, codec, tone in (
@@ -145,12 +149,13 @@ def nat_audio(call: CallOutcome) -> Finding:
             lost.append(f"{to} -> {who}: {len(sent)} packet(s) sent to {aims or '-'} went "
                         "unanswered")
     if len(lost) == 2:
-        return failed("MM-NAT-1", "DEAD AIR: " + "; ".join(lost), evidence)
+        return failed("DEAD AIR: " + "; ".join(lost), evidence)
     if lost:
-        return failed("MM-NAT-1", "ONE-WAY audio: " + lost[0], evidence)
-    return ok("MM-NAT-1", "audio both ways with the callee behind NAT", evidence)
+        return failed("ONE-WAY audio: " + lost[0], evidence)
+    return ok("audio both ways with the callee behind NAT", evidence)
 
 
+@check
 def clean_failure_without_common_codec(call: CallOutcome) -> Finding:
     """KZ-2: caller and callee share no codec on a bypassed call: the caller gets a final
     failure (488 or another 4xx-6xx), never a 200, and is not left ringing (a 180/183 and
@@ -162,18 +167,17 @@ def clean_failure_without_common_codec(call: CallOutcome) -> Finding:
                 f"final response at the caller: {call.final_status} {call.final_reason}",
                 *call.notes]
     if call.established:
-        return failed("KZ-2", f"the call was answered ({call.final_status}) although the "
+        return failed(f"the call was answered ({call.final_status}) although the "
                       "two sides share no codec: silence", evidence)
     if call.final_status is None:
-        return failed("KZ-2", "the caller " + ("was left ringing into silence" if rang else
+        return failed("the caller " + ("was left ringing into silence" if rang else
                       "got no final response") + " instead of a clean failure", evidence)
     if not 400 <= call.final_status < 700:
-        return failed("KZ-2", f"final response {call.final_status} is not a failure",
-                      evidence)
-    return ok("KZ-2", f"failed cleanly with {call.final_status} {call.final_reason}",
-              evidence)
+        return failed(f"final response {call.final_status} is not a failure", evidence)
+    return ok(f"failed cleanly with {call.final_status} {call.final_reason}", evidence)
 
 
+@check
 def admission_control(cac: CacOutcome) -> Finding:
     """SFB-7: with the WAN link at its limit a further call that needs it is refused (or
     rerouted), a bypassed call still gets through, and bypassed calls are not counted:
@@ -205,11 +209,12 @@ def admission_control(cac: CacOutcome) -> Finding:
         problems.append(f"with {len(cac.bypass_held)} bypassed call(s) up, a WAN call was "
                         f"refused ({status(late)}): bypassed calls were counted")
     if problems:
-        return failed("SFB-7", "; ".join(problems), evidence)
-    return ok("SFB-7", f"the WAN link took {cac.limit} calls and refused the next "
+        return failed("; ".join(problems), evidence)
+    return ok(f"the WAN link took {cac.limit} calls and refused the next "
               f"({status(over)}); bypassed calls were neither refused nor counted", evidence)
 
 
+@check
 def wan_quality(results: list[CallQuality], impairment: str) -> Finding:
     """The measured benefit of bypass (seeds 000, 002): per call and per media leg, loss,
     one-way delay and jitter over the impaired WAN link. Informational: reported, not
@@ -223,12 +228,11 @@ def wan_quality(results: list[CallQuality], impairment: str) -> Finding:
         if not result.call.established or not any(leg.received for leg in result.legs):
             problems.append(f"the {result.mode.value} call carried no media to measure")
     if problems:
-        return failed("SFB-1", "; ".join(problems), evidence)
+        return failed("; ".join(problems), evidence)
 
     def end_to_end(result: CallQuality) -> float:
         return sum(leg.delay_ms_median or 0.0 for leg in result.legs) / 2
 
     by_mode = {r.mode.value: end_to_end(r) for r in results}
     summary = ", ".join(f"{mode} {delay:.1f} ms" for mode, delay in by_mode.items())
-    return informational("SFB-1", f"end-to-end one-way delay per direction: {summary}",
-                         evidence)
+    return informational(f"end-to-end one-way delay per direction: {summary}", evidence)

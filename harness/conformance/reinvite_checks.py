@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from harness.capture.classify import PacketKind
 from harness.capture.flows import flows_of
 from harness.conformance.case import Verdict
-from harness.conformance.findings import Finding, failed, ok
+from harness.conformance.findings import Finding, check, failed, ok
 from harness.conformance.media_checks import (
     TONE_PURITY_MIN,
     call_established,
@@ -126,13 +126,12 @@ def _phases(out: CallOutcome, steps: set[Reinvite]) -> list[Phase]:
     return [p for p in out.phases if p.step in steps]
 
 
-def _judge(
-    requirement: str, out: CallOutcome, steps: set[Reinvite], what: str,
+def _judge(out: CallOutcome, steps: set[Reinvite], what: str,
     sdp_checks: list[tuple[str, list[str]]] | None = None,
 ) -> Finding:
     """Common frame: the call was set up, each step's re-INVITE was accepted, and each
     side received what was asked in every phase from the one before the first step on."""
-    established = call_established(out, requirement)
+    established = call_established(out)
     if established.verdict is not Verdict.OK:
         return established
     phases = _phases(out, steps)
@@ -153,8 +152,8 @@ def _judge(
             problems.append(problem)
         evidence += lines
     if problems:
-        return failed(requirement, "; ".join(problems), evidence + out.notes)
-    return ok(requirement, what, evidence)
+        return failed("; ".join(problems), evidence + out.notes)
+    return ok(what, evidence)
 
 
 def _across(
@@ -173,6 +172,7 @@ def _across(
     return problems, evidence
 
 
+@check
 def hold_resume(out: CallOutcome) -> Finding:
     """SIP-REINV-1: hold (sendonly), inactive and resume (sendrecv) reach the far end, and
     media stops and flows again as asked."""
@@ -181,11 +181,12 @@ def hold_resume(out: CallOutcome) -> Finding:
     for phase in _phases(out, steps):
         problems, evidence = _across(phase, "direction", _direction)
         sdp.append(("; ".join(problems), evidence))
-    return _judge("SIP-REINV-1", out, steps,
+    return _judge(out, steps,
                   "hold, inactive and resume reached the far end; media stopped and resumed "
                   "as asked", sdp)
 
 
+@check
 def media_changed(out: CallOutcome) -> Finding:
     """SIP-REINV-2: a re-offered codec and a new media address take effect on the wire."""
     sdp = []
@@ -196,10 +197,11 @@ def media_changed(out: CallOutcome) -> Finding:
                 f"selects {got.encoding + '/' + str(got.payload_type) if got else 'nothing'}")
         bad = got is None or str(got.payload_type) not in offered
         sdp.append((line if bad else "", [line]))
-    return _judge("SIP-REINV-2", out, {Reinvite.CODEC, Reinvite.ADDRESS},
+    return _judge(out, {Reinvite.CODEC, Reinvite.ADDRESS},
                   "the new codec and the new media addresses took effect on the wire", sdp)
 
 
+@check
 def offerless_reinvite(out: CallOutcome) -> Finding:
     """SIP-REINV-3: a re-INVITE without SDP gets the offer in the 200 and the answer in the
     ACK, and media flows both ways at the addresses that exchange set."""
@@ -210,10 +212,11 @@ def offerless_reinvite(out: CallOutcome) -> Finding:
                 f"as received: {_address(phase.callee_sdp_received)}")
         bad = phase.accepted and phase.callee_sdp_received is None
         sdp.append(("[offerless] the ACK brought the callee no answer" if bad else "", [line]))
-    return _judge("SIP-REINV-3", out, {Reinvite.OFFERLESS},
+    return _judge(out, {Reinvite.OFFERLESS},
                   "offer in the 200, answer in the ACK; media both ways afterwards", sdp)
 
 
+@check
 def bypass_reinvite(out: CallOutcome) -> Finding:
     """MM-BYPASS-3: in bypass mode a re-INVITE's new addresses pass end to end and the media
     moves to them directly, never through the target."""
@@ -245,11 +248,11 @@ def bypass_reinvite(out: CallOutcome) -> Finding:
             if others:
                 problems.append(f"[{phase.name}] RTP to {dst[0]}:{dst[1]} also came from "
                                 f"{', '.join(others)}")
-    base = _judge("MM-BYPASS-3", out, {Reinvite.ADDRESS}, "")
+    base = _judge(out, {Reinvite.ADDRESS}, "")
     if base.verdict is not Verdict.OK:
         problems = [base.summary, *problems]
         evidence = list(base.evidence) + evidence
     if problems:
-        return failed("MM-BYPASS-3", "; ".join(problems), evidence)
-    return ok("MM-BYPASS-3", "the re-INVITE's new addresses passed end to end and media moved "
+        return failed("; ".join(problems), evidence)
+    return ok("the re-INVITE's new addresses passed end to end and media moved "
               "to them directly, none via the target", evidence)

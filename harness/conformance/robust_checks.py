@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from harness.conformance.findings import Finding, failed, ok
+from harness.conformance.findings import Finding, check, failed, ok
 from harness.evidence.call import CallOutcome
 from harness.evidence.robust import RelayProbe
 
@@ -11,6 +11,7 @@ __all__ = ["no_media_after_bye", "no_media_from_strangers", "survives_malformed_
            "survives_torture"]
 
 
+@check
 def survives_torture(category: str, sent: int, options_answered: bool,
                      call: CallOutcome) -> Finding:
     """ROB-1: after the category's malformed messages the target still answers OPTIONS
@@ -29,11 +30,11 @@ def survives_torture(category: str, sent: int, options_answered: bool,
     elif not heard or not back:
         problems.append("the next call carried no media both ways")
     if problems:
-        return failed("ROB-1", f"after {category}: " + "; ".join(problems), evidence)
-    return ok("ROB-1", f"after {category} the target answers OPTIONS and completes a call",
-              evidence)
+        return failed(f"after {category}: " + "; ".join(problems), evidence)
+    return ok(f"after {category} the target answers OPTIONS and completes a call", evidence)
 
 
+@check
 def no_media_from_strangers(probe: RelayProbe) -> Finding:
     """ROB-2: RTP from a host the session did not negotiate, sent to one of the call's
     relay ports after the learning window, reaches neither endpoint."""
@@ -45,14 +46,15 @@ def no_media_from_strangers(probe: RelayProbe) -> Finding:
                 f"the call's endpoints received {probe.injected_received} of them",
                 *probe.notes]
     if not probe.call.established or not probe.injected:
-        return failed("ROB-2", "the call did not get far enough to inject media", evidence)
+        return failed("the call did not get far enough to inject media", evidence)
     if probe.injected_received:
-        return failed("ROB-2", f"{probe.injected_received} of {probe.injected} packets from "
+        return failed(f"{probe.injected_received} of {probe.injected} packets from "
                       f"{probe.injected_from}, which the session never negotiated, were "
                       "relayed to the call's endpoints", evidence)
-    return ok("ROB-2", "media from an unnegotiated host was not relayed", evidence)
+    return ok("media from an unnegotiated host was not relayed", evidence)
 
 
+@check
 def survives_malformed_media(probe: RelayProbe) -> Finding:
     """ROB-2: malformed STUN and RTP from a host the session did not negotiate, thrown at a
     relay port, leave the target toward neither endpoint, and the caller's media goes on
@@ -66,8 +68,7 @@ def survives_malformed_media(probe: RelayProbe) -> Finding:
                 f"packet(s); the callee received {probe.callee_got_after_garbage}",
                 *probe.notes]
     if not probe.garbage_sent:
-        return failed("ROB-2", "the call did not get far enough to send malformed media",
-                      evidence)
+        return failed("the call did not get far enough to send malformed media", evidence)
     problems = []
     if probe.garbage_relayed:
         problems.append(f"{len(probe.garbage_relayed)} kind(s) of malformed datagram from an "
@@ -77,19 +78,20 @@ def survives_malformed_media(probe: RelayProbe) -> Finding:
                         f"datagrams ({probe.callee_got_after_garbage} of "
                         f"{probe.caller_sent_after_garbage})")
     if problems:
-        return failed("ROB-2", "; ".join(problems), evidence)
-    return ok("ROB-2", "malformed STUN and RTP from a stranger were dropped and the call's "
+        return failed("; ".join(problems), evidence)
+    return ok("malformed STUN and RTP from a stranger were dropped and the call's "
               "media kept flowing", evidence)
 
 
+@check
 def no_media_after_bye(probe: RelayProbe) -> Finding:
     """ROB-3: after the BYE, packets to the call's old relay port reach nobody."""
     evidence = [f"after the BYE the caller sent {probe.after_bye_sent} packet(s) to the old "
                 "relay port; a socket on the callee's old port received "
                 f"{probe.after_bye_received}", *probe.notes]
     if not probe.after_bye_sent:
-        return failed("ROB-3", "nothing could be sent after the BYE", evidence)
+        return failed("nothing could be sent after the BYE", evidence)
     if probe.after_bye_received:
-        return failed("ROB-3", f"{probe.after_bye_received} packet(s) sent to the old relay "
+        return failed(f"{probe.after_bye_received} packet(s) sent to the old relay "
                       "port after the BYE were still forwarded", evidence)
-    return ok("ROB-3", "the relay ports of the ended call forward nothing", evidence)
+    return ok("the relay ports of the ended call forward nothing", evidence)

@@ -7,6 +7,7 @@
   place captured calls
 - `policies`: ``sfb_call``, ``kazoo_call`` and ``cac_run``, calls through the bypass-policy
   profiles
+- `verdicts`: ``judge``, which keeps a case's findings and fails it on a FAILED one
 - `load`: ``load_run`` (``sbc-harness load``) and its side-by-side table at the end
 """
 
@@ -22,15 +23,15 @@ from harness.pytest_plugin.load import load_run, pytest_terminal_summary
 from harness.pytest_plugin.options import pytest_addoption
 from harness.pytest_plugin.policies import cac_run, kazoo_call, sfb_call, wan_run
 from harness.pytest_plugin.reporting import (
-    _clear_findings,
     pytest_collection_modifyitems,
     pytest_runtest_makereport,
     pytest_sessionfinish,
 )
+from harness.pytest_plugin.verdicts import judge
 
 __all__ = [
-    "_clear_findings", "cac_run", "dr_call", "fork_call", "harness_config", "kazoo_call", "lab",
+    "cac_run", "dr_call", "fork_call", "harness_config", "kazoo_call", "lab",
     "load_run", "media_call", "pytest_terminal_summary", "pytest_addoption", "sfb_call",
     "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
-    "pytest_sessionfinish", "pytest_unconfigure", "target", "wan_run",
+    "pytest_sessionfinish", "pytest_unconfigure", "target", "wan_run", "judge",
 ]

@@ -23,13 +23,13 @@ import allure
 import pytest
 
 from harness import __version__
-from harness.conformance.case import CASE_ATTR, Case, Verdict
-from harness.conformance.findings import LAST_FINDINGS
+from harness.conformance.case import Case, Verdict
 from harness.conformance.references import reference_links
 from harness.errors import TargetViolation
 from harness.paths import REPORTS
 from harness.pytest_plugin.fixtures import loaded_target
 from harness.pytest_plugin.options import CONFIG_KEY
+from harness.pytest_plugin.verdicts import FINDINGS_KEY, case_of
 
 AREAS = {
     "MM": "Media handling modes",
@@ -39,12 +39,6 @@ AREAS = {
     "KZ": "Kazoo policies",
     "ROB": "Robustness",
 }
-
-
-def case_of(item: pytest.Item) -> Case | None:
-    fn = getattr(item, "function", None)
-    meta = getattr(fn, CASE_ATTR, None)
-    return meta if isinstance(meta, Case) else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -127,11 +121,6 @@ def _mark_for_allure(item: pytest.Item, meta: Case) -> None:
     ))
 
 
-@pytest.fixture(autouse=True)
-def _clear_findings() -> None:
-    LAST_FINDINGS.clear()
-
-
 def graded_verdict(
     meta: Case, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None
 ) -> str:
@@ -157,12 +146,13 @@ def pytest_runtest_makereport(
     meta = case_of(item)
     if meta is not None and (report.when == "call" or not report.passed):
         allure.dynamic.label("verdict", graded_verdict(meta, report, call.excinfo))
-    if report.when == "call" and LAST_FINDINGS:
+    findings = item.stash.get(FINDINGS_KEY, [])
+    if report.when == "call" and findings and meta is not None:
         allure.attach(
-            "\n\n".join(str(f) for f in LAST_FINDINGS), name="findings",
-            attachment_type=allure.attachment_type.TEXT,
+            "\n\n".join([f"Findings of the case judging {', '.join(meta.requirements)}:",
+                          *(str(f) for f in findings)]),
+            name="findings", attachment_type=allure.attachment_type.TEXT,
         )
-        LAST_FINDINGS.clear()
     if report.when == "call" and report.failed and call.excinfo is not None:
         exc = call.excinfo.value
         if isinstance(exc, TargetViolation) and exc.evidence is not None:

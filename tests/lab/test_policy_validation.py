@@ -43,18 +43,18 @@ async def test_comparing_with_the_main_sites_id_fails_sfb_1(tmp_path: Path,
                            inbound=inbound)
         across = await _sfb(lab, target, tmp_path, "caller", "branch2", "main",
                             inbound=inbound)
-    found = pc.media_decision(local, "SFB-1", bypass=True, why="same branch ID")
+    found = pc.media_decision(local, bypass=True, why="same branch ID")
     assert found.verdict is Verdict.FAILED and "the wire shows PROXY" in found.summary
-    found = pc.media_decision(across, "SFB-1", bypass=False, why="IDs differ")
+    found = pc.media_decision(across, bypass=False, why="IDs differ")
     assert found.verdict is Verdict.FAILED and "the wire shows BYPASS" in found.summary
 
 
 @pytest.mark.parametrize(("setting", "client", "id_of", "check", "summary"), [
     ("off", "branch1", "branch",
-     lambda o: pc.media_decision(o, "SFB-2", bypass=True, why="Always Bypass"),
+     lambda o: pc.media_decision(o, bypass=True, why="Always Bypass"),
      "the wire shows PROXY"),
     ("all-clients", "caller", None,
-     lambda o: pc.media_decision(o, "SFB-8", bypass=False, why="unsupported client"),
+     lambda o: pc.media_decision(o, bypass=False, why="unsupported client"),
      "the wire shows BYPASS"),
 ])
 async def test_always_bypass_misapplied_fails(
@@ -72,7 +72,7 @@ async def test_external_clients_taken_for_internal_fail_sfb_8(tmp_path: Path) ->
     async with started(with_define(tmp_path, SFB_CHECK_EXTERNAL="no"), tmp_path) as (
             lab, target):
         out = await _sfb(lab, target, tmp_path, "natted", "callee1", "main")
-    found = pc.media_decision(out, "SFB-8", bypass=False, why="external client")
+    found = pc.media_decision(out, bypass=False, why="external client")
     assert found.verdict is Verdict.FAILED and "the wire shows" in found.summary
 
 
@@ -112,7 +112,7 @@ async def _kazoo(lab: Lab, target: Target, tmp_path: Path, user: str,
 async def test_an_ignored_bypass_media_flag_fails_kz_1(tmp_path: Path) -> None:
     async with started(with_define(tmp_path, KZ_BYPASS_MEDIA="^$"), tmp_path) as (lab, target):
         out = await _kazoo(lab, target, tmp_path, "alice")
-    found = pc.media_decision(out, "KZ-1", bypass=True, why="alice: bypass_media true")
+    found = pc.media_decision(out, bypass=True, why="alice: bypass_media true")
     assert found.verdict is Verdict.FAILED and "the wire shows" in found.summary
 
 
@@ -159,7 +159,7 @@ async def test_a_peer_that_takes_media_only_from_the_signalling_host_fails_sfb_4
         out = new_outcome(lab, target, MediaMode.PROXY, pcap=tmp_path / "peer.pcap",
                           caller_host="medsrv", caller_media_host="caller")
         await captured_call(out, lab, target)
-    found = audio_both_ways(out, "SFB-4")
+    found = audio_both_ways(out)
     assert found.verdict is Verdict.FAILED
     assert "caller heard nothing" in found.summary and "callee1 heard nothing" in found.summary
 

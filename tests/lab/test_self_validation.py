@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from peer_copies import OLD_ANCHOR_OFFER_FLAGS, OLD_PROXY_FLAGS, started, with_define
 
 from harness.conformance import Verdict
@@ -43,12 +42,10 @@ async def test_bypass_sdp_fails_when_the_target_rewrites_c(media_call: MediaCall
     assert "198.18.0.2" in rewritten.summary
 
 
-@pytest.mark.parametrize("requirement", ["MM-PROXY-1", "MM-ANCHOR-1"])
-async def test_relay_checks_fail_when_media_bypasses(
-    media_call: MediaCall, requirement: str
-) -> None:
-    assert mc.relayed(await media_call(PROXY), requirement).verdict is Verdict.OK
-    found = mc.relayed(await media_call(BYPASS), requirement)
+async def test_relay_check_fails_when_media_bypasses(media_call: MediaCall) -> None:
+    # The one check of MM-PROXY-1 and MM-ANCHOR-1.
+    assert mc.relayed(await media_call(PROXY)).verdict is Verdict.OK
+    found = mc.relayed(await media_call(BYPASS))
     assert found.verdict is Verdict.FAILED
     assert "around the target" in found.summary
 
@@ -56,10 +53,10 @@ async def test_relay_checks_fail_when_media_bypasses(
 async def test_relay_check_reports_whether_the_target_reoriginated(
     media_call: MediaCall,
 ) -> None:
-    proxied = mc.relayed(await media_call(PROXY), "MM-PROXY-1")
+    proxied = mc.relayed(await media_call(PROXY))
     assert "passed through untouched" in proxied.summary
     transcoded = await media_call(ANCHORED, caller=Side(codecs=(PCMU,)))
-    assert "re-originated" in mc.relayed(transcoded, "MM-ANCHOR-1").summary
+    assert "re-originated" in mc.relayed(transcoded).summary
 
 
 async def test_proxy_sdp_check_fails_when_the_target_changes_codecs(
@@ -91,18 +88,18 @@ async def test_payload_check_fails_when_the_target_transcodes(media_call: MediaC
 async def test_transcoding_check_fails_without_transcoding(media_call: MediaCall) -> None:
     pcmu_only, pcma_only = Side(codecs=(PCMU,)), Side(codecs=(PCMA,))
     anchored = await media_call(ANCHORED, caller=pcmu_only, callee=pcma_only)
-    assert mc.audio_both_ways(anchored, "MM-ANCHOR-2").verdict is Verdict.OK
+    assert mc.audio_both_ways(anchored).verdict is Verdict.OK
     proxied = await media_call(PROXY, caller=pcmu_only, callee=pcma_only)
-    assert mc.call_established(proxied, "MM-ANCHOR-2").verdict is Verdict.FAILED
+    assert mc.call_established(proxied).verdict is Verdict.FAILED
     assert proxied.final_status == 488
-    assert mc.audio_both_ways(proxied, "MM-ANCHOR-2").verdict is Verdict.FAILED
+    assert mc.audio_both_ways(proxied).verdict is Verdict.FAILED
 
 
 async def test_tone_check_fails_when_the_wrong_tone_arrives(media_call: MediaCall) -> None:
     call = await media_call(PROXY)
-    assert mc.audio_both_ways(call, "MM-ANCHOR-2").verdict is Verdict.OK
+    assert mc.audio_both_ways(call).verdict is Verdict.OK
     call.callee_tone_hz = 2000.0  # what the caller "should" have heard: it did not
-    assert mc.audio_both_ways(call, "MM-ANCHOR-2").verdict is Verdict.FAILED
+    assert mc.audio_both_ways(call).verdict is Verdict.FAILED
 
 
 async def test_srtp_bridge_check_fails_when_srtp_passes_end_to_end(
