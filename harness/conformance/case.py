@@ -23,14 +23,22 @@ REQUIREMENT_RE = re.compile(r"^[A-Z]+(-[A-Z]+)?-\d+$")
 
 
 class Verdict(enum.Enum):
-    """Graded verdicts beyond pass/fail."""
+    """Graded verdicts beyond pass/fail: of a finding, of a case (the ``verdict`` label
+    the plugin puts on its Allure result) and of a requirement in the matrix.
+
+    The values are the labels as written to the Allure results and ``matrix.json``;
+    compare members, and use ``.value`` only where a string is written or shown.
+    """
 
     OK = "OK"
-    NON_STRICT = "NON-STRICT"  # a SHOULD was missed
+    NON_STRICT = "NON-STRICT"  # a SHOULD was missed; the case passes
     INFORMATIONAL = "INFORMATIONAL"  # a measurement, reported
     UNSUPPORTED = "UNSUPPORTED"  # the target does not claim the capability
     FAILED = "FAILED"  # the target violated the requirement
     BROKEN = "BROKEN"  # the harness or the lab broke: no verdict
+    KNOWN_DEVIATION = "KNOWN DEVIATION"  # failed as the target file declares it does
+    SKIPPED = "SKIPPED"  # skipped for another reason than UNSUPPORTED
+    NOT_RUN = "NOT RUN"  # a requirement no case of the run checks (matrix only)
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ class Case:
 CASE_ATTR = "__sbc_case__"
 # allure-pytest reads a test's display name from this attribute after setup.
 ALLURE_NAME_ATTR = "__allure_display_name__"
+# The Allure label that carries a case's graded verdict (a `Verdict` value).
+VERDICT_LABEL = "verdict"
 
 
 def case(

@@ -12,6 +12,7 @@ import re
 from harness.capture.classify import PacketKind, classify
 from harness.conformance.case import Verdict
 from harness.conformance.findings import Finding, check, failed, ok
+from harness.conformance.gaps import unread_gap
 from harness.conformance.media_checks import TONE_PURITY_MIN, heard, judge_dtmf
 from harness.evidence.records import RtpRecord
 from harness.evidence.teams import DrOutcome
@@ -19,11 +20,13 @@ from harness.ice.stun import UNKNOWN_OPTIONAL_ATTRIBUTE, parse
 from harness.sdp import SessionDescription
 
 __all__ = [
-    "audio_both_ways_dr", "candidates_ice_lite", "checks_answered", "no_checks_from_target",
-    "ice_stable_183_to_200", "malformed_stun_discarded", "no_checks_needed_after_200",
-    "reinvite_without_restart", "early_dtmf_to_teams", "forked_devices_converge",
+    "audio_both_ways_dr", "bypass_offer_attributes", "candidates_ice_lite", "checks_answered",
+    "early_dtmf_to_teams", "early_media_follows_nomination", "early_media_latches",
+    "early_media_on_highest_priority", "forked_devices_converge", "ice_stable_183_to_200",
+    "malformed_stun_discarded", "no_checks_from_target", "no_checks_needed_after_200",
     "nominated_pair_carries_media", "non_audio_rejected", "one_offered_suite_answered",
-    "sdes_offer_format", "bypass_offer_attributes", "unknown_attribute_ignored",
+    "reinvite_without_restart", "sdes_offer_format", "several_crypto_lines_accepted",
+    "unknown_attribute_ignored",
 ]
 
 _INLINE = re.compile(r"^inline:([A-Za-z0-9+/=]+)(\|[^|]+)?(\|\d+:\d+)?$")
@@ -111,6 +114,9 @@ def no_checks_from_target(out: DrOutcome) -> Finding:
     if requests:
         return failed(f"the target sent {len(requests)} connectivity check(s) of "
                       "its own", requests[:20])
+    if (gap := unread_gap(out, out.target_addresses,
+                          "the target sent no connectivity check")) is not None:
+        return gap
     stun = sum(1 for p in out.packets if classify(p.payload) is PacketKind.STUN)
     return ok("no Binding request from the target in the capture",
               [f"{stun} STUN packet(s) captured, none a request from a target address"])

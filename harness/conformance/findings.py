@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import ParamSpec
 
 from harness.conformance.case import Verdict
-from harness.errors import TargetViolation
+from harness.errors import HarnessError, TargetViolation
 
-__all__ = ["CHECKS", "Finding", "check", "failed", "informational", "ok", "violation"]
+__all__ = ["CHECKS", "Finding", "broken", "check", "failed", "informational", "non_strict", "ok",
+           "violation"]
 
 P = ParamSpec("P")
 
@@ -49,6 +50,19 @@ def informational(summary: str, evidence: Sequence[str] = ()) -> Finding:
     return Finding(Verdict.INFORMATIONAL, summary, tuple(evidence))
 
 
+def non_strict(summary: str, evidence: Sequence[str] = ()) -> Finding:
+    """A SHOULD the target missed: the case still passes, graded NON-STRICT (unless
+    another of its findings FAILED)."""
+    return Finding(Verdict.NON_STRICT, summary, tuple(evidence))
+
+
+def broken(summary: str, evidence: Sequence[str] = ()) -> Finding:
+    """The evidence cannot decide: e.g. frames the capture reader could not read involve
+    the address a check would clear. The case is BROKEN (no verdict) unless another of
+    its findings FAILED."""
+    return Finding(Verdict.BROKEN, summary, tuple(evidence))
+
+
 #: Every check, by its qualified name ("media_checks.relayed"): the unit tests make sure
 #: each is shown both passing and failing over recorded evidence.
 CHECKS: dict[str, Callable[..., Finding]] = {}
@@ -66,11 +80,14 @@ def check(fn: Callable[P, Finding]) -> Callable[P, Finding]:
     return named
 
 
-def violation(findings: Sequence[Finding], requirements: Sequence[str]) -> TargetViolation | None:
-    """The TargetViolation to raise for `findings` of a case judging `requirements`, or
-    None when none of them FAILED."""
-    bad = [f for f in findings if f.verdict is Verdict.FAILED]
-    if not bad:
-        return None
-    head = f"{', '.join(requirements) or 'the case'} FAILED:"
-    return TargetViolation("\n".join([head, *(str(f) for f in bad)]))
+def violation(findings: Sequence[Finding], requirements: Sequence[str]
+              ) -> TargetViolation | HarnessError | None:
+    """What to raise for `findings` of a case judging `requirements`: a TargetViolation
+    when one of them FAILED, else a HarnessError (BROKEN: no verdict) when one could not
+    decide, else None."""
+    for verdict, error in ((Verdict.FAILED, TargetViolation), (Verdict.BROKEN, HarnessError)):
+        bad = [f for f in findings if f.verdict is verdict]
+        if bad:
+            head = f"{', '.join(requirements) or 'the case'} {verdict.value}:"
+            return error("\n".join([head, *(str(f) for f in bad)]))
+    return None

@@ -12,6 +12,7 @@ from harness.capture.classify import PacketKind
 from harness.capture.flows import flows_of
 from harness.capture.mediapath import MediaPath, MediaPathReport
 from harness.conformance.findings import Finding, check, failed, informational, ok
+from harness.conformance.gaps import endpoint_addresses, unread_gap
 from harness.evidence.call import CallOutcome
 from harness.evidence.records import RtpRecord
 
@@ -74,6 +75,9 @@ def bypass_media_path(call: CallOutcome) -> Finding:
     if not both_direct or path.verdict is not MediaPath.BYPASS:
         return failed(f"media did not flow endpoint to endpoint both ways (path: "
                       f"{path.verdict.name})", evidence)
+    if (gap := unread_gap(call, call.target_addresses,
+                          "no media went to or from the target")) is not None:
+        return gap
     return ok("media flowed endpoint to endpoint both ways, none via the target", evidence)
 
 
@@ -131,7 +135,11 @@ def relayed(call: CallOutcome) -> Finding:
         if path.verdict is MediaPath.ANCHORED
         else "passed through untouched (same SSRC, sequence and payload on both legs)"
     )
+    if (gap := unread_gap(call, endpoint_addresses(call),
+                          "no media went endpoint to endpoint")) is not None:
+        return gap
     return ok(f"media relayed via the target both ways; {how}", evidence)
+
 
 
 @check

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from harness.capture.mediapath import MediaPath
 from harness.conformance.findings import Finding, check, failed, informational, ok
+from harness.conformance.gaps import endpoint_addresses, unread_gap
 from harness.conformance.media_checks import TONE_PURITY_MIN, heard
 from harness.evidence.call import CallOutcome
 from harness.evidence.policy import CacOutcome, CallQuality
@@ -63,6 +64,11 @@ def media_decision(call: CallOutcome, *, bypass: bool, why: str) -> Finding:
     if not right:
         return failed(f"expected {wanted} ({why}); the wire shows "
                       f"{path.verdict.name}", evidence)
+    gap = (unread_gap(call, call.target_addresses, "no media went to or from the target")
+           if bypass else
+           unread_gap(call, endpoint_addresses(call), "no media went endpoint to endpoint"))
+    if gap is not None:
+        return gap
     return ok(f"{wanted}, as the policy decides ({why})", evidence)
 
 

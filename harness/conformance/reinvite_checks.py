@@ -24,6 +24,7 @@ from harness.capture.classify import PacketKind
 from harness.capture.flows import flows_of
 from harness.conformance.case import Verdict
 from harness.conformance.findings import Finding, check, failed, ok
+from harness.conformance.gaps import unread_gap
 from harness.conformance.media_checks import (
     TONE_PURITY_MIN,
     call_established,
@@ -254,5 +255,8 @@ def bypass_reinvite(out: CallOutcome) -> Finding:
         evidence = list(base.evidence) + evidence
     if problems:
         return failed("; ".join(problems), evidence)
+    if (gap := unread_gap(out, out.target_addresses,
+                          "no media went to or from the target")) is not None:
+        return gap
     return ok("the re-INVITE's new addresses passed end to end and media moved "
               "to them directly, none via the target", evidence)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from harness.conformance.findings import Finding, check, failed, ok
+from harness.conformance.gaps import unread_gap
 from harness.evidence.call import CallOutcome
 from harness.evidence.robust import RelayProbe
 
@@ -79,6 +80,9 @@ def survives_malformed_media(probe: RelayProbe) -> Finding:
                         f"{probe.caller_sent_after_garbage})")
     if problems:
         return failed("; ".join(problems), evidence)
+    if (gap := unread_gap(probe.call, probe.call.target_addresses,
+                          "no malformed datagram left the target")) is not None:
+        return gap
     return ok("malformed STUN and RTP from a stranger were dropped and the call's "
               "media kept flowing", evidence)
 

@@ -11,8 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.capture.mediapath import MediaPathReport
-from harness.capture.pcap import CapturedPacket
+from harness.capture.mediapath import MediaPathReport, classify_media_path
+from harness.capture.pcap import CapturedPacket, UnreadFrame
 from harness.evidence.records import RtpRecord, SipRecord
 from harness.media.modes import MediaMode
 from harness.sdp import Codec, SessionDescription
@@ -32,6 +32,9 @@ class CaptureEvidence:
     notes: list[str] = field(default_factory=list)
     # capture only traffic from or to `hosts` (a call sampled during a load run)
     capture_only_hosts: bool = False
+    # frames of the capture that are not IPv4/UDP (IPv6, fragments, ...): never judged,
+    # so a check that would clear an address they involve cannot conclude (BROKEN)
+    unread: list[UnreadFrame] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -138,3 +141,12 @@ class CallOutcome(CaptureEvidence):
     @property
     def established(self) -> bool:
         return self.final_status is not None and 200 <= self.final_status < 300
+
+
+def media_path(call: CallOutcome) -> MediaPathReport:
+    """The media path of `call` as its capture shows it, between the caller's media host
+    and the callee (the target's addresses and the lab's hosts as the call named them)."""
+    return classify_media_path(
+        call.packets, endpoints=call.hosts, target_addresses=call.target_addresses,
+        a=call.caller_media_host or call.caller, b=call.callee,
+    )

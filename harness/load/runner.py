@@ -189,7 +189,7 @@ async def run_load(lab: Lab, target: Target, mode: MediaMode, plan: LoadPlan, wo
     async with capturing(lab, pcap, buffer_kib=131072, snaplen=2048):
         uas.start()
         try:
-            await _await_bound(lab, LOAD_CALLEE, SIPP_CALLEE_PORT, uas)
+            await _await_bound(LOAD_CALLEE, SIPP_CALLEE_PORT, uas)
             cpu0, _ = netns_cpu_seconds(target_ns)
             t0 = time.monotonic()
             uac.start()
@@ -228,7 +228,7 @@ async def _samples(sampler: Sampler, plan: LoadPlan, uac: SippProcess) -> list[S
     return out
 
 
-async def _await_bound(lab: Lab, host: str, port: int, proc: SippProcess,
+async def _await_bound(host: str, port: int, proc: SippProcess,
                        timeout: float = 5.0) -> None:
     """Wait until SIPp has bound its SIP port in `host`'s namespace."""
     loop = asyncio.get_running_loop()

@@ -1,5 +1,8 @@
 """The pytest plugin of sbc-harness: one module per concern.
 
+Loaded through the package's ``pytest11`` entry point (``sbc_harness``) wherever the
+package is installed: no conftest lists it.
+
 - `options`: command-line options and the run's configuration
 - `fixtures`: lab and target per session, teardown on failure and Ctrl-C
 - `reporting`: case metadata to markers, skips and Allure labels; environment
@@ -15,6 +18,7 @@ from harness.pytest_plugin.calls import dr_call, fork_call, media_call
 from harness.pytest_plugin.fixtures import (
     harness_config,
     lab,
+    pytest_collection_finish,
     pytest_configure,
     pytest_unconfigure,
     target,
@@ -22,6 +26,7 @@ from harness.pytest_plugin.fixtures import (
 from harness.pytest_plugin.load import load_run, pytest_terminal_summary
 from harness.pytest_plugin.options import pytest_addoption
 from harness.pytest_plugin.policies import cac_run, kazoo_call, sfb_call, wan_run
+from harness.pytest_plugin.recording import pytest_runtest_teardown
 from harness.pytest_plugin.reporting import (
     pytest_collection_modifyitems,
     pytest_runtest_makereport,
@@ -32,6 +37,8 @@ from harness.pytest_plugin.verdicts import judge
 __all__ = [
     "cac_run", "dr_call", "fork_call", "harness_config", "kazoo_call", "lab",
     "load_run", "media_call", "pytest_terminal_summary", "pytest_addoption", "sfb_call",
-    "pytest_collection_modifyitems", "pytest_configure", "pytest_runtest_makereport",
-    "pytest_sessionfinish", "pytest_unconfigure", "target", "wan_run", "judge",
+    "pytest_collection_finish", "pytest_collection_modifyitems", "pytest_configure",
+    "pytest_runtest_makereport",
+    "pytest_runtest_teardown", "pytest_sessionfinish", "pytest_unconfigure", "target",
+    "wan_run", "judge",
 ]

@@ -42,7 +42,7 @@ from harness.scenarios.captured import (
 from harness.scenarios.teams import captured_to_teams_call, new_to_teams
 from harness.scenarios.teams.parties import DrKnobs
 from harness.targets.base import Target
-from harness.targets.ready import sip_options_ping
+from harness.targets.ready import target_still_answers
 
 PCAP_TYPE = "application/vnd.tcpdump.pcap"
 
@@ -232,44 +232,40 @@ class ForkRunner:
         label: str | None = None, dtmf: str = "", srtp: bool = False,
     ) -> ForkOutcome:
         lab, target, spec = self.runner.lab, self.runner.target, self.runner.target.loaded.spec
-        item = self.runner.item
-        name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         out = new_fork(
             lab, target, mode, callees=callees, answerer=answerer, early_to=early_to,
             early_media_s=early_media_s, streaming=streaming, dtmf=dtmf, srtp=srtp,
-            pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap",
+            pcap=self.runner.pcap_for(label),
         )
-        mark = target.log_mark()
-        try:
-            await captured_fork(out, lab, target)
-        finally:
-            tag = label or f"fork ({mode.value})"
-            attach_capture(tag, out.pcap, out.ladder)
-            attach_diagrams(tag, out.packets, out.hosts, out.target_addresses)
-            legs: list[Leg] = [(f"offer: caller -> {b.host}", out.offer_sent, b.offer_received)
-                               for b in out.branches if b.reached]
-            legs += [(f"{b.host}'s 183 -> caller", b.sdp_sent,
-                      d.sdp if (d := out.dialog_of(b)) is not None else None)
-                     for b in out.branches if b.sdp_sent is not None]
-            if out.offer_sent is not None:
-                allure.attach(sdp_legs_html(legs), name=f"{tag}: SDP per leg, sent vs received",
-                              attachment_type=allure.attachment_type.HTML)
-            dialogs = "\n".join(
-                f"{d.status} To-tag {d.to_tag}\n"
-                + (bytes(d.sdp).decode(errors="replace") if d.sdp else "(no SDP)")
-                for d in out.early_dialogs
-            )
-            if dialogs:
-                allure.attach(dialogs, name=f"{tag}: early dialogs and their SDP",
-                              attachment_type=allure.attachment_type.TEXT)
-            self.runner._remember_logs(mark)
-        out.target_alive_after = False
-        for _ in range(5):  # a few tries: one lost datagram must not make it look dead
-            if await sip_options_ping(lab.netns(spec.signalling.host), target.sip_address):
-                out.target_alive_after = True
-                break
-        self.runner.check_config(mark)
+        async with self.runner.watching():
+            try:
+                await captured_fork(out, lab, target)
+            finally:
+                self._attach(out, label or f"fork ({mode.value})")
+            out.target_alive_after = await target_still_answers(
+                lab.netns(spec.signalling.host), target.sip_address)
         return out
+
+    @staticmethod
+    def _attach(out: ForkOutcome, tag: str) -> None:
+        attach_capture(tag, out.pcap, out.ladder)
+        attach_diagrams(tag, out.packets, out.hosts, out.target_addresses)
+        legs: list[Leg] = [(f"offer: caller -> {b.host}", out.offer_sent, b.offer_received)
+                           for b in out.branches if b.reached]
+        legs += [(f"{b.host}'s 183 -> caller", b.sdp_sent,
+                  d.sdp if (d := out.dialog_of(b)) is not None else None)
+                 for b in out.branches if b.sdp_sent is not None]
+        if out.offer_sent is not None:
+            allure.attach(sdp_legs_html(legs), name=f"{tag}: SDP per leg, sent vs received",
+                          attachment_type=allure.attachment_type.HTML)
+        dialogs = "\n".join(
+            f"{d.status} To-tag {d.to_tag}\n"
+            + (bytes(d.sdp).decode(errors="replace") if d.sdp else "(no SDP)")
+            for d in out.early_dialogs
+        )
+        if dialogs:
+            allure.attach(dialogs, name=f"{tag}: early dialogs and their SDP",
+                          attachment_type=allure.attachment_type.TEXT)
 
 
 class ForkCall(Protocol):
@@ -296,12 +292,10 @@ class DrRunner:
     async def __call__(self, nomination: Nomination = "before-200",
                        label: str | None = None, from_teams: bool = False, devices: int = 0,
                        **knobs: Unpack[DrKnobs]) -> DrOutcome:
-        lab, target, item = self.runner.lab, self.runner.target, self.runner.item
-        name = _safe(item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
+        lab, target = self.runner.lab, self.runner.target
         out = new_to_teams(lab, target, nomination=nomination, devices=devices,
                            direction="from-teams" if from_teams else "to-teams",
-                           pcap=self.runner.config.results_dir / "pcaps" / f"{name}.pcap",
-                           **knobs)
+                           pcap=self.runner.pcap_for(label), **knobs)
         async with self.runner.watching():
             try:
                 await captured_to_teams_call(out, lab, target)

@@ -4,27 +4,45 @@ Expensive things once (lab up, target started), cheap reset per test (each
 call gets its own pcap). Teardown is belt and braces: the fixtures stop what
 they started, and `pytest_unconfigure` takes the lab down again by PID and
 namespace name, which also covers Ctrl-C in the middle of a session.
+
+The plugin loads in every pytest run of the environment it is installed in (its
+``pytest11`` entry point), so what it does to the process is kept to runs that are
+the harness's: the SIGTERM/SIGINT handlers are installed only once collection found a
+conformance case or a test that needs the lab, and put back at the end. What a run
+keeps (the labs to take down, the handlers it replaced) lives in the config's stash,
+never in a module global.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pytest
 
 from harness.errors import TargetFileError
 from harness.lab import Lab, check_privileges, default_topology
 from harness.pytest_plugin.options import CONFIG_KEY, HarnessConfig
+from harness.pytest_plugin.verdicts import case_of
 from harness.targets.base import Target
 from harness.targets.cleanup import cleanup_everything
 from harness.targets.docker import DockerTarget
 from harness.targets.process import ProcessTarget
 from harness.targets.spec import load_target
 
-_LABS: list[Lab] = []
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+
+#: The labs up in this run, for `pytest_unconfigure` to take down whatever happened.
+LABS_KEY = pytest.StashKey[list[Lab]]()
+#: The SIGTERM/SIGINT handlers this run replaced, put back by `pytest_unconfigure`.
+SIGNALS_KEY = pytest.StashKey[dict[signal.Signals, _Handler]]()
+#: True once collection found a conformance case or a test that needs the lab.
+HARNESS_RUN_KEY = pytest.StashKey[bool]()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -37,25 +55,59 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _install_interrupt(config: pytest.Config) -> None:
+    """SIGTERM and SIGINT raise KeyboardInterrupt for the rest of this run (once; only
+    from the main thread, where Python allows it)."""
+    if SIGNALS_KEY in config.stash or threading.current_thread() is not threading.main_thread():
+        return
+    config.stash[SIGNALS_KEY] = {
+        signum: signal.signal(signum, _interrupt) for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+
+
+def _restore_signals(config: pytest.Config) -> None:
+    for signum, previous in config.stash.get(SIGNALS_KEY, {}).items():
+        signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+    if SIGNALS_KEY in config.stash:
+        del config.stash[SIGNALS_KEY]
+
+
+def is_harness_item(item: pytest.Item) -> bool:
+    """A conformance case, or a test that needs the lab (its fixture or its marker)."""
+    return (case_of(item) is not None or "lab" in getattr(item, "fixturenames", ())
+            or item.get_closest_marker("lab") is not None)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # Registered here, not only in the project's pyproject.toml: a suite run from
+    # elsewhere has the plugin (its entry point) but not that ini file.
+    config.addinivalue_line(
+        "markers", "requirement(*ids): requirement IDs from REQUIREMENTS.md this case checks")
     target_opt = config.getoption("--target", default=None)
     if target_opt is None:
         return
-    from pathlib import Path
-
     hc = HarnessConfig(
         Path(target_opt), Path(config.getoption("--results-dir")),
         backend=config.getoption("--backend"),
     )
     config.stash[CONFIG_KEY] = hc
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before the first test: a run with something to tear down unwinds on SIGTERM and
+    Ctrl-C (see `_interrupt`); any other run is left as pytest has it."""
+    if any(is_harness_item(item) for item in session.items):
+        session.config.stash[HARNESS_RUN_KEY] = True
+        _install_interrupt(session.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for lab in _LABS:
-        lab.down()
-    _LABS.clear()
+    try:
+        labs = config.stash.get(LABS_KEY, [])
+        while labs:
+            labs.pop().down()
+    finally:
+        _restore_signals(config)
 
 
 @pytest.fixture(scope="session")
@@ -77,19 +129,21 @@ def loaded_target(config: pytest.Config) -> HarnessConfig:
 @pytest.fixture(scope="session")
 def lab(pytestconfig: pytest.Config, harness_config: HarnessConfig) -> Iterator[Lab]:
     check_privileges()  # an error, never a skip: a run that judged nothing must not pass
+    _install_interrupt(pytestconfig)  # in case collection did not see it coming
+    labs = pytestconfig.stash.setdefault(LABS_KEY, [])
     docker = harness_config.backend == "docker"
     for line in cleanup_everything(docker=docker):
         print(f"sbc-harness: leftover of an earlier run: {line}")
     if not docker:
         the_lab = Lab(default_topology())
-        _LABS.append(the_lab)
+        labs.append(the_lab)
         the_lab.up()
         try:
             yield the_lab
         finally:
             the_lab.down()
-            if the_lab in _LABS:
-                _LABS.remove(the_lab)
+            if the_lab in labs:
+                labs.remove(the_lab)
         return
     from harness.targets.docker_engine import connect, docker_lab
 
@@ -98,12 +152,12 @@ def lab(pytestconfig: pytest.Config, harness_config: HarnessConfig) -> Iterator[
     client = connect()
     with docker_lab(client, provided_host=hc.loaded.spec.signalling.host) as (the_lab, network):
         harness_config.docker_client, harness_config.docker_network = client, network
-        _LABS.append(the_lab)
+        labs.append(the_lab)
         try:
             yield the_lab
         finally:
-            if the_lab in _LABS:
-                _LABS.remove(the_lab)
+            if the_lab in labs:
+                labs.remove(the_lab)
 
 
 def _show_progress(line: str) -> None:

@@ -123,7 +123,7 @@ def cac_run(request: pytest.FixtureRequest, lab: Lab, target: Target,
     runner = CallRunner(lab, target, harness_config, request.node)
 
     async def run() -> CacOutcome:
-        pcap = harness_config.results_dir / "pcaps" / f"{request.node.name}.pcap"
+        pcap = runner.pcap_for(None)
         async with runner.watching():
             out = await cac_scenario(lab, target, pcap)
             first = next((c for c in out.calls if c.packets), None)

@@ -6,7 +6,9 @@ A suite function decorated with `harness.conformance.case` gets:
   ``story`` = the case title, ``tag`` = media mode; the expectation in words as
   description; a link to the seed/RFC reference,
 - a skip, with the reason, when the target does not claim the case's media mode
-  or anchored feature (UNSUPPORTED: never silently passed).
+  or anchored feature (UNSUPPORTED: never silently passed),
+- the graded verdict (`graded_verdict`) as the Allure label ``verdict``, and the
+  case's findings (kept by ``judge`` in the item's stash) as an attachment.
 """
 
 from __future__ import annotations
@@ -14,31 +16,33 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import allure
 import pytest
 
 from harness import __version__
-from harness.conformance.case import Case, Verdict
+from harness.conformance.case import VERDICT_LABEL, Case, Verdict
+from harness.conformance.findings import Finding
 from harness.conformance.references import reference_links
 from harness.errors import TargetViolation
 from harness.paths import REPORTS
-from harness.pytest_plugin.fixtures import loaded_target
+from harness.pytest_plugin.fixtures import HARNESS_RUN_KEY, loaded_target
 from harness.pytest_plugin.options import CONFIG_KEY
-from harness.pytest_plugin.verdicts import FINDINGS_KEY, case_of
+from harness.pytest_plugin.verdicts import FINDINGS_KEY, case_of, graded_by_findings
 
-AREAS = {
+AREAS = MappingProxyType({
     "MM": "Media handling modes",
     "SIP": "SIP call flows",
     "DR": "Teams Direct Routing",
     "SFB": "SfB / Cloud Connector",
     "KZ": "Kazoo policies",
     "ROB": "Robustness",
-}
+})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -122,19 +126,24 @@ def _mark_for_allure(item: pytest.Item, meta: Case) -> None:
 
 
 def graded_verdict(
-    meta: Case, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None
-) -> str:
-    """The case's graded verdict (Autobahn style) from its outcome."""
+    meta: Case, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None,
+    findings: Sequence[Finding] = (),
+) -> Verdict:
+    """The case's graded verdict (Autobahn style) from its outcome and, for a case that
+    passed, its findings (a NON-STRICT one makes it NON-STRICT)."""
     if hasattr(report, "wasxfail"):
         # A declared deviation that showed up, or did not (the target was fixed).
-        return "KNOWN DEVIATION" if report.skipped else Verdict.OK.value
+        if report.skipped:
+            return Verdict.KNOWN_DEVIATION
+        return graded_by_findings(findings) or Verdict.OK
     if report.skipped:
         reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
-        return Verdict.UNSUPPORTED.value if "UNSUPPORTED" in reason else "SKIPPED"
+        return Verdict.UNSUPPORTED if Verdict.UNSUPPORTED.value in reason else Verdict.SKIPPED
     if report.failed:
         violated = excinfo is not None and isinstance(excinfo.value, TargetViolation)
-        return Verdict.FAILED.value if violated else Verdict.BROKEN.value
-    return Verdict.INFORMATIONAL.value if meta.informational else Verdict.OK.value
+        return Verdict.FAILED if violated else Verdict.BROKEN
+    return graded_by_findings(findings) or (
+        Verdict.INFORMATIONAL if meta.informational else Verdict.OK)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -144,9 +153,10 @@ def pytest_runtest_makereport(
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     meta = case_of(item)
-    if meta is not None and (report.when == "call" or not report.passed):
-        allure.dynamic.label("verdict", graded_verdict(meta, report, call.excinfo))
     findings = item.stash.get(FINDINGS_KEY, [])
+    if meta is not None and (report.when == "call" or not report.passed):
+        verdict = graded_verdict(meta, report, call.excinfo, findings)
+        allure.dynamic.label(VERDICT_LABEL, verdict.value)
     if report.when == "call" and findings and meta is not None:
         allure.attach(
             "\n\n".join([f"Findings of the case judging {', '.join(meta.requirements)}:",
@@ -159,7 +169,7 @@ def pytest_runtest_makereport(
             data = exc.evidence if isinstance(exc.evidence, bytes) else exc.evidence.encode()
             allure.attach(data, name="evidence: what the target sent",
                           attachment_type=allure.attachment_type.TEXT)
-    if report.when == "call" and report.failed and case_of(item) is not None:
+    if report.when == "call" and report.failed and meta is not None:
         for name, text in item.stash.get(LOG_TAIL_KEY, {}).items():
             allure.attach(
                 text, name=f"target log: {name}", attachment_type=allure.attachment_type.TEXT
@@ -173,12 +183,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     alluredir = session.config.getoption("--alluredir", default=None)
     if not alluredir or CONFIG_KEY not in session.config.stash:
         return
+    hc = session.config.stash[CONFIG_KEY]
+    if hc.loaded is None and not session.config.stash.get(HARNESS_RUN_KEY, False):
+        return  # a run of something else (the harness's own unit tests): not ours to label
     out = Path(alluredir)
     out.mkdir(parents=True, exist_ok=True)
     categories = REPORTS / "categories.json"
     if categories.is_file():
         shutil.copy(categories, out / "categories.json")
-    hc = session.config.stash[CONFIG_KEY]
     env = {
         "run.finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "harness.version": __version__,

@@ -1,5 +1,7 @@
 """The ``judge`` fixture: a case hands it its findings, and it keeps them for the report
-and raises `TargetViolation` (failed) when one of them FAILED.
+and raises `TargetViolation` (failed) when one of them FAILED. A case that passes with a
+NON-STRICT finding (a SHOULD missed) is graded NON-STRICT (`graded_by_findings`, read by
+the report hook).
 
 The findings of a case live in its item's stash (`FINDINGS_KEY`), never in a module
 global, so the case that produced them is the one they are reported on. The requirement
@@ -8,14 +10,15 @@ IDs the failure names are the case's own (`@case`): checks name none.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import pytest
 
-from harness.conformance.case import CASE_ATTR, Case
+from harness.conformance.case import CASE_ATTR, Case, Verdict
 from harness.conformance.findings import Finding, violation
 
-__all__ = ["FINDINGS_KEY", "Judge", "case_of", "judge"]
+__all__ = ["FINDINGS_KEY", "Judge", "case_of", "graded_by_findings", "judge"]
 
 FINDINGS_KEY = pytest.StashKey[list[Finding]]()
 
@@ -25,6 +28,15 @@ def case_of(item: pytest.Item) -> Case | None:
     fn = getattr(item, "function", None)
     meta = getattr(fn, CASE_ATTR, None)
     return meta if isinstance(meta, Case) else None
+
+
+def graded_by_findings(findings: Sequence[Finding]) -> Verdict | None:
+    """The verdict a case that passed takes from its findings: NON-STRICT when one of them
+    is and none FAILED; None (graded by its outcome alone) otherwise."""
+    verdicts = {f.verdict for f in findings}
+    if Verdict.NON_STRICT in verdicts and Verdict.FAILED not in verdicts:
+        return Verdict.NON_STRICT
+    return None
 
 
 class Judge(Protocol):

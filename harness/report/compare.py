@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.conformance.case import Verdict
 from harness.errors import HarnessError
 from harness.report.matrix import MATRIX_JSON, PASSING, Matrix, build_matrix
 from harness.report.results import read_run
 
 __all__ = ["Comparison", "compare", "load_matrix"]
 
-FAILING = frozenset({"FAILED", "BROKEN", "KNOWN DEVIATION"})
+FAILING = frozenset({Verdict.FAILED, Verdict.BROKEN, Verdict.KNOWN_DEVIATION})
 
 
 def load_matrix(where: Path) -> Matrix:
@@ -27,7 +28,7 @@ def load_matrix(where: Path) -> Matrix:
     if where.is_file():
         try:
             return Matrix.from_json(where.read_text(encoding="utf-8"))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise HarnessError(f"{where}: not a requirement matrix ({exc})") from None
     if not where.exists():
         raise HarnessError(f"{where}: no such run directory or matrix file")
@@ -41,9 +42,9 @@ def load_matrix(where: Path) -> Matrix:
 class Comparison:
     a: str
     b: str
-    regressions: list[tuple[str, str, str]] = field(default_factory=list)  # id, was, now
-    fixes: list[tuple[str, str, str]] = field(default_factory=list)
-    other: list[tuple[str, str, str]] = field(default_factory=list)
+    regressions: list[tuple[str, Verdict, Verdict]] = field(default_factory=list)  # id, was, now
+    fixes: list[tuple[str, Verdict, Verdict]] = field(default_factory=list)
+    other: list[tuple[str, Verdict, Verdict]] = field(default_factory=list)
 
     def render(self) -> str:
         lines = [f"A: {self.a}", f"B: {self.b}", ""]
@@ -51,7 +52,7 @@ class Comparison:
                              ("Fixed (failed in A, passes in B)", self.fixes),
                              ("Other changes", self.other)):
             lines.append(f"{title}: {len(items)}")
-            lines += [f"  {rid:14} {was} -> {now}" for rid, was, now in items]
+            lines += [f"  {rid:14} {was.value} -> {now.value}" for rid, was, now in items]
         return "\n".join(lines)
 
 
@@ -67,7 +68,7 @@ def compare(a_path: Path, b_path: Path) -> Comparison:
     after = {r.id: r.verdict for r in b.rows}
     out = Comparison(_label(a, a_path), _label(b, b_path))
     for rid in [*before, *(r for r in after if r not in before)]:
-        was, now = before.get(rid, "NOT RUN"), after.get(rid, "NOT RUN")
+        was, now = before.get(rid, Verdict.NOT_RUN), after.get(rid, Verdict.NOT_RUN)
         if was == now:
             continue
         if was in PASSING and now in FAILING:

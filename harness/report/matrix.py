@@ -18,29 +18,44 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
+from harness.conformance.case import Verdict
 from harness.report.catalogue import Requirement, load_catalogue
-from harness.report.results import CaseResult, RunResults
+from harness.report.results import CaseResult, RunResults, parse_verdict
 
-__all__ = ["MATRIX_JSON", "RANK", "Matrix", "Row", "build_matrix", "render_html", "write_matrix"]
+__all__ = ["COLOURS", "MATRIX_JSON", "PASSING", "RANK", "Matrix", "Row", "RowCase",
+           "build_matrix", "render_html", "worst", "write_matrix"]
 
 MATRIX_JSON = "matrix.json"
 MATRIX_HTML = "matrix.html"
 
 # Worst first: a requirement takes the verdict of its worst case.
-RANK = ("FAILED", "BROKEN", "KNOWN DEVIATION", "NON-STRICT", "OK", "INFORMATIONAL",
-        "UNSUPPORTED", "SKIPPED", "NOT RUN")
-PASSING = frozenset({"OK", "INFORMATIONAL", "NON-STRICT"})
-COLOURS = {
-    "FAILED": "#c62828", "BROKEN": "#ef6c00", "KNOWN DEVIATION": "#8e24aa",
-    "NON-STRICT": "#f9a825", "OK": "#2e7d32", "INFORMATIONAL": "#1565c0",
-    "UNSUPPORTED": "#757575", "SKIPPED": "#9e9e9e", "NOT RUN": "#bdbdbd",
+RANK: tuple[Verdict, ...] = (
+    Verdict.FAILED, Verdict.BROKEN, Verdict.KNOWN_DEVIATION, Verdict.NON_STRICT, Verdict.OK,
+    Verdict.INFORMATIONAL, Verdict.UNSUPPORTED, Verdict.SKIPPED, Verdict.NOT_RUN,
+)
+PASSING = frozenset({Verdict.OK, Verdict.INFORMATIONAL, Verdict.NON_STRICT})
+COLOURS: dict[Verdict, str] = {
+    Verdict.FAILED: "#c62828", Verdict.BROKEN: "#ef6c00", Verdict.KNOWN_DEVIATION: "#8e24aa",
+    Verdict.NON_STRICT: "#f9a825", Verdict.OK: "#2e7d32", Verdict.INFORMATIONAL: "#1565c0",
+    Verdict.UNSUPPORTED: "#757575", Verdict.SKIPPED: "#9e9e9e", Verdict.NOT_RUN: "#bdbdbd",
 }
 
 
-def worst(verdicts: Iterable[str]) -> str:
-    ranked = [v if v in RANK else "BROKEN" for v in verdicts]
-    return min(ranked, key=RANK.index) if ranked else "NOT RUN"
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    ranked = list(verdicts)
+    return min(ranked, key=RANK.index) if ranked else Verdict.NOT_RUN
+
+
+@dataclass
+class RowCase:
+    """One case that checks a requirement, as its row lists it."""
+
+    name: str
+    mode: str | None
+    verdict: Verdict
+    message: str = ""
 
 
 @dataclass
@@ -49,8 +64,20 @@ class Row:
     area: str
     must: str
     observed: str
-    verdict: str
-    cases: list[dict[str, str | None]] = field(default_factory=list)  # name, mode, verdict
+    verdict: Verdict
+    cases: list[RowCase] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        """As written to matrix.json: the verdicts as their labels."""
+        return {**asdict(self), "verdict": self.verdict.value,
+                "cases": [{**asdict(c), "verdict": c.verdict.value} for c in self.cases]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Row:
+        cases = [RowCase(str(c["name"]), c.get("mode"), parse_verdict(str(c["verdict"])),
+                         str(c.get("message") or "")) for c in data.get("cases", [])]
+        return cls(str(data["id"]), str(data["area"]), str(data["must"]),
+                   str(data["observed"]), parse_verdict(str(data["verdict"])), cases)
 
 
 @dataclass
@@ -59,21 +86,26 @@ class Matrix:
     target: dict[str, object]
     rows: list[Row]
 
-    def counts(self) -> dict[str, int]:
+    def tally(self) -> dict[Verdict, int]:
+        """How many requirements have each verdict (worst first; none left out)."""
         out = dict.fromkeys(RANK, 0)
         for row in self.rows:
             out[row.verdict] += 1
         return {k: v for k, v in out.items() if v}
 
+    def counts(self) -> dict[str, int]:
+        """`tally` by label, for printing."""
+        return {k.value: v for k, v in self.tally().items()}
+
     def to_json(self) -> str:
         return json.dumps({"environment": self.environment, "target": self.target,
-                           "rows": [asdict(r) for r in self.rows]}, indent=2)
+                           "rows": [r.to_dict() for r in self.rows]}, indent=2)
 
     @classmethod
     def from_json(cls, text: str) -> Matrix:
         data = json.loads(text)
         return cls(data.get("environment", {}), data.get("target", {}),
-                   [Row(**r) for r in data.get("rows", [])])
+                   [Row.from_dict(r) for r in data.get("rows", [])])
 
 
 def build_matrix(run: RunResults, catalogue: list[Requirement] | None = None) -> Matrix:
@@ -91,8 +123,7 @@ def build_matrix(run: RunResults, catalogue: list[Requirement] | None = None) ->
         cases = by_req.get(req.id, [])
         rows.append(Row(
             req.id, req.area, req.must, req.observed, worst(c.verdict for c in cases),
-            [{"name": c.name, "mode": c.mode, "verdict": c.verdict, "message": c.message[:300]}
-             for c in cases],
+            [RowCase(c.name, c.mode, c.verdict, c.message[:300]) for c in cases],
         ))
     return Matrix(dict(run.environment), dict(run.target), rows)
 
@@ -127,9 +158,10 @@ dt { font-weight: 600; } .summary .badge { margin-right: .4em; }
 """
 
 
-def _badge(verdict: str) -> str:
-    colour = COLOURS.get(verdict, "#616161")
-    return f'<span class="badge" style="background:{colour}">{html.escape(verdict)}</span>'
+def _badge(verdict: Verdict) -> str:
+    colour = COLOURS[verdict]
+    return (f'<span class="badge" style="background:{colour}">'
+            f'{html.escape(verdict.value)}</span>')
 
 
 def _declaration(matrix: Matrix) -> str:
@@ -171,7 +203,7 @@ def render_html(matrix: Matrix) -> str:
         f"<style>{_CSS}</style></head><body>",
         "<h1>Requirement matrix</h1>",
         _declaration(matrix),
-        "<p class='summary'>" + "".join(f"{_badge(v)}{n} " for v, n in matrix.counts().items())
+        "<p class='summary'>" + "".join(f"{_badge(v)}{n} " for v, n in matrix.tally().items())
         + "</p>",
     ]
     for area, rows in areas.items():
@@ -180,9 +212,9 @@ def render_html(matrix: Matrix) -> str:
                      "<th>Cases</th></tr>")
         for row in rows:
             cases = "".join(
-                f"<li>{_badge(str(c['verdict']))} {html.escape(str(c['name']))}"
-                + (f" <span class='muted'>({html.escape(str(c['mode']))})</span>"
-                   if c.get("mode") else "") + "</li>"
+                f"<li>{_badge(c.verdict)} {html.escape(c.name)}"
+                + (f" <span class='muted'>({html.escape(c.mode)})</span>" if c.mode else "")
+                + "</li>"
                 for c in row.cases
             ) or "<li class='muted'>no case checks this yet</li>"
             parts.append(

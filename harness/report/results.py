@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.conformance.case import VERDICT_LABEL, Verdict
 from harness.errors import HarnessError
 
-__all__ = ["CaseResult", "RunResults", "read_run"]
+__all__ = ["CaseResult", "RunResults", "parse_verdict", "read_run"]
 
 MODES = ("bypass", "proxy", "anchored")
 
@@ -24,7 +25,7 @@ class CaseResult:
     name: str  # the case title with its requirement ids
     full_name: str  # module.function
     status: str  # Allure status: passed, failed, broken, skipped
-    verdict: str  # the graded verdict label (OK, FAILED, KNOWN DEVIATION, ...)
+    verdict: Verdict  # the graded verdict (its label: OK, FAILED, KNOWN DEVIATION, ...)
     requirements: tuple[str, ...]
     mode: str | None
     message: str = ""
@@ -47,15 +48,29 @@ def _allure_dir(run: Path) -> Path:
                        "with *-result.json files; run 'sbc-harness run --results DIR' first)")
 
 
-def _verdict(status: str, labels: dict[str, list[str]], message: str) -> str:
-    given = labels.get("verdict", [])
+def parse_verdict(label: str) -> Verdict:
+    """The verdict a label names; a label this harness does not know is BROKEN (an
+    unknown verdict is never a pass)."""
+    try:
+        return Verdict(label)
+    except ValueError:
+        return Verdict.BROKEN
+
+
+_BY_STATUS = {"passed": Verdict.OK, "failed": Verdict.FAILED, "broken": Verdict.BROKEN}
+
+
+def _verdict(status: str, labels: dict[str, list[str]], message: str) -> Verdict:
+    given = labels.get(VERDICT_LABEL, [])
     if given:
-        return given[-1]
+        return parse_verdict(given[-1])
     # Results from before the verdict label was graded: derive it from the status.
     if status == "skipped":
-        return "KNOWN DEVIATION" if "KNOWN DEVIATION" in message else (
-            "UNSUPPORTED" if "UNSUPPORTED" in message else "SKIPPED")
-    return {"passed": "OK", "failed": "FAILED", "broken": "BROKEN"}.get(status, status.upper())
+        for verdict in (Verdict.KNOWN_DEVIATION, Verdict.UNSUPPORTED):
+            if verdict.value in message:
+                return verdict
+        return Verdict.SKIPPED
+    return _BY_STATUS.get(status, Verdict.BROKEN)
 
 
 def read_run(run: Path) -> RunResults:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from harness.evidence.call import CallOutcome
 from harness.evidence.policy import CacOutcome
+from harness.evidence.recording import keep
 from harness.lab import Lab
 from harness.scenarios.call import LiveCall, basic_call
 from harness.scenarios.captured import analyse, capturing
@@ -106,4 +107,5 @@ async def cac_scenario(lab: Lab, target: Target, pcap: Path) -> CacOutcome:
     for call in out.calls:
         if call.established:
             analyse(call)
+    keep(out)
     return out

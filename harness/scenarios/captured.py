@@ -11,12 +11,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from harness.capture.ladder import sip_ladder
-from harness.capture.mediapath import classify_media_path
-from harness.capture.pcap import read_pcap
+from harness.capture.pcap import load_capture
 from harness.capture.tcpdump import Capture
 from harness.errors import HarnessError
-from harness.evidence.call import CallOutcome, CaptureEvidence, Reinvite, Side
+from harness.evidence.call import CallOutcome, CaptureEvidence, Reinvite, Side, media_path
 from harness.evidence.fork import Branch, ForkOutcome
+from harness.evidence.recording import keep
 from harness.lab import Lab
 from harness.media.modes import MediaMode
 from harness.scenarios.call import AfterMedia, basic_call
@@ -195,21 +195,22 @@ def read_capture(evidence: CaptureEvidence, **more_names: str) -> None:
     """Read the call's pcap and render its SIP ladder, hosts and the target named
     (`more_names`: name -> address of any other lab host, e.g. a shim)."""
     assert evidence.pcap is not None
-    evidence.packets = read_pcap(evidence.pcap)
-    extra = [p for path in site_pcaps(evidence.pcap) for p in read_pcap(path)]
-    if extra:  # frame numbers are per file; the merged list is in time order
-        evidence.packets = sorted(evidence.packets + extra, key=lambda p: p.ts)
+    main = load_capture(evidence.pcap)
+    evidence.packets, evidence.unread = main.packets, main.unread
+    sites = [load_capture(path) for path in site_pcaps(evidence.pcap)]
+    if sites:  # frame numbers are per file; the merged list is in time order
+        evidence.packets = sorted(evidence.packets + [p for s in sites for p in s.packets],
+                                  key=lambda p: p.ts)
+        evidence.unread += [u for s in sites for u in s.unread]
     names = {addr: name for name, addr in evidence.hosts.items()}
     names |= {addr: "target" for addr in evidence.target_addresses}
     names |= {addr: name for name, addr in more_names.items()}
     evidence.ladder = sip_ladder(evidence.packets, names)
+    keep(evidence)
 
 
 def analyse(outcome: CallOutcome, **more_names: str) -> None:
     """Read the pcap; classify the media path; render the SIP ladder (`more_names`:
     name -> address of other lab hosts in it, e.g. a shim)."""
     read_capture(outcome, **more_names)
-    outcome.path = classify_media_path(
-        outcome.packets, endpoints=outcome.hosts, target_addresses=outcome.target_addresses,
-        a=outcome.caller_media_host or outcome.caller, b=outcome.callee,
-    )
+    outcome.path = media_path(outcome)

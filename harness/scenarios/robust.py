@@ -22,6 +22,7 @@ import secrets
 import struct
 from pathlib import Path
 
+from harness.evidence.recording import keep
 from harness.evidence.robust import RelayProbe
 from harness.ice.stun import (
     BindingCheck,
@@ -38,7 +39,7 @@ from harness.scenarios.call import LiveCall, basic_call, payloads_for
 from harness.scenarios.captured import analyse, capturing, new_outcome
 from harness.sdp import effective_address
 from harness.targets.base import Target
-from harness.targets.ready import sip_options_ping
+from harness.targets.ready import target_still_answers
 
 __all__ = [
     "INJECTED_SSRC", "LEARNING_WINDOW_S", "RelayProbe", "TORTURE", "malformed_media",
@@ -167,12 +168,7 @@ async def send_torture(lab: Lab, target: Target, category: str, *, host: str = "
         sock.close()
     await asyncio.sleep(0.1)
     netns = lab.netns(target.loaded.spec.signalling.host)
-    answered = False
-    for _ in range(5):  # the OPTIONS probe itself waits 0.1 s per try
-        if await sip_options_ping(netns, target.sip_address):
-            answered = True
-            break
-    return len(messages), answered
+    return len(messages), await target_still_answers(netns, target.sip_address)
 
 
 async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
@@ -241,6 +237,7 @@ async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
     call.hosts[third] = lab.address(third)
     analyse(call)
     _garbage_seen(probe)
+    keep(probe)
     return probe
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from harness.capture.classify import PacketKind, classify
 from harness.evidence.call import CallOutcome
 from harness.evidence.policy import CallQuality, Impairment
+from harness.evidence.recording import keep
 from harness.evidence.records import RtpRecord
 from harness.lab import Lab
 from harness.media.legs import LegStats, leg_stats, realtime_offset
@@ -95,4 +96,5 @@ async def measure_over_wan(lab: Lab, target: Target, pcap_dir: Path, *,
             results.append(CallQuality(mode, call, _legs(call, realtime_offset())))
     finally:
         lab.impair(site)
+    keep(results)
     return results

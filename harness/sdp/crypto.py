@@ -214,11 +214,6 @@ class CryptoAttribute:
         key = KeyParam("inline", random_bytes(info.key_salt_length), lifetime, mki, mki_length)
         return cls(tag, suite, [key], list(session_params or []))
 
-    @property
-    def suite_info(self) -> CryptoSuite | None:
-        """The ``SUITES`` row for this suite, or None when unknown."""
-        return SUITES.get(self.suite)
-
 
 def validate_crypto(attr: CryptoAttribute) -> list[str]:
     """Problems a strict SDES peer would reject; an empty list means acceptable."""

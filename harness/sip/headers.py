@@ -135,12 +135,6 @@ def _get_param(params: dict[str, str | None], name: str) -> tuple[bool, str | No
     return False, None
 
 
-def _unquote(value: str | None) -> str | None:
-    if value is not None and len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", value[1:-1])
-    return value
-
-
 # --------------------------------------------------------------------------- host:port
 
 

@@ -51,6 +51,15 @@ async def sip_options_ping(netns: str | None, sip: tuple[str, int]) -> bool:
         sock.close()
 
 
+async def target_still_answers(netns: str | None, sip: tuple[str, int], tries: int = 5) -> bool:
+    """Whether the target answers an OPTIONS within `tries` attempts (each waits 0.1 s):
+    after something was thrown at it, one lost datagram must not make it look dead."""
+    for _ in range(tries):
+        if await sip_options_ping(netns, sip):
+            return True
+    return False
+
+
 async def probe(kind: str, netns: str | None, *, ng_address: str | None,
                 sip: tuple[str, int]) -> bool:
     """Run the probe a target file names: "ng-ping", "sip-options" or "none"."""

@@ -8,6 +8,7 @@ target dialled in another mode, e.g. the proxy checks on a bypassed call.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from peer_copies import OLD_ANCHOR_OFFER_FLAGS, OLD_PROXY_FLAGS, started, with_define
@@ -15,10 +16,15 @@ from peer_copies import OLD_ANCHOR_OFFER_FLAGS, OLD_PROXY_FLAGS, started, with_d
 from harness.conformance import Verdict
 from harness.conformance import media_checks as mc
 from harness.evidence.call import CallOutcome, Side
+from harness.lab import Lab
 from harness.media.modes import MediaMode
+from harness.net import udp_socket
 from harness.pytest_plugin.calls import MediaCall
-from harness.scenarios.captured import captured_call, new_outcome
+from harness.pytest_plugin.options import HarnessConfig
+from harness.scenarios.call import LiveCall, basic_call
+from harness.scenarios.captured import analyse, captured_call, capturing, new_outcome
 from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT, CryptoAttribute
+from harness.targets.base import Target
 
 BYPASS, PROXY, ANCHORED = MediaMode.BYPASS, MediaMode.PROXY, MediaMode.ANCHORED
 
@@ -214,3 +220,33 @@ async def test_dtmf_check_fails_when_digits_or_durations_differ(media_call: Medi
     wrong_length = mc.dtmf_delivered(call)
     assert wrong_length.verdict is Verdict.FAILED
     assert "duration 100 ms, sent 200 ms" in wrong_length.summary
+
+
+async def test_bypass_check_is_broken_when_frames_to_the_target_go_unread(
+    lab: Lab, target: Target, harness_config: HarnessConfig,
+) -> None:
+    """A UDP datagram too big for the lab's MTU, sent from the caller to the target during
+    a bypassed call, crosses the bridge as IP fragments, which the capture reader does not
+    read. MM-BYPASS-1 then cannot clear the target: BROKEN with the frames named, not OK
+    (and not FAILED: nothing readable went through the target)."""
+    outcome = new_outcome(lab, target, BYPASS,
+                          pcap=harness_config.results_dir / "pcaps" / "unread-fragments.pcap")
+
+    async def fragmented_datagram(live: LiveCall, packets: int) -> None:
+        sock = udp_socket(lab.netns("caller"), lab.address("caller"))
+        try:
+            sock.sendto(b"\x80" * 3000, (next(iter(target.addresses)), 9))
+        finally:
+            sock.close()
+        await asyncio.sleep(0.05)
+
+    assert outcome.pcap is not None
+    async with capturing(lab, outcome.pcap, outcome.hosts):
+        await basic_call(outcome, lab=lab, sip_target=target.sip_address,
+                         then=fragmented_datagram)
+    analyse(outcome)
+    assert [u.reason for u in outcome.unread] == ["ip_fragment", "ip_fragment"]
+    found = mc.bypass_media_path(outcome)
+    assert found.verdict is Verdict.BROKEN, found
+    assert "could not be read" in found.summary
+    assert any("ip_fragment" in line and "198.18.0.2" in line for line in found.evidence)
