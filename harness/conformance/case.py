@@ -12,7 +12,6 @@ import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TypeVar
 
 from harness.media.modes import AnchoredFeature, MediaMode
@@ -95,15 +94,3 @@ def case(
         return fn
 
     return wrap
-
-
-def requirement_titles(path: Path) -> dict[str, str]:
-    """Requirement id -> short text, read from a REQUIREMENTS.md table (if one is at hand)."""
-    titles: dict[str, str] = {}
-    if not path.is_file():
-        return titles
-    for line in path.read_text().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 2 and REQUIREMENT_RE.match(cells[0]):
-            titles[cells[0]] = cells[1]
-    return titles
