@@ -22,8 +22,8 @@ from common import default_target
 from harness.lab import Lab
 from harness.load.runner import LoadPlan, LoadResult, run_load
 from harness.media.modes import MediaMode
-from harness.scenarios.call import basic_call
-from harness.scenarios.captured import new_outcome
+from harness.scenarios.call import CallProgress, basic_call
+from harness.scenarios.captured import plan_call
 from harness.targets.base import Target
 
 
@@ -38,10 +38,11 @@ async def harness_cps(lab: Lab, target: Target, seconds: float, parallel: int,
         nonlocal done, failed
         n = 0
         while time.monotonic() < deadline:
-            call = new_outcome(lab, target, MediaMode.BYPASS, pcap=out / f"h{i}-{n}.pcap",
-                               caller_port=5100 + 2 * i, callee_port=5100 + 2 * i)
+            plan = plan_call(lab, target, MediaMode.BYPASS, pcap=out / f"h{i}-{n}.pcap",
+                             caller_port=5100 + 2 * i, callee_port=5100 + 2 * i)
+            call = CallProgress()
             try:
-                await basic_call(call, lab=lab, sip_target=target.sip_address, packets=0)
+                await basic_call(plan, call, lab=lab, sip_target=target.sip_address, packets=0)
                 ok = call.final_status == 200
             except Exception:  # noqa: BLE001 - a failed call is counted, not raised
                 ok = False

@@ -38,7 +38,7 @@ from harness.evidence.call import Reinvite
 from harness.lab import Lab, cleanup_leftovers, default_topology
 from harness.media.modes import MediaMode
 from harness.paths import DEFAULT_TARGET, PROJECT_ROOT
-from harness.scenarios.captured import captured_call, captured_fork, new_fork, new_outcome
+from harness.scenarios.captured import captured_call, captured_fork, new_fork, plan_call
 from harness.targets.process import ProcessTarget
 from harness.targets.spec import load_target
 
@@ -59,7 +59,7 @@ def _require(*findings: Finding) -> None:
 
 async def one_case(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path) -> float:
     start = time.perf_counter()
-    call = await captured_call(new_outcome(lab, target, mode, pcap=pcap), lab, target, packets=10)
+    call = await captured_call(plan_call(lab, target, mode, pcap=pcap), lab, target, packets=10)
     check = mc.bypass_media_path if mode is MediaMode.BYPASS else mc.payloads_unchanged
     _require(mc.call_established(call), check(call))
     return time.perf_counter() - start
@@ -76,8 +76,8 @@ async def one_fork(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path)
 
 async def one_reinvite(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path) -> float:
     start = time.perf_counter()
-    out = new_outcome(lab, target, mode, pcap=pcap, reinvites=tuple(Reinvite))
-    await captured_call(out, lab, target, packets=10)
+    out = await captured_call(plan_call(lab, target, mode, pcap=pcap, reinvites=tuple(Reinvite)),
+                              lab, target, packets=10)
     _require(rc.hold_resume(out), rc.media_changed(out), rc.offerless_reinvite(out))
     return time.perf_counter() - start
 

@@ -8,6 +8,7 @@ import base64
 import binascii
 import ipaddress
 import re
+from collections.abc import Sequence
 
 from harness.capture.classify import PacketKind, classify
 from harness.conformance.case import Verdict
@@ -122,7 +123,7 @@ def no_checks_from_target(out: DrOutcome) -> Finding:
               [f"{stun} STUN packet(s) captured, none a request from a target address"])
 
 
-def _received(records: list[RtpRecord], after: float | None) -> list[RtpRecord]:
+def _received(records: Sequence[RtpRecord], after: float | None) -> list[RtpRecord]:
     return [r for r in records if r.direction == "received"
             and (after is None or r.time >= after)]
 
@@ -580,7 +581,7 @@ def early_media_latches(out: DrOutcome) -> Finding:
         return failed("the early-media phase did not take place", out.notes)
     streamer = out.devices[k]
 
-    def window(records: list[RtpRecord], direction: str) -> list[RtpRecord]:
+    def window(records: Sequence[RtpRecord], direction: str) -> list[RtpRecord]:
         return [r for r in records if r.direction == direction and lo <= r.time < hi]
 
     sent = window(streamer.rtp, "sent")

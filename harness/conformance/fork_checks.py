@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Sequence
 
 from harness.conformance.findings import Finding, check, failed, ok
 from harness.conformance.media_checks import judge_dtmf
@@ -14,12 +15,12 @@ from harness.sdp import SessionDescription
 from harness.sdp.reading import media_address
 
 
-def _ssrc(records: list[RtpRecord]) -> int | None:
+def _ssrc(records: Sequence[RtpRecord]) -> int | None:
     sent = [r.packet.ssrc for r in records if r.direction == "sent" and r.packet is not None]
     return sent[0] if sent else None
 
 
-def _received(records: list[RtpRecord], ssrc: int | None,
+def _received(records: Sequence[RtpRecord], ssrc: int | None,
               before: float | None = None, after: float | None = None) -> list[RtpRecord]:
     return [
         r for r in records
@@ -266,7 +267,7 @@ def _crypto_lines(sd: SessionDescription | None) -> list[str]:
     return [str(c) for c in sd.media[0].crypto()]
 
 
-def _short(lines: list[str]) -> str:
+def _short(lines: Sequence[str]) -> str:
     """Crypto lines with the key cut to 8 characters (enough to tell keys apart)."""
     return ", ".join(line[: line.find("inline:") + 15] + "..." if "inline:" in line else line
                      for line in lines) or "none"

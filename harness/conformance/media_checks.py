@@ -8,6 +8,8 @@ itself decided to send except to compare it with what arrived.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from harness.capture.classify import PacketKind
 from harness.capture.flows import flows_of
 from harness.capture.mediapath import MediaPath, MediaPathReport
@@ -135,8 +137,8 @@ def relayed(call: CallOutcome) -> Finding:
         if path.verdict is MediaPath.ANCHORED
         else "passed through untouched (same SSRC, sequence and payload on both legs)"
     )
-    if (gap := unread_gap(call, endpoint_addresses(call),
-                          "no media went endpoint to endpoint")) is not None:
+    if (gap := unread_gap(call, endpoint_addresses(call), "no media went endpoint to endpoint",
+                          besides=call.target_addresses)) is not None:
         return gap
     return ok(f"media relayed via the target both ways; {how}", evidence)
 
@@ -227,7 +229,7 @@ def payloads_unchanged(call: CallOutcome) -> Finding:
 
 
 def heard(
-    records: list[RtpRecord], encoding: str, tone_hz: float
+    records: Sequence[RtpRecord], encoding: str, tone_hz: float
 ) -> tuple[int, float | None, float]:
     """Packets received that decode, the dominant frequency and the purity of the tone."""
     samples: list[int] = []
@@ -328,7 +330,7 @@ def srtp_bridged(call: CallOutcome) -> Finding:
 DTMF_DURATION_TOLERANCE = 160  # 20 ms at 8 kHz: one packet's worth
 
 
-def received_events(records: list[RtpRecord], payload_type: int) -> list[tuple[str, int, bool]]:
+def received_events(records: Sequence[RtpRecord], payload_type: int) -> list[tuple[str, int, bool]]:
     """The RFC 4733 events in `records` received: (digit, final duration, end seen), in order.
 
     Packets of one event share its start timestamp; retransmitted end packets repeat it.
@@ -354,14 +356,14 @@ def received_events(records: list[RtpRecord], payload_type: int) -> list[tuple[s
     ]
 
 
-def judge_dtmf(sent: list[tuple[str, int]], offered_to_callee: SessionDescription | None,
-    received: list[RtpRecord], notes: list[str],
+def judge_dtmf(sent: Sequence[tuple[str, int]], offered_to_callee: SessionDescription | None,
+    received: Sequence[RtpRecord], notes: Sequence[str],
 ) -> Finding:
     """RFC 4733 events sent against those received: digits, durations, end packets."""
     evidence = [f"sent: {' '.join(f'{d}/{n // 8} ms' for d, n in sent) or 'nothing'}"]
     if not sent:
         return failed("no DTMF could be sent: the caller's answer negotiated no "
-                      "telephone-event", evidence + notes)
+                      "telephone-event", [*evidence, *notes])
     pt = telephone_event_pt(offered_to_callee)
     if pt is None:
         return failed("the callee was offered no telephone-event, so the events "

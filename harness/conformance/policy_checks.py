@@ -8,6 +8,8 @@ capture (`CallOutcome.path`), the audio from what each endpoint received.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from harness.capture.mediapath import MediaPath
 from harness.conformance.findings import Finding, check, failed, informational, ok
 from harness.conformance.gaps import endpoint_addresses, unread_gap
@@ -66,7 +68,8 @@ def media_decision(call: CallOutcome, *, bypass: bool, why: str) -> Finding:
                       f"{path.verdict.name}", evidence)
     gap = (unread_gap(call, call.target_addresses, "no media went to or from the target")
            if bypass else
-           unread_gap(call, endpoint_addresses(call), "no media went endpoint to endpoint"))
+           unread_gap(call, endpoint_addresses(call), "no media went endpoint to endpoint",
+                      besides=call.target_addresses))
     if gap is not None:
         return gap
     return ok(f"{wanted}, as the policy decides ({why})", evidence)
@@ -96,7 +99,7 @@ def bypass_id_carried(call: CallOutcome, invite_id: str, answer_id: str | None =
     return ok("a=x-bypassid in the INVITE, the 183 and the 200", evidence)
 
 
-def _payloads(records: list[RtpRecord], direction: str) -> dict[int, tuple[int, bytes]]:
+def _payloads(records: Sequence[RtpRecord], direction: str) -> dict[int, tuple[int, bytes]]:
     return {r.packet.sequence: (r.packet.payload_type, r.packet.payload)
             for r in records if r.direction == direction and r.packet is not None}
 
@@ -221,7 +224,7 @@ def admission_control(cac: CacOutcome) -> Finding:
 
 
 @check
-def wan_quality(results: list[CallQuality], impairment: str) -> Finding:
+def wan_quality(results: Sequence[CallQuality], impairment: str) -> Finding:
     """The measured benefit of bypass (seeds 000, 002): per call and per media leg, loss,
     one-way delay and jitter over the impaired WAN link. Informational: reported, not
     judged, once both calls carried media."""

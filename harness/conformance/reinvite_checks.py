@@ -18,7 +18,7 @@ silence where media was asked for, or packets at a port nobody listens on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from harness.capture.classify import PacketKind
 from harness.capture.flows import flows_of
@@ -128,7 +128,7 @@ def _phases(out: CallOutcome, steps: set[Reinvite]) -> list[Phase]:
 
 
 def _judge(out: CallOutcome, steps: set[Reinvite], what: str,
-    sdp_checks: list[tuple[str, list[str]]] | None = None,
+    sdp_checks: Sequence[tuple[str, list[str]]] | None = None,
 ) -> Finding:
     """Common frame: the call was set up, each step's re-INVITE was accepted, and each
     side received what was asked in every phase from the one before the first step on."""
@@ -153,7 +153,7 @@ def _judge(out: CallOutcome, steps: set[Reinvite], what: str,
             problems.append(problem)
         evidence += lines
     if problems:
-        return failed("; ".join(problems), evidence + out.notes)
+        return failed("; ".join(problems), [*evidence, *out.notes])
     return ok(what, evidence)
 
 

@@ -1,15 +1,20 @@
-"""What one captured call left behind: the data every check reads.
+"""A call through the target: what it is to be (`CallPlan`) and what it left behind
+(`CallOutcome`), both frozen.
 
-A `CallOutcome` holds the SIP final answer, the SDP as each side sent and
-received it, each endpoint's record of RTP, and the capture with its
-media-path analysis. Checks are pure functions of it.
+A scenario takes a `CallPlan` and returns a `CallOutcome`: the plan's fields, then the
+SIP final answer, the SDP as each side sent and received it, each endpoint's record of
+RTP, the media phases, and the capture with its media-path analysis. Checks are pure
+functions of it. `CaptureEvidence` is the mutable base the forked and Teams calls still
+fill while they run (they are not frozen yet).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from harness.capture.mediapath import MediaPathReport, classify_media_path
 from harness.capture.pcap import CapturedPacket, UnreadFrame
@@ -68,7 +73,7 @@ class Reinvite(enum.Enum):
     answers in the ACK."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Phase:
     """One media phase of a call: after the initial INVITE (``step`` None) or a re-INVITE.
 
@@ -102,28 +107,49 @@ class Phase:
         return self.status is not None and 200 <= self.status < 300
 
 
-@dataclass
-class CallOutcome(CaptureEvidence):
+@dataclass(frozen=True, kw_only=True)
+class CallPlan:
+    """Who calls whom through which mode, as which user agents, and where the capture
+    goes: fixed before the call, never changed by it."""
+
     mode: MediaMode
     label: str
     request_uri: str
     caller: str
     callee: str
-    caller_side: Side
-    callee_side: Side
-    caller_tone_hz: float
-    callee_tone_hz: float
+    caller_side: Side = Side()
+    callee_side: Side = Side()
+    caller_tone_hz: float = 700.0
+    callee_tone_hz: float = 1300.0
     reinvites: tuple[Reinvite, ...] = ()  # sent in order after the first media phase
     caller_port: int = 5060  # the SIP ports of the two agents (several calls on one host)
     # The caller's media on another host than its signalling: a mediation server that
     # signals for a client whose media goes straight to the target (SFB-4).
     caller_media_host: str | None = None
     callee_port: int = 5060
-    early_answer_received: SessionDescription | None = None  # the 183's SDP at the caller
     # None: no final response within 2 s is a TargetViolation. A number: the caller waits
     # that long, then records no final response (`final_status` None), CANCELs and ends.
     final_timeout: float | None = None
-    provisionals: list[int] = field(default_factory=list)  # 1xx statuses the caller got
+    hosts: Mapping[str, str] = field(default_factory=dict)  # name -> address
+    target_addresses: frozenset[str] = frozenset()
+    pcap: Path | None = None
+    # capture only traffic from or to `hosts` (a call sampled during a load run)
+    capture_only_hosts: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallOutcome(CallPlan):
+    """The plan, and what the call left behind."""
+
+    sip: tuple[SipRecord, ...] = ()  # every SIP datagram either agent sent or received
+    packets: tuple[CapturedPacket, ...] = ()
+    # frames of the capture that are not IPv4/UDP (IPv6, fragments, ...): never judged,
+    # so a check that would clear an address they involve cannot conclude (BROKEN)
+    unread: tuple[UnreadFrame, ...] = ()
+    ladder: str = ""
+    notes: tuple[str, ...] = ()
+    early_answer_received: SessionDescription | None = None  # the 183's SDP at the caller
+    provisionals: tuple[int, ...] = ()  # 1xx statuses the caller got
     final_status: int | None = None
     final_reason: str = ""
     offer_sent: SessionDescription | None = None  # caller -> target
@@ -132,21 +158,41 @@ class CallOutcome(CaptureEvidence):
     answer_received: SessionDescription | None = None  # target -> caller
     caller_codec: Codec | None = None  # what the caller ended up sending
     callee_codec: Codec | None = None  # what the callee ended up sending
-    dtmf_sent: list[tuple[str, int]] = field(default_factory=list)  # (digit, duration in ts)
-    phases: list[Phase] = field(default_factory=list)  # the first, then one per re-INVITE
-    caller_rtp: list[RtpRecord] = field(default_factory=list)
-    callee_rtp: list[RtpRecord] = field(default_factory=list)
+    dtmf_sent: tuple[tuple[str, int], ...] = ()  # (digit, duration in timestamp units)
+    phases: tuple[Phase, ...] = ()  # the first, then one per re-INVITE
+    caller_rtp: tuple[RtpRecord, ...] = ()
+    callee_rtp: tuple[RtpRecord, ...] = ()
     path: MediaPathReport | None = None
 
     @property
     def established(self) -> bool:
         return self.final_status is not None and 200 <= self.final_status < 300
 
+    @property
+    def plan(self) -> CallPlan:
+        """The plan this call was placed from."""
+        return CallPlan(**plan_fields(self))
 
-def media_path(call: CallOutcome) -> MediaPathReport:
+
+def plan_fields(plan: CallPlan) -> dict[str, Any]:
+    """The plan's fields by name (those of a `CallOutcome` are its plan's)."""
+    return {f.name: getattr(plan, f.name) for f in fields(CallPlan)}
+
+
+@dataclass(frozen=True)
+class CaptureRead:
+    """What a call's capture showed: the datagrams read, the frames that could not be
+    read, and the SIP ladder drawn from them."""
+
+    packets: tuple[CapturedPacket, ...] = ()
+    unread: tuple[UnreadFrame, ...] = ()
+    ladder: str = ""
+
+
+def media_path(call: CallPlan, packets: Sequence[CapturedPacket]) -> MediaPathReport:
     """The media path of `call` as its capture shows it, between the caller's media host
     and the callee (the target's addresses and the lab's hosts as the call named them)."""
     return classify_media_path(
-        call.packets, endpoints=call.hosts, target_addresses=call.target_addresses,
+        packets, endpoints=call.hosts, target_addresses=call.target_addresses,
         a=call.caller_media_host or call.caller, b=call.callee,
     )

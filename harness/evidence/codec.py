@@ -43,7 +43,7 @@ _LISTS = ("CallQuality",)
 
 #: Fields derived from the rest of the record, recomputed on loading instead of stored.
 _DERIVED: dict[type, dict[str, typing.Callable[[Any], Any]]] = {
-    CallOutcome: {"path": media_path},
+    CallOutcome: {"path": lambda call: media_path(call, call.packets)},
 }
 
 

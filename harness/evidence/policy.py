@@ -3,7 +3,7 @@ scenario by role (SFB-7), and bypass against anchored over the impaired WAN link
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.evidence.call import CallOutcome
@@ -13,15 +13,15 @@ from harness.media.modes import MediaMode
 __all__ = ["CacOutcome", "CallQuality", "Impairment"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class CacOutcome:
     """The calls of the scenario, in the order they were placed, by role."""
 
     limit: int
-    wan_held: list[CallOutcome] = field(default_factory=list)
+    wan_held: tuple[CallOutcome, ...] = ()
     over_limit: CallOutcome | None = None
     bypass_while_full: CallOutcome | None = None
-    bypass_held: list[CallOutcome] = field(default_factory=list)
+    bypass_held: tuple[CallOutcome, ...] = ()
     wan_while_bypass_held: CallOutcome | None = None
     pcap: Path | None = None
 
@@ -44,9 +44,11 @@ class Impairment:
         return f"{self.delay_ms:g} ms one-way delay, {self.loss:.0%} loss{rate} per direction"
 
 
-@dataclass
+@dataclass(frozen=True)
 class CallQuality:
+    """One call over the impaired WAN link and each of its media legs measured."""
+
     mode: MediaMode
     call: CallOutcome
-    legs: list[LegStats] = field(default_factory=list)
+    legs: tuple[LegStats, ...] = ()
 

@@ -7,12 +7,16 @@ the conformance checks read nothing else of the endpoints.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from harness.media.rtp import RtpPacket
 
-__all__ = ["Address", "CheckResult", "RtpRecord", "SentOrReceived", "SipRecord", "StunRecord"]
+__all__ = [
+    "Address", "CheckResult", "RtpRecord", "SentOrReceived", "SipRecord", "StunRecord",
+    "frozen_fields",
+]
 
 Address = tuple[str, int]
 SentOrReceived = Literal["sent", "received"]
@@ -73,3 +77,10 @@ class CheckResult:
     @property
     def succeeded(self) -> bool:
         return self.response is not None and not self.problems
+
+
+def frozen_fields(draft: Any) -> dict[str, Any]:
+    """The fields of a scenario's working record by name, lists as tuples: what its
+    frozen evidence record is made of."""
+    return {f.name: tuple(v) if isinstance(v := getattr(draft, f.name), list) else v
+            for f in dataclasses.fields(draft)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from harness.evidence.call import CallOutcome
 from harness.evidence.records import Address
@@ -10,7 +10,7 @@ from harness.evidence.records import Address
 __all__ = ["RelayProbe"]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class RelayProbe:
     """What the relay-port probes of one relayed call saw."""
 
@@ -22,12 +22,12 @@ class RelayProbe:
     injected: int = 0
     injected_received: int = 0  # packets with `injected_ssrc` at the call's endpoints
     garbage_sent: int = 0  # malformed STUN/RTP datagrams sent to the relay ports
-    garbage_to: list[Address] = field(default_factory=list)
-    garbage_relayed: list[str] = field(default_factory=list)  # names, seen leaving the target
+    garbage_to: tuple[Address, ...] = ()
+    garbage_relayed: tuple[str, ...] = ()  # names, seen leaving the target
     garbage_done_at: float = 0.0  # agents' clock
     caller_sent_after_garbage: int = 0
     callee_got_after_garbage: int = 0
     after_bye_sent: int = 0
     after_bye_received: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 

@@ -55,6 +55,7 @@ target, never the shim), so it relays no RTP.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import secrets
 from collections.abc import Callable
@@ -62,11 +63,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from harness.errors import HarnessError
-from harness.evidence.call import CallOutcome
+from harness.evidence.call import CallOutcome, CallPlan
 from harness.lab import Lab
 from harness.net import Address, UdpEndpoint
-from harness.scenarios.call import basic_call
-from harness.scenarios.captured import analyse, capturing, steps_of
+from harness.scenarios.captured import captured_call
 from harness.sdp import (
     Candidate,
     Connection,
@@ -597,7 +597,7 @@ class SipShim:
 
 
 async def captured_call_via_shim(
-    outcome: CallOutcome, lab: Lab, target: Target, shim: SipShim, *, packets: int = 10
+    plan: CallPlan, lab: Lab, target: Target, shim: SipShim, *, packets: int = 10
 ) -> CallOutcome:
     """`harness.scenarios.captured.captured_call` with the caller's INVITE sent to the shim.
 
@@ -608,17 +608,8 @@ async def captured_call_via_shim(
         raise HarnessError(
             f"the shim relays to {shim.downstream}, not to the target at {target.sip_address}"
         )
-    assert outcome.pcap is not None
-    async with capturing(lab, outcome.pcap, outcome.hosts):
-        await basic_call(outcome, lab=lab, sip_target=shim.address, packets=packets,
-                         then=steps_of(outcome))
-    return _finish(outcome, shim)
-
-
-def _finish(outcome: CallOutcome, shim: SipShim) -> CallOutcome:
-    analyse(outcome, shim=shim.address[0])
-    outcome.notes.append(
-        f"signalling via the shim at {shim.address[0]}:{shim.address[1]}, fault "
-        f"{shim.fault.name}, fired {shim.fired} time(s)"
-    )
-    return outcome
+    outcome = await captured_call(plan, lab, target, packets=packets, sip_target=shim.address,
+                                  more_names={"shim": shim.address[0]})
+    return dataclasses.replace(outcome, notes=(
+        *outcome.notes, f"signalling via the shim at {shim.address[0]}:{shim.address[1]}, "
+        f"fault {shim.fault.name}, fired {shim.fired} time(s)"))

@@ -12,7 +12,7 @@ summary are attached to the Allure result.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +24,7 @@ from typing_extensions import Unpack
 from harness.capture.pcap import CapturedPacket
 from harness.capture.svg import ladder_svg, media_svg
 from harness.errors import HarnessError
-from harness.evidence.call import CallOutcome, Reinvite, Side
+from harness.evidence.call import CallOutcome, CallPlan, Reinvite, Side
 from harness.evidence.fork import ForkOutcome
 from harness.evidence.teams import DrOutcome, Nomination
 from harness.lab import Lab
@@ -36,7 +36,7 @@ from harness.scenarios.captured import (
     captured_call,
     captured_fork,
     new_fork,
-    new_outcome,
+    plan_call,
     site_pcaps,
 )
 from harness.scenarios.teams import captured_to_teams_call, new_to_teams
@@ -73,7 +73,7 @@ def attach_capture(tag: str, pcap: Path | None, ladder: str) -> None:
 
 
 def attach_diagrams(
-    tag: str, packets: list[CapturedPacket], hosts: dict[str, str],
+    tag: str, packets: Sequence[CapturedPacket], hosts: Mapping[str, str],
     target_addresses: frozenset[str], *, verdict: str | None = None,
 ) -> None:
     """The SIP ladder and the media path of a capture, drawn as SVG."""
@@ -122,7 +122,6 @@ class CallRunner:
         self.target = target
         self.config = config
         self.item = item
-        self.calls: list[CallOutcome] = []
 
     async def __call__(
         self, mode: MediaMode, *, caller: Side | None = None, callee: Side | None = None,
@@ -131,28 +130,25 @@ class CallRunner:
         request_uri: str | None = None, final_timeout: float | None = None,
         caller_media_host: str | None = None,
     ) -> CallOutcome:
-        outcome = new_outcome(
+        plan = plan_call(
             self.lab, self.target, mode, caller=caller, callee=callee, label=label,
             callee_host=callee_host, pcap=self.pcap_for(label),
             reinvites=reinvites, caller_host=caller_host, request_uri=request_uri,
             final_timeout=final_timeout, caller_media_host=caller_media_host,
         )
-        return await self.place(outcome, packets=packets)
+        return await self.place(plan, packets=packets)
 
     def pcap_for(self, label: str | None) -> Path:
         """Where the capture of this case's call labelled `label` goes."""
         name = _safe(self.item.nodeid.split("::")[-1] + (f"-{label}" if label else ""))
         return self.config.results_dir / "pcaps" / f"{name}.pcap"
 
-    async def place(self, outcome: CallOutcome, *, packets: int = 10) -> CallOutcome:
-        """Place a call made elsewhere (a policy profile's) with the evidence attached."""
-        self.calls.append(outcome)
+    async def place(self, plan: CallPlan, *, packets: int = 10) -> CallOutcome:
+        """Place a call planned elsewhere (a policy profile's) with its evidence attached,
+        also when it goes wrong."""
         async with self.watching():
-            try:
-                await captured_call(outcome, self.lab, self.target, packets=packets)
-            finally:
-                self._attach(outcome)
-        return outcome
+            return await captured_call(plan, self.lab, self.target, packets=packets,
+                                       on_evidence=self._attach)
 
     @asynccontextmanager
     async def watching(self) -> AsyncIterator[None]:

@@ -24,7 +24,7 @@ from harness.media.modes import MediaMode
 from harness.media.stats import stream_stats
 from harness.pytest_plugin.calls import PCAP_TYPE, CallRunner
 from harness.pytest_plugin.options import HarnessConfig
-from harness.scenarios.captured import new_outcome
+from harness.scenarios.captured import plan_call
 from harness.targets.base import Target
 
 __all__ = ["LoadRun", "load_run", "plan_from", "pytest_terminal_summary"]
@@ -64,11 +64,11 @@ class LoadRunner:
 
         async def sample(n: int) -> Sample:
             label = f"{mode.value}: sampled call {n + 1}"
-            out = new_outcome(runner.lab, runner.target, mode, label=label,
-                              caller_host=SAMPLE_CALLER, callee_host=SAMPLE_CALLEE,
-                              pcap=runner.pcap_for(label))
-            out.capture_only_hosts = True  # not the load's thousands of packets
-            await runner.place(out, packets=25)
+            plan = plan_call(runner.lab, runner.target, mode, label=label,
+                             caller_host=SAMPLE_CALLER, callee_host=SAMPLE_CALLEE,
+                             pcap=runner.pcap_for(label),
+                             capture_only_hosts=True)  # not the load's thousands of packets
+            out = await runner.place(plan, packets=25)
             want = EXPECTED_PATH[mode]
             got = out.path.verdict if out.path is not None else None
             problems = []

@@ -19,7 +19,7 @@ from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import CallRunner, attach_capture, attach_diagrams
 from harness.pytest_plugin.options import HarnessConfig
 from harness.scenarios.cac import cac_scenario
-from harness.scenarios.sfb import new_sfb_outcome
+from harness.scenarios.sfb import plan_sfb_call
 from harness.scenarios.wan import measure_over_wan
 from harness.sdp import Codec
 from harness.targets.base import Target
@@ -61,7 +61,7 @@ class SfbRunner:
         if getattr(self.profile, which) is None:
             pytest.skip(f"UNSUPPORTED: target {runner.target.loaded.spec.target.name} "
                         f"declares no {which} in [skype_for_business]")
-        return await runner.place(new_sfb_outcome(
+        return await runner.place(plan_sfb_call(
             runner.lab, runner.target, client=client, gateway=gateway, id_of=id_of,
             pcap=runner.pcap_for(label), label=label, always=always, inbound=inbound))
 

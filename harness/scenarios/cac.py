@@ -20,13 +20,13 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
-from harness.evidence.call import CallOutcome
+from harness.evidence.call import CallOutcome, CallPlan
 from harness.evidence.policy import CacOutcome
 from harness.evidence.recording import keep
 from harness.lab import Lab
-from harness.scenarios.call import LiveCall, basic_call
-from harness.scenarios.captured import analyse, capturing
-from harness.scenarios.sfb import new_sfb_outcome
+from harness.scenarios.call import CallProgress, LiveCall, basic_call
+from harness.scenarios.captured import capturing, read_capture_files
+from harness.scenarios.sfb import plan_sfb_call
 from harness.targets.base import Target
 
 __all__ = ["CacOutcome", "cac_scenario"]
@@ -46,9 +46,10 @@ class _Group:
         self._ports[host] += 1
         return port
 
-    async def call(self, client: str, gateway: str, id_of: str, label: str) -> CallOutcome:
+    async def call(self, client: str, gateway: str, id_of: str, label: str
+                   ) -> tuple[CallPlan, CallProgress]:
         """Place one call and return once it is up (held) or over (refused)."""
-        out = new_sfb_outcome(
+        plan = plan_sfb_call(
             self.lab, self.target, client=client, gateway=gateway, id_of=id_of,
             pcap=self.pcap, label=label, client_port=self._port(client),
             gateway_port=self._port(gateway), early_answer=False)
@@ -58,7 +59,8 @@ class _Group:
             up.set()
             await self.release.wait()
 
-        task = asyncio.create_task(basic_call(out, lab=self.lab,
+        rec = CallProgress()
+        task = asyncio.create_task(basic_call(plan, rec, lab=self.lab,
                                               sip_target=self.target.sip_address,
                                               packets=5, then=hold))
         self.tasks.append(task)
@@ -67,7 +69,7 @@ class _Group:
         waiter.cancel()
         if task.done():
             task.result()  # a harness or target error surfaces here
-        return out
+        return plan, rec
 
     async def end(self) -> None:
         self.release.set()
@@ -82,30 +84,35 @@ async def cac_scenario(lab: Lab, target: Target, pcap: Path) -> CacOutcome:
     """Run the scenario of the module docstring against `target`."""
     profile = target.loaded.spec.skype_for_business
     assert profile is not None, "the target declares no [skype_for_business]"
-    out = CacOutcome(profile.cac_max_calls, pcap=pcap)
+    limit = profile.cac_max_calls
     group = _Group(lab, target, pcap)
     hosts = ("branch1", "branch2", "callee1")
     async with capturing(lab, pcap, hosts):
         try:
-            for n in range(out.limit):
-                out.wan_held.append(await group.call("branch1", "callee1", "branch",
-                                                     f"WAN call {n + 1}"))
-            out.over_limit = await group.call("branch1", "callee1", "branch",
-                                              f"WAN call {out.limit + 1} (over the limit)")
-            out.bypass_while_full = await group.call("branch1", "branch2", "branch",
-                                                     "bypassed call, link full")
+            wan_held = [await group.call("branch1", "callee1", "branch", f"WAN call {n + 1}")
+                        for n in range(limit)]
+            over_limit = await group.call("branch1", "callee1", "branch",
+                                          f"WAN call {limit + 1} (over the limit)")
+            bypass_while_full = await group.call("branch1", "branch2", "branch",
+                                                 "bypassed call, link full")
         finally:
             await group.end()
         try:
-            for n in range(out.limit):
-                out.bypass_held.append(await group.call("branch1", "branch2", "branch",
-                                                        f"bypassed call {n + 1}"))
-            out.wan_while_bypass_held = await group.call(
+            bypass_held = [await group.call("branch1", "branch2", "branch",
+                                            f"bypassed call {n + 1}") for n in range(limit)]
+            wan_while_bypass_held = await group.call(
                 "branch1", "callee1", "branch", "WAN call, bypassed calls up")
         finally:
             await group.end()
-    for call in out.calls:
-        if call.established:
-            analyse(call)
+
+    def done(placed: tuple[CallPlan, CallProgress]) -> CallOutcome:
+        """A call of the scenario as it ended; one that was set up with what the shared
+        capture shows of it."""
+        plan, rec = placed
+        return rec.observe(plan, read_capture_files(plan) if rec.established else None)
+
+    out = CacOutcome(
+        limit, tuple(done(c) for c in wan_held), done(over_limit), done(bypass_while_full),
+        tuple(done(c) for c in bypass_held), done(wan_while_bypass_held), pcap)
     keep(out)
     return out

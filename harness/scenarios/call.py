@@ -11,6 +11,7 @@ up. Everything lands in the `CallOutcome` the checks read.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -19,7 +20,9 @@ from dataclasses import dataclass, field
 from harness.endpoints.rtp import PayloadSource, RtpEndpoint, StreamConfig
 from harness.endpoints.sip import SipAgent
 from harness.errors import HarnessError, TargetViolation
-from harness.evidence.call import CallOutcome, Phase
+from harness.evidence.call import CallOutcome, CallPlan, CaptureRead, Phase, media_path, plan_fields
+from harness.evidence.recording import keep
+from harness.evidence.records import RtpRecord, SipRecord
 from harness.lab import Lab
 from harness.media import g711
 from harness.media.srtp import SrtpSession
@@ -83,12 +86,61 @@ def _srtp_key(crypto: list[CryptoAttribute], tag: int | None = None) -> CryptoAt
 
 
 @dataclass
-class LiveCall:
-    """A call in progress: the agents, the media endpoints in use and the SDP each side
-    holds. `basic_call` builds it; the re-INVITE steps (`harness.scenarios.reinvite`) move
-    it on."""
+class CallProgress:
+    """What a call has left behind so far: the scenario's working record, filled while
+    the call runs (also when it ends early, so the evidence of a call that went wrong is
+    kept); `observe` turns it with the plan into the frozen `CallOutcome`."""
 
-    outcome: CallOutcome
+    sip: list[SipRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    early_answer_received: SessionDescription | None = None
+    provisionals: list[int] = field(default_factory=list)
+    final_status: int | None = None
+    final_reason: str = ""
+    offer_sent: SessionDescription | None = None
+    offer_received: SessionDescription | None = None
+    answer_sent: SessionDescription | None = None
+    answer_received: SessionDescription | None = None
+    caller_codec: Codec | None = None
+    callee_codec: Codec | None = None
+    dtmf_sent: list[tuple[str, int]] = field(default_factory=list)
+    phases: list[Phase] = field(default_factory=list)
+    caller_rtp: list[RtpRecord] = field(default_factory=list)
+    callee_rtp: list[RtpRecord] = field(default_factory=list)
+
+    @property
+    def established(self) -> bool:
+        return self.final_status is not None and 200 <= self.final_status < 300
+
+    def observe(self, plan: CallPlan, capture: CaptureRead | None = None) -> CallOutcome:
+        """The frozen outcome of the call `plan` described, with what its capture showed
+        (None: the call went wrong before its capture could be read)."""
+        read = capture or CaptureRead()
+        outcome = CallOutcome(
+            **plan_fields(plan), sip=tuple(self.sip), packets=read.packets, unread=read.unread,
+            ladder=read.ladder, notes=tuple(self.notes),
+            early_answer_received=self.early_answer_received,
+            provisionals=tuple(self.provisionals), final_status=self.final_status,
+            final_reason=self.final_reason, offer_sent=self.offer_sent,
+            offer_received=self.offer_received, answer_sent=self.answer_sent,
+            answer_received=self.answer_received, caller_codec=self.caller_codec,
+            callee_codec=self.callee_codec, dtmf_sent=tuple(self.dtmf_sent),
+            phases=tuple(self.phases), caller_rtp=tuple(self.caller_rtp),
+            callee_rtp=tuple(self.callee_rtp),
+            path=media_path(plan, read.packets) if capture is not None else None,
+        )
+        keep(outcome)
+        return outcome
+
+
+@dataclass
+class LiveCall:
+    """A call in progress: its plan and progress, the agents, the media endpoints in use
+    and the SDP each side holds. `basic_call` builds it; the re-INVITE steps
+    (`harness.scenarios.reinvite`) move it on."""
+
+    plan: CallPlan
+    progress: CallProgress
     caller: SipAgent
     callee: SipAgent
     caller_rtp: RtpEndpoint
@@ -120,47 +172,47 @@ EARLY_ANSWER_S = 0.05  # between a callee's 183 with SDP and its 200
 
 
 async def basic_call(
-    outcome: CallOutcome, *, lab: Lab, sip_target: Address, packets: int = 10,
+    plan: CallPlan, rec: CallProgress, *, lab: Lab, sip_target: Address, packets: int = 10,
     then: AfterMedia | None = None, callee_contact: Address | None = None,
 ) -> None:
-    """Place one call as `outcome` describes and fill in what happened.
+    """Place one call as `plan` describes and record in `rec` what happened.
 
     `then` runs after the first media phase (and DTMF), before the BYE;
     `callee_contact`: the address the callee puts in its Contact (a relay in front
     of it, so that in-dialog requests pass the relay too)."""
-    if outcome.reinvites and then is None:
+    if plan.reinvites and then is None:
         raise HarnessError("the call asks for re-INVITEs but no step runner was given")
-    caller_address = lab.address(outcome.caller)
-    callee_address = lab.address(outcome.callee)
+    caller_address = lab.address(plan.caller)
+    callee_address = lab.address(plan.callee)
     async with AsyncExitStack() as stack:
         # Runs last: asyncio closes a datagram socket on the next loop turn, so yield once
         # and the ports are free again when the call returns.
         stack.push_async_callback(asyncio.sleep, 0)
-        caller = SipAgent(outcome.caller, lab.netns(outcome.caller), caller_address,
-                          outcome.caller_port)
-        callee = SipAgent(outcome.callee, lab.netns(outcome.callee), callee_address,
-                          outcome.callee_port, contact=callee_contact)
-        media_host = outcome.caller_media_host or outcome.caller
+        caller = SipAgent(plan.caller, lab.netns(plan.caller), caller_address,
+                          plan.caller_port)
+        callee = SipAgent(plan.callee, lab.netns(plan.callee), callee_address,
+                          plan.callee_port, contact=callee_contact)
+        media_host = plan.caller_media_host or plan.caller
         caller_rtp = RtpEndpoint(media_host, lab.netns(media_host), lab.address(media_host))
-        callee_rtp = RtpEndpoint(outcome.callee, lab.netns(outcome.callee), callee_address)
+        callee_rtp = RtpEndpoint(plan.callee, lab.netns(plan.callee), callee_address)
         for thing in (caller, callee, caller_rtp, callee_rtp):
             await thing.open()
             stack.callback(thing.close)
-        live = LiveCall(outcome, caller, callee, caller_rtp, callee_rtp, stack,
+        live = LiveCall(plan, rec, caller, callee, caller_rtp, callee_rtp, stack,
                         [caller_rtp], [callee_rtp])
 
         def collect() -> None:
-            outcome.sip = sorted(caller.records + callee.records, key=lambda r: r.time)
-            outcome.caller_rtp = sorted(
+            rec.sip = sorted(caller.records + callee.records, key=lambda r: r.time)
+            rec.caller_rtp = sorted(
                 (r for e in live.caller_endpoints for r in e.records), key=lambda r: r.time)
-            outcome.callee_rtp = sorted(
+            rec.callee_rtp = sorted(
                 (r for e in live.callee_endpoints for r in e.records), key=lambda r: r.time)
 
         stack.callback(collect)
         if not await _establish(live, sip_target):
             return
-        await media_phase(live, outcome.phases[0], packets)
-        if outcome.caller_side.dtmf:
+        await media_phase(live, rec.phases[0], packets)
+        if plan.caller_side.dtmf:
             await _send_dtmf(live)
         if then is not None:
             await then(live, packets)
@@ -169,23 +221,23 @@ async def basic_call(
 
 async def _establish(live: LiveCall, sip_target: Address) -> bool:
     """INVITE with an offer, 180, 200 with the answer, ACK; False when it was refused."""
-    outcome, caller, callee = live.outcome, live.caller, live.callee
+    plan, rec, caller, callee = live.plan, live.progress, live.caller, live.callee
     caller_rtp, callee_rtp = live.caller_rtp, live.callee_rtp
-    caller_codecs = outcome.caller_side.codecs or (PCMU, PCMA)
-    callee_codecs = outcome.callee_side.codecs or (PCMU, PCMA)
+    caller_codecs = plan.caller_side.codecs or (PCMU, PCMA)
+    callee_codecs = plan.callee_side.codecs or (PCMU, PCMA)
 
     # -- the offer ------------------------------------------------------------------
     crypto: list[CryptoAttribute] = []
-    if outcome.caller_side.srtp:
+    if plan.caller_side.srtp:
         crypto = [CryptoAttribute.generate(1, SRTP_SUITE)]
         caller_rtp.tx_srtp = SrtpSession(SRTP_SUITE, crypto[0].key_params[0].key_salt, "outbound")
     offer = make_offer(
         caller_rtp.address, caller_rtp.port, caller_codecs, crypto=crypto,
-        extra_attributes=[Attribute(n, v) for n, v in outcome.caller_side.attributes],
+        extra_attributes=[Attribute(n, v) for n, v in plan.caller_side.attributes],
     )
-    outcome.offer_sent = live.caller_sdp = offer
+    rec.offer_sent = live.caller_sdp = offer
     invite = caller.endpoint.create_invite(
-        outcome.request_uri, body=bytes(offer), content_type="application/sdp"
+        plan.request_uri, body=bytes(offer), content_type="application/sdp"
     )
     caller.endpoint.send_request(invite, sip_target, caller.now)
     caller.pump()
@@ -193,23 +245,23 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
     # -- the callee answers the offer as it arrived ---------------------------------
     got = await _invite_or_refusal(caller, callee)
     if isinstance(got, ResponseReceived):  # the target itself refused the call
-        outcome.final_status = got.response.status
-        outcome.final_reason = got.response.reason
-        outcome.provisionals = _provisionals(caller)
-        outcome.notes.append(f"the target refused the call itself: {got.response.status} "
+        rec.final_status = got.response.status
+        rec.final_reason = got.response.reason
+        rec.provisionals = _provisionals(caller)
+        rec.notes.append(f"the target refused the call itself: {got.response.status} "
                              f"{got.response.reason}; the callee never saw an INVITE")
         return False
     request = got.request
-    offer_in = parse_sdp_from(request.body, outcome.callee, "offer in the INVITE")
-    outcome.offer_received = offer_in
+    offer_in = parse_sdp_from(request.body, plan.callee, "offer in the INVITE")
+    rec.offer_received = offer_in
     to_tag = new_tag()
-    answer = _callee_answer(outcome, offer_in, callee, callee_rtp, callee_codecs)
+    answer = _callee_answer(plan, rec, offer_in, callee, callee_rtp, callee_codecs)
     if answer is None:
         callee.endpoint.respond(request, 488, callee.now, to_tag=to_tag)
         callee.pump()
     else:
-        outcome.answer_sent = live.callee_sdp = answer
-        if outcome.callee_side.early_answer:
+        rec.answer_sent = live.callee_sdp = answer
+        if plan.callee_side.early_answer:
             callee.endpoint.respond(request, 183, callee.now, to_tag=to_tag, body=bytes(answer),
                                     content_type="application/sdp")
             callee.pump()
@@ -226,58 +278,58 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
     try:
         final = await caller.wait_for(
             ResponseReceived, "a final response to the INVITE",
-            timeout=outcome.final_timeout or 2.0,
+            timeout=plan.final_timeout or 2.0,
             where=lambda e: e.request.method == "INVITE" and e.response.status >= 200,
         )
     except TargetViolation:
-        if outcome.final_timeout is None:
+        if plan.final_timeout is None:
             raise
-        outcome.provisionals = _provisionals(caller)
-        outcome.notes.append(f"no final response within {outcome.final_timeout:.1f} s "
-                             f"(provisional responses: {outcome.provisionals or 'none'}); "
+        rec.provisionals = _provisionals(caller)
+        rec.notes.append(f"no final response within {plan.final_timeout:.1f} s "
+                             f"(provisional responses: {rec.provisionals or 'none'}); "
                              "the caller CANCELs")
         caller.endpoint.cancel(invite, caller.now)
         caller.pump()
         return False
-    outcome.provisionals = _provisionals(caller)
-    outcome.final_status = final.response.status
-    outcome.final_reason = final.response.reason
-    if outcome.callee_side.early_answer and answer is not None:
+    rec.provisionals = _provisionals(caller)
+    rec.final_status = final.response.status
+    rec.final_reason = final.response.reason
+    if plan.callee_side.early_answer and answer is not None:
         early = await caller.wait_for(
             ResponseReceived, "the 183 with the callee's early answer", timeout=0.5,
             where=lambda e: e.request.method == "INVITE" and e.response.status == 183)
-        outcome.early_answer_received = parse_sdp_from(early.response.body, outcome.caller,
+        rec.early_answer_received = parse_sdp_from(early.response.body, plan.caller,
                                                        "answer in the 183")
-    if not outcome.established:
-        outcome.notes.append(
+    if not rec.established:
+        rec.notes.append(
             f"the callee's SDP policy: codecs {[c.encoding for c in callee_codecs]}, "
-            f"SRTP {'accepted' if outcome.callee_side.srtp else 'refused'}"
+            f"SRTP {'accepted' if plan.callee_side.srtp else 'refused'}"
         )
         return False
     confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
     live.dialog = confirmed.dialog
     caller.endpoint.send_ack(live.dialog, invite.cseq.seq, caller.now)
     caller.pump()
-    answer_in = parse_sdp_from(final.response.body, outcome.caller, "answer in the 200")
-    outcome.answer_received = answer_in
+    answer_in = parse_sdp_from(final.response.body, plan.caller, "answer in the 200")
+    rec.answer_received = answer_in
     codec = negotiated_codec(answer_in)
     if codec is None or not answer_in.media:
-        raise TargetViolation(f"{outcome.caller}: the 200's SDP accepts no codec",
+        raise TargetViolation(f"{plan.caller}: the 200's SDP accepts no codec",
                               evidence=final.response.body)
-    outcome.caller_codec = codec
+    rec.caller_codec = codec
     caller_rtp.remote = media_address(answer_in)
-    if outcome.caller_side.srtp:
+    if plan.caller_side.srtp:
         key = _srtp_key(answer_in.media[0].crypto())
         if key is not None:
             caller_rtp.rx_srtp = SrtpSession(key.suite, key.key_params[0].key_salt, "inbound")
         else:
-            outcome.notes.append("the answer to the caller's SRTP offer has no usable a=crypto")
-    callee_codec = outcome.callee_codec
+            rec.notes.append("the answer to the caller's SRTP offer has no usable a=crypto")
+    callee_codec = rec.callee_codec
     assert callee_codec is not None  # set by _callee_answer whenever the callee said 200
     live.caller_stream = StreamConfig(codec.payload_type)
     live.callee_stream = StreamConfig(callee_codec.payload_type)
-    outcome.phases.append(Phase(
-        None, outcome.final_status, offer, offer_in, answer, answer_in,
+    rec.phases.append(Phase(
+        None, rec.final_status, offer, offer_in, answer, answer_in,
         caller_rtp.port, callee_rtp.port, True, True, codec, callee_codec,
     ))
     return True
@@ -308,35 +360,38 @@ def _provisionals(caller: SipAgent) -> list[int]:
             if e.request.method == "INVITE" and e.response.status < 200]
 
 
-async def media_phase(live: LiveCall, phase: Phase, packets: int) -> None:
-    """Each side that may send (per `phase`) sends `packets` of its tone; then a drain."""
-    outcome = live.outcome
+async def media_phase(live: LiveCall, phase: Phase, packets: int) -> Phase:
+    """Each side that may send (per `phase`, one of the call's phases) sends `packets` of
+    its tone; then a drain. The phase is given its media window in the call's record."""
+    plan, phases = live.plan, live.progress.phases
+    index = next(i for i, p in enumerate(phases) if p is phase)
     assert live.caller_stream is not None and live.callee_stream is not None
     sends = []
     for may, rtp, stream, codec, hz, seed in (
         (phase.caller_sends, live.caller_rtp, live.caller_stream, phase.caller_codec,
-         outcome.caller_tone_hz, "caller"),
+         plan.caller_tone_hz, "caller"),
         (phase.callee_sends, live.callee_rtp, live.callee_stream, phase.callee_codec,
-         outcome.callee_tone_hz, "callee"),
+         plan.callee_tone_hz, "callee"),
     ):
         if may and codec is not None and rtp.remote is not None:
             stream.payload_type = codec.payload_type
             sends.append(rtp.send_stream(stream, payloads_for(codec, hz, seed), packets))
-    phase.start = live.caller.now
+    phases[index] = phase = dataclasses.replace(phase, start=live.caller.now)
     await asyncio.gather(*sends)
     await asyncio.sleep(DRAIN_S)
-    phase.end = live.caller.now
+    phases[index] = phase = dataclasses.replace(phase, end=live.caller.now)
+    return phase
 
 
 async def _send_dtmf(live: LiveCall) -> None:
-    outcome = live.outcome
+    plan, rec = live.plan, live.progress
     assert live.caller_stream is not None
-    event_pt = telephone_event_pt(outcome.answer_received)
+    event_pt = telephone_event_pt(rec.answer_received)
     if event_pt is None:
-        outcome.notes.append("the answer to the caller negotiated no telephone-event")
+        rec.notes.append("the answer to the caller negotiated no telephone-event")
         return
-    outcome.dtmf_sent = await live.caller_rtp.send_dtmf(
-        live.caller_stream, outcome.caller_side.dtmf, event_pt
+    rec.dtmf_sent = await live.caller_rtp.send_dtmf(
+        live.caller_stream, plan.caller_side.dtmf, event_pt
     )
     await asyncio.sleep(DRAIN_S)
 
@@ -378,22 +433,22 @@ async def hang_up(caller: SipAgent, callee: SipAgent, dialog: Dialog) -> None:
 
 
 def _callee_answer(
-    outcome: CallOutcome, offer: SessionDescription, callee: SipAgent,
+    plan: CallPlan, rec: CallProgress, offer: SessionDescription, callee: SipAgent,
     callee_rtp: RtpEndpoint, codecs: tuple[Codec, ...],
 ) -> SessionDescription | None:
     """The callee's answer, with its media endpoint set up; None means 488."""
     if not offer.media:
         return None
     offered_srtp = offer.media[0].proto.upper().endswith("SAVP")
-    if offered_srtp and not outcome.callee_side.srtp:
+    if offered_srtp and not plan.callee_side.srtp:
         return None
     answer = make_answer(offer, callee.address, callee_rtp.port, codecs)
     codec = negotiated_codec(answer)
     if codec is None:
         return None
-    for name, value in outcome.callee_side.attributes:
+    for name, value in plan.callee_side.attributes:
         answer.media[0].add_attribute(name, value)
-    outcome.callee_codec = codec
+    rec.callee_codec = codec
     callee_rtp.remote = media_address(offer)
     if offered_srtp:
         mine = _srtp_key(answer.media[0].crypto())

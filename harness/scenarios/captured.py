@@ -6,7 +6,7 @@ This is the unit of work of every media-mode case (the pytest fixture
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
@@ -14,24 +14,33 @@ from harness.capture.ladder import sip_ladder
 from harness.capture.pcap import load_capture
 from harness.capture.tcpdump import Capture
 from harness.errors import HarnessError
-from harness.evidence.call import CallOutcome, CaptureEvidence, Reinvite, Side, media_path
+from harness.evidence.call import (
+    CallOutcome,
+    CallPlan,
+    CaptureEvidence,
+    CaptureRead,
+    Reinvite,
+    Side,
+)
 from harness.evidence.fork import Branch, ForkOutcome
 from harness.evidence.recording import keep
 from harness.lab import Lab
 from harness.media.modes import MediaMode
-from harness.scenarios.call import AfterMedia, basic_call
+from harness.net import Address
+from harness.scenarios.call import AfterMedia, CallProgress, basic_call
 from harness.scenarios.forking import FORK_TONES, forked_call
 from harness.scenarios.reinvite import run_reinvites
 from harness.targets.base import Target
 
 
-def new_outcome(
+def plan_call(
     lab: Lab, target: Target, mode: MediaMode, *, pcap: Path, caller: Side | None = None,
     callee: Side | None = None, label: str | None = None, callee_host: str = "callee1",
     reinvites: tuple[Reinvite, ...] = (), caller_host: str = "caller",
     request_uri: str | None = None, caller_port: int = 5060, callee_port: int = 5060,
     final_timeout: float | None = None, caller_media_host: str | None = None,
-) -> CallOutcome:
+    capture_only_hosts: bool = False,
+) -> CallPlan:
     """What a call is to be: who calls whom through which mode, and where the pcap goes.
     `request_uri`: what the caller dials instead of the mode's dial plan (a policy
     profile's); several calls at once on one host need their own SIP ports."""
@@ -40,7 +49,7 @@ def new_outcome(
     hosts = {h: _seen_at(lab, h) for h in (caller_host, callee_host)}
     if caller_media_host is not None:
         hosts[caller_media_host] = _seen_at(lab, caller_media_host)
-    return CallOutcome(
+    return CallPlan(
         mode=mode, label=label or mode.value,
         request_uri=request_uri or target.loaded.spec.request_uri(
             mode, _seen_at(lab, callee_host), callee_port),
@@ -48,7 +57,7 @@ def new_outcome(
         caller_tone_hz=caller.tone_hz or 700.0, callee_tone_hz=callee.tone_hz or 1300.0,
         reinvites=reinvites, caller_port=caller_port, callee_port=callee_port,
         final_timeout=final_timeout, caller_media_host=caller_media_host, hosts=hosts,
-        target_addresses=target.addresses, pcap=pcap,
+        target_addresses=target.addresses, pcap=pcap, capture_only_hosts=capture_only_hosts,
     )
 
 
@@ -161,21 +170,40 @@ def new_fork(
 
 
 async def captured_call(
-    outcome: CallOutcome, lab: Lab, target: Target, *, packets: int = 10
+    plan: CallPlan, lab: Lab, target: Target, *, packets: int = 10,
+    sip_target: Address | None = None, then: AfterMedia | None = None,
+    callee_contact: Address | None = None, more_names: Mapping[str, str] | None = None,
+    on_evidence: Callable[[CallOutcome], None] | None = None,
 ) -> CallOutcome:
-    """Place the call `outcome` describes with a capture running on the lab bridge."""
-    assert outcome.pcap is not None
-    async with capturing(lab, outcome.pcap, outcome.hosts,
-                         only_hosts=outcome.capture_only_hosts):
-        await basic_call(outcome, lab=lab, sip_target=target.sip_address, packets=packets,
-                         then=steps_of(outcome))
-    analyse(outcome)
+    """Place the call `plan` describes with a capture running on the lab bridge; what it
+    left behind, with the capture read and the media path classified.
+
+    `sip_target`: where the caller sends its INVITE instead of the target (a shim);
+    `then`: a step after the first media phase (by default the plan's re-INVITEs);
+    `callee_contact`: the address in the callee's Contact (a relay in front of it);
+    `more_names`: name -> address of other lab hosts for the ladder. `on_evidence` gets
+    the outcome whatever happens: if the call goes wrong (a violation, a malformed
+    message), what it left behind until then, before the error goes on."""
+    assert plan.pcap is not None
+    rec = CallProgress()
+    try:
+        async with capturing(lab, plan.pcap, plan.hosts, only_hosts=plan.capture_only_hosts):
+            await basic_call(plan, rec, lab=lab, sip_target=sip_target or target.sip_address,
+                             packets=packets, then=then or steps_of(plan),
+                             callee_contact=callee_contact)
+    except BaseException:
+        if on_evidence is not None:
+            on_evidence(rec.observe(plan))
+        raise
+    outcome = rec.observe(plan, read_capture_files(plan, **(more_names or {})))
+    if on_evidence is not None:
+        on_evidence(outcome)
     return outcome
 
 
-def steps_of(outcome: CallOutcome) -> AfterMedia | None:
-    """The step runner `basic_call` needs for the outcome's re-INVITEs (None: none)."""
-    return run_reinvites if outcome.reinvites else None
+def steps_of(plan: CallPlan) -> AfterMedia | None:
+    """The step runner `basic_call` needs for the plan's re-INVITEs (None: none)."""
+    return run_reinvites if plan.reinvites else None
 
 
 async def captured_fork(
@@ -191,26 +219,26 @@ async def captured_fork(
     return out
 
 
-def read_capture(evidence: CaptureEvidence, **more_names: str) -> None:
-    """Read the call's pcap and render its SIP ladder, hosts and the target named
-    (`more_names`: name -> address of any other lab host, e.g. a shim)."""
-    assert evidence.pcap is not None
-    main = load_capture(evidence.pcap)
-    evidence.packets, evidence.unread = main.packets, main.unread
-    sites = [load_capture(path) for path in site_pcaps(evidence.pcap)]
-    if sites:  # frame numbers are per file; the merged list is in time order
-        evidence.packets = sorted(evidence.packets + [p for s in sites for p in s.packets],
-                                  key=lambda p: p.ts)
-        evidence.unread += [u for s in sites for u in s.unread]
-    names = {addr: name for name, addr in evidence.hosts.items()}
-    names |= {addr: "target" for addr in evidence.target_addresses}
+def read_capture_files(call: CallPlan | CaptureEvidence, **more_names: str) -> CaptureRead:
+    """Read a call's pcap (and its sites' captures, merged in time order) and render its
+    SIP ladder with the hosts and the target named (`more_names`: name -> address of any
+    other lab host, e.g. a shim)."""
+    assert call.pcap is not None
+    captures = [load_capture(call.pcap), *(load_capture(p) for p in site_pcaps(call.pcap))]
+    packets = [p for c in captures for p in c.packets]
+    if len(captures) > 1:  # frame numbers are per file; the merged list is in time order
+        packets.sort(key=lambda p: p.ts)
+    names = {addr: name for name, addr in call.hosts.items()}
+    names |= {addr: "target" for addr in call.target_addresses}
     names |= {addr: name for name, addr in more_names.items()}
-    evidence.ladder = sip_ladder(evidence.packets, names)
+    return CaptureRead(tuple(packets), tuple(u for c in captures for u in c.unread),
+                       sip_ladder(packets, names))
+
+
+def read_capture(evidence: CaptureEvidence, **more_names: str) -> None:
+    """Fill a forked or Teams call's record with what its capture showed
+    (`read_capture_files`)."""
+    got = read_capture_files(evidence, **more_names)
+    evidence.packets, evidence.unread, evidence.ladder = (
+        list(got.packets), list(got.unread), got.ladder)
     keep(evidence)
-
-
-def analyse(outcome: CallOutcome, **more_names: str) -> None:
-    """Read the pcap; classify the media path; render the SIP ladder (`more_names`:
-    name -> address of other lab hosts in it, e.g. a shim)."""
-    read_capture(outcome, **more_names)
-    outcome.path = media_path(outcome)

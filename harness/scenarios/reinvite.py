@@ -16,6 +16,8 @@ do, and the wire shows it.
 
 from __future__ import annotations
 
+import dataclasses
+
 from harness.endpoints.rtp import RtpEndpoint
 from harness.errors import TargetViolation
 from harness.evidence.call import Phase, Reinvite
@@ -68,17 +70,17 @@ def _other_codec(current: Codec | None) -> Codec:
 
 async def run_reinvites(live: LiveCall, packets: int) -> None:
     """Each re-INVITE of the outcome in turn, each followed by a media phase."""
-    for step in live.outcome.reinvites:
+    for step in live.plan.reinvites:
         if step is Reinvite.OFFERLESS:
             phase = await _offerless(live)
         else:
             phase = await _reoffer(live, step)
-        live.outcome.phases.append(phase)
+        live.progress.phases.append(phase)
         await media_phase(live, phase, packets)
 
 
 def _previous(live: LiveCall) -> Phase:
-    return live.outcome.phases[-1]
+    return live.progress.phases[-1]
 
 
 def _carry_over(previous: Phase, step: Reinvite) -> Phase:
@@ -109,24 +111,26 @@ async def _callee_gets_reinvite(live: LiveCall, seq: int) -> RequestReceived:
     )
 
 
-async def _caller_gets_final(live: LiveCall, seq: int, phase: Phase) -> ResponseReceived | None:
-    """The final response to re-INVITE `seq`, its status noted in `phase`; None if not 2xx."""
+async def _caller_gets_final(live: LiveCall, seq: int, phase: Phase
+                             ) -> tuple[ResponseReceived | None, Phase]:
+    """The final response to re-INVITE `seq` (None if not 2xx), and `phase` with its
+    status."""
     final = await live.caller.wait_for(
         ResponseReceived, f"the final response to the re-INVITE (CSeq {seq})",
         where=lambda e: e.request.method == "INVITE" and e.request.cseq.seq == seq
         and e.response.status >= 200,
     )
-    phase.status = final.response.status
+    phase = dataclasses.replace(phase, status=final.response.status)
     if phase.accepted:
-        return final
-    live.outcome.notes.append(f"re-INVITE {seq} ({phase.name}) was answered "
-                              f"{final.response.status} {final.response.reason}")
-    return None
+        return final, phase
+    live.progress.notes.append(f"re-INVITE {seq} ({phase.name}) was answered "
+                               f"{final.response.status} {final.response.reason}")
+    return None, phase
 
 
 async def _reoffer(live: LiveCall, step: Reinvite) -> Phase:
     """The caller re-offers (a new direction, codec or port); the callee answers in the 200."""
-    outcome, caller, callee = live.outcome, live.caller, live.callee
+    plan, caller, callee = live.plan, live.caller, live.callee
     phase = _carry_over(_previous(live), step)
     caller_rtp, callee_rtp = live.caller_rtp, live.callee_rtp
     if step is Reinvite.ADDRESS:
@@ -134,20 +138,20 @@ async def _reoffer(live: LiveCall, step: Reinvite) -> Phase:
         callee_rtp = await live.new_endpoint("callee")
     crypto = (live.caller_sdp.media[0].crypto()
               if live.caller_sdp is not None and live.caller_sdp.media else [])
-    codecs: tuple[Codec, ...] = outcome.caller_side.codecs or (PCMU, PCMA)
+    codecs: tuple[Codec, ...] = plan.caller_side.codecs or (PCMU, PCMA)
     if step is Reinvite.CODEC:
         codecs = (_other_codec(phase.caller_codec),)
     offer = make_offer(caller.address, caller_rtp.port, codecs, crypto=list(crypto),
                        direction=_DIRECTION.get(step, Direction.SENDRECV))
     _continuing(live.caller_sdp, offer)
-    phase.caller_sdp_sent = offer
+    phase = dataclasses.replace(phase, caller_sdp_sent=offer)
     seq = await _send_reinvite(live, offer)
 
     got = await _callee_gets_reinvite(live, seq)
-    offer_in = parse_sdp_from(got.request.body, outcome.callee, f"offer in re-INVITE {seq}")
-    phase.callee_sdp_received = offer_in
+    offer_in = parse_sdp_from(got.request.body, plan.callee, f"offer in re-INVITE {seq}")
+    phase = dataclasses.replace(phase, callee_sdp_received=offer_in)
     answer = make_answer(offer_in, callee.address, callee_rtp.port,
-                         outcome.callee_side.codecs or (PCMU, PCMA))
+                         plan.callee_side.codecs or (PCMU, PCMA))
     _continuing(live.callee_sdp, answer)
     if negotiated_codec(answer) is None:
         callee.endpoint.respond(got.request, 488, callee.now)
@@ -157,25 +161,24 @@ async def _reoffer(live: LiveCall, step: Reinvite) -> Phase:
                                 content_type="application/sdp")
         callee.pump()
 
-    final = await _caller_gets_final(live, seq, phase)
+    final, phase = await _caller_gets_final(live, seq, phase)
     if final is None:
         return phase
     assert live.dialog is not None
     caller.endpoint.send_ack(live.dialog, seq, caller.now)
     caller.pump()
-    answer_in = parse_sdp_from(final.response.body, outcome.caller, f"answer to re-INVITE {seq}")
+    answer_in = parse_sdp_from(final.response.body, plan.caller, f"answer to re-INVITE {seq}")
     # The exchange succeeded: both sides now hold the new SDPs and act on them.
-    phase.callee_sdp_sent, phase.caller_sdp_received = answer, answer_in
+    phase = dataclasses.replace(phase, callee_sdp_sent=answer, caller_sdp_received=answer_in)
     live.caller_sdp, live.callee_sdp = offer, answer
     live.caller_rtp, live.callee_rtp = caller_rtp, callee_rtp
-    _settle(live, phase, caller_holds=(offer, answer_in), callee_holds=(answer, offer_in))
-    return phase
+    return _settle(live, phase, caller_holds=(offer, answer_in), callee_holds=(answer, offer_in))
 
 
 async def _offerless(live: LiveCall) -> Phase:
     """A re-INVITE without SDP: the callee offers in the 200 from a new port, the caller
     answers in the ACK (RFC 3261 §14.1, RFC 3264 §4)."""
-    outcome, caller, callee = live.outcome, live.caller, live.callee
+    plan, caller, callee = live.plan, live.caller, live.callee
     phase = _carry_over(_previous(live), Reinvite.OFFERLESS)
     callee_rtp = await live.new_endpoint("callee")
     seq = await _send_reinvite(live, None)
@@ -183,34 +186,34 @@ async def _offerless(live: LiveCall) -> Phase:
     got = await _callee_gets_reinvite(live, seq)
     if got.request.body:
         raise TargetViolation(
-            f"{outcome.callee}: the target added a body to a re-INVITE sent without SDP",
+            f"{plan.callee}: the target added a body to a re-INVITE sent without SDP",
             evidence=bytes(got.request),
         )
     crypto: list[CryptoAttribute] = []
-    if outcome.callee_side.srtp and live.callee_sdp is not None:
+    if plan.callee_side.srtp and live.callee_sdp is not None:
         crypto = list(live.callee_sdp.media[0].crypto())
     offer = make_offer(callee.address, callee_rtp.port,
-                       outcome.callee_side.codecs or (PCMU, PCMA), crypto=crypto)
+                       plan.callee_side.codecs or (PCMU, PCMA), crypto=crypto)
     _continuing(live.callee_sdp, offer)
-    phase.callee_sdp_sent = offer
+    phase = dataclasses.replace(phase, callee_sdp_sent=offer)
     callee.endpoint.respond(got.request, 200, callee.now, body=bytes(offer),
                             content_type="application/sdp")
     callee.pump()
 
-    final = await _caller_gets_final(live, seq, phase)
+    final, phase = await _caller_gets_final(live, seq, phase)
     if final is None:
         return phase
     if not final.response.body:
         raise TargetViolation(
-            f"{outcome.caller}: the 200 to a re-INVITE without SDP carries no offer",
+            f"{plan.caller}: the 200 to a re-INVITE without SDP carries no offer",
             evidence=bytes(final.response),
         )
-    offer_in = parse_sdp_from(final.response.body, outcome.caller, f"offer in the 200 ({seq})")
-    phase.caller_sdp_received = offer_in
+    offer_in = parse_sdp_from(final.response.body, plan.caller, f"offer in the 200 ({seq})")
+    phase = dataclasses.replace(phase, caller_sdp_received=offer_in)
     answer = make_answer(offer_in, caller.address, live.caller_rtp.port,
-                         outcome.caller_side.codecs or (PCMU, PCMA))
+                         plan.caller_side.codecs or (PCMU, PCMA))
     _continuing(live.caller_sdp, answer)
-    phase.caller_sdp_sent = answer
+    phase = dataclasses.replace(phase, caller_sdp_sent=answer)
     assert live.dialog is not None
     caller.endpoint.send_ack(live.dialog, seq, caller.now, body=bytes(answer),
                              content_type="application/sdp")
@@ -220,23 +223,23 @@ async def _offerless(live: LiveCall) -> Phase:
                                 where=lambda e: e.request.cseq.seq == seq)
     if not ack.request.body:
         raise TargetViolation(
-            f"{outcome.callee}: the ACK for the offer in the 200 arrived without the answer",
+            f"{plan.callee}: the ACK for the offer in the 200 arrived without the answer",
             evidence=bytes(ack.request),
         )
-    answer_in = parse_sdp_from(ack.request.body, outcome.callee, f"answer in the ACK ({seq})")
-    phase.callee_sdp_received = answer_in
+    answer_in = parse_sdp_from(ack.request.body, plan.callee, f"answer in the ACK ({seq})")
+    phase = dataclasses.replace(phase, callee_sdp_received=answer_in)
     live.caller_sdp, live.callee_sdp = answer, offer
     live.callee_rtp = callee_rtp
-    _settle(live, phase, caller_holds=(answer, offer_in), callee_holds=(offer, answer_in))
-    return phase
+    return _settle(live, phase, caller_holds=(answer, offer_in), callee_holds=(offer, answer_in))
 
 
 def _settle(
     live: LiveCall, phase: Phase, *,
     caller_holds: tuple[SessionDescription, SessionDescription],
     callee_holds: tuple[SessionDescription, SessionDescription],
-) -> None:
-    """Point each side's media at what it now holds: (its own SDP, the peer's as received).
+) -> Phase:
+    """Point each side's media at what it now holds: (its own SDP, the peer's as received);
+    `phase` with the port, codec and sending each side then has.
 
     Both sides negotiate the codec the *answer* picks, as each side sees the answer.
     """
@@ -249,6 +252,9 @@ def _settle(
         codec = negotiated_codec(theirs if offerer else mine)
         may = sends(mine, theirs)
         if side == "caller":
-            phase.caller_port, phase.caller_codec, phase.caller_sends = rtp.port, codec, may
+            phase = dataclasses.replace(phase, caller_port=rtp.port, caller_codec=codec,
+                                        caller_sends=may)
         else:
-            phase.callee_port, phase.callee_codec, phase.callee_sends = rtp.port, codec, may
+            phase = dataclasses.replace(phase, callee_port=rtp.port, callee_codec=codec,
+                                        callee_sends=may)
+    return phase

@@ -17,12 +17,16 @@ port again, and nothing may arrive (ROB-3).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import secrets
 import struct
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.evidence.call import CallOutcome, CallPlan
 from harness.evidence.recording import keep
+from harness.evidence.records import frozen_fields
 from harness.evidence.robust import RelayProbe
 from harness.ice.stun import (
     BindingCheck,
@@ -35,8 +39,8 @@ from harness.lab import Lab
 from harness.media.modes import MediaMode
 from harness.media.rtp import RtpPacket
 from harness.net import Address, udp_socket
-from harness.scenarios.call import LiveCall, basic_call, payloads_for
-from harness.scenarios.captured import analyse, capturing, new_outcome
+from harness.scenarios.call import CallProgress, LiveCall, basic_call, payloads_for
+from harness.scenarios.captured import capturing, plan_call, read_capture_files
 from harness.sdp import effective_address
 from harness.targets.base import Target
 from harness.targets.ready import target_still_answers
@@ -183,8 +187,9 @@ async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
     has nothing recent to stay with; there is no after-BYE probe."""
     what = "silent side" if silent_side else "relay probes"
     pcap = pcap_dir / f"relay-probe-{mode.value}{'-silent' if silent_side else ''}.pcap"
-    call = new_outcome(lab, target, mode, pcap=pcap, label=f"{mode.value}: {what}")
-    probe = RelayProbe(call, injected_from=third)
+    plan = plan_call(lab, target, mode, pcap=pcap, label=f"{mode.value}: {what}")
+    call = CallProgress()
+    probe = _Probing(injected_from=third)
 
     async def inject(live: LiveCall, count: int) -> None:
         answer = call.answer_received
@@ -204,7 +209,7 @@ async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
         # injection, as a real call would: the relay has a source to stay with.
         assert live.caller_stream is not None and call.caller_codec is not None
         keep_talking = asyncio.create_task(live.caller_rtp.send_stream(
-            live.caller_stream, payloads_for(call.caller_codec, call.caller_tone_hz, "caller"),
+            live.caller_stream, payloads_for(call.caller_codec, plan.caller_tone_hz, "caller"),
             int((LEARNING_WINDOW_S + 0.02 * packets + 0.3) / 0.02)))
         await asyncio.sleep(LEARNING_WINDOW_S)
         sock = udp_socket(lab.netns(third), lab.address(third), 0)
@@ -226,25 +231,46 @@ async def probe_relay(lab: Lab, target: Target, pcap_dir: Path, *,
         await keep_talking
         await asyncio.sleep(0.2)
 
-    async with capturing(lab, pcap, (call.caller, call.callee, third)):
-        await basic_call(call, lab=lab, sip_target=target.sip_address, packets=packets,
+    async with capturing(lab, pcap, (plan.caller, plan.callee, third)):
+        await basic_call(plan, call, lab=lab, sip_target=target.sip_address, packets=packets,
                          then=inject)
         probe.injected_received = sum(
             1 for r in (*call.callee_rtp, *call.caller_rtp) if r.direction == "received"
             and r.packet is not None and r.packet.ssrc == INJECTED_SSRC)
         if not silent_side:
-            await _after_bye(lab, probe, packets)
-    call.hosts[third] = lab.address(third)
-    analyse(call)
-    _garbage_seen(probe)
-    keep(probe)
-    return probe
+            await _after_bye(lab, plan, call, probe, packets)
+    plan = dataclasses.replace(plan, hosts={**plan.hosts, third: lab.address(third)})
+    outcome = call.observe(plan, read_capture_files(plan))
+    _garbage_seen(outcome, probe)
+    found = RelayProbe(call=outcome, **frozen_fields(probe))
+    keep(found)
+    return found
 
 
-def _garbage_seen(probe: RelayProbe) -> None:
+@dataclass
+class _Probing:
+    """What the probes saw so far (the frozen `RelayProbe` is made of it at the end)."""
+
+    injected_from: str
+    injected_to: Address | None = None
+    injected_ssrc: int = 0
+    injected_after_s: float = 0.0
+    injected: int = 0
+    injected_received: int = 0
+    garbage_sent: int = 0
+    garbage_to: list[Address] = field(default_factory=list)
+    garbage_relayed: list[str] = field(default_factory=list)
+    garbage_done_at: float = 0.0
+    caller_sent_after_garbage: int = 0
+    callee_got_after_garbage: int = 0
+    after_bye_sent: int = 0
+    after_bye_received: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _garbage_seen(call: CallOutcome, probe: _Probing) -> None:
     """Which malformed datagrams left the target toward the call's endpoints (in the
     capture), and how much of the caller's media the callee still got after them."""
-    call = probe.call
     by_bytes = {data: name for name, data in malformed_media().items()}
     ends = {call.hosts[call.caller], call.hosts[call.callee]}
     probe.garbage_relayed = sorted({
@@ -259,8 +285,8 @@ def _garbage_seen(probe: RelayProbe) -> None:
         and r.packet.ssrc != INJECTED_SSRC and r.time > after and r.time < after + 0.7)
 
 
-async def _after_bye(lab: Lab, probe: RelayProbe, packets: int) -> None:
-    call = probe.call
+async def _after_bye(lab: Lab, plan: CallPlan, call: CallProgress, probe: _Probing,
+                     packets: int) -> None:
     if probe.injected_to is None or call.answer_sent is None or not call.answer_sent.media:
         probe.notes.append("the call did not get far enough to probe after the BYE")
         return
@@ -269,8 +295,8 @@ async def _after_bye(lab: Lab, probe: RelayProbe, packets: int) -> None:
     # take these packets for the caller's and forward them.
     old_port = call.answer_sent.media[0].port
     assert call.offer_sent is not None and call.offer_sent.media
-    listener = udp_socket(lab.netns(call.callee), lab.address(call.callee), old_port)
-    sender = udp_socket(lab.netns(call.caller), lab.address(call.caller),
+    listener = udp_socket(lab.netns(plan.callee), lab.address(plan.callee), old_port)
+    sender = udp_socket(lab.netns(plan.caller), lab.address(plan.caller),
                         call.offer_sent.media[0].port)
     listener.setblocking(False)
     try:

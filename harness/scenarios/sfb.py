@@ -6,20 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.evidence.call import CallOutcome, Side
+from harness.evidence.call import CallPlan, Side
 from harness.lab import Lab
 from harness.media.modes import MediaMode
-from harness.scenarios.captured import new_outcome
+from harness.scenarios.captured import plan_call
 from harness.targets.base import Target
 
-__all__ = ["new_sfb_outcome"]
+__all__ = ["plan_sfb_call"]
 
 
-def new_sfb_outcome(
+def plan_sfb_call(
     lab: Lab, target: Target, *, client: str, gateway: str, id_of: str | None, pcap: Path,
     label: str | None = None, always: bool = False, inbound: bool = False,
     client_port: int = 5060, gateway_port: int = 5060, early_answer: bool = True,
-) -> CallOutcome:
+) -> CallPlan:
     """The client on host `client` offers (or, `inbound`, answers with) a=x-bypassid with
     the bypass ID of site `id_of` (None: an unsupported client, none at all); the gateway
     on `gateway` is the other end. The callee answers 183 with its SDP before the 200
@@ -38,7 +38,7 @@ def new_sfb_outcome(
     attributes = (("x-bypassid", profile.bypass_ids[id_of]),) if id_of is not None else ()
     client_side = Side(attributes=attributes, early_answer=inbound and early_answer)
     callee, callee_port = (client, client_port) if inbound else (gateway, gateway_port)
-    return new_outcome(
+    return plan_call(
         lab, target, MediaMode.BYPASS, pcap=pcap, label=label,
         caller=Side() if inbound else client_side,
         callee=client_side if inbound else Side(early_answer=early_answer),

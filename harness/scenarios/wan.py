@@ -13,7 +13,7 @@ sequence number.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 
 from harness.capture.classify import PacketKind, classify
@@ -25,7 +25,7 @@ from harness.lab import Lab
 from harness.media.legs import LegStats, leg_stats, realtime_offset
 from harness.media.modes import MediaMode
 from harness.media.rtp import RtpPacket
-from harness.scenarios.captured import captured_call, new_outcome
+from harness.scenarios.captured import captured_call, plan_call
 from harness.targets.base import Target
 
 __all__ = ["CallQuality", "Impairment", "measure_over_wan"]
@@ -34,7 +34,7 @@ __all__ = ["CallQuality", "Impairment", "measure_over_wan"]
 Key = tuple[int, int]
 
 
-def _times(records: list[RtpRecord], direction: str) -> dict[Hashable, float]:
+def _times(records: Sequence[RtpRecord], direction: str) -> dict[Hashable, float]:
     return {(r.packet.ssrc, r.packet.sequence): r.time for r in records
             if r.direction == direction and r.packet is not None}
 
@@ -89,11 +89,11 @@ async def measure_over_wan(lab: Lab, target: Target, pcap_dir: Path, *,
                rate_kbit=impairment.rate_kbit, seed=impairment.seed)
     try:
         for mode in (MediaMode.BYPASS, MediaMode.ANCHORED):
-            call = new_outcome(lab, target, mode, pcap=pcap_dir / f"wan-{mode.value}.pcap",
-                               caller_host=hosts[0], callee_host=hosts[1],
-                               label=f"{mode.value} over the impaired WAN")
-            await captured_call(call, lab, target, packets=packets)
-            results.append(CallQuality(mode, call, _legs(call, realtime_offset())))
+            plan = plan_call(lab, target, mode, pcap=pcap_dir / f"wan-{mode.value}.pcap",
+                             caller_host=hosts[0], callee_host=hosts[1],
+                             label=f"{mode.value} over the impaired WAN")
+            call = await captured_call(plan, lab, target, packets=packets)
+            results.append(CallQuality(mode, call, tuple(_legs(call, realtime_offset()))))
     finally:
         lab.impair(site)
     keep(results)

@@ -20,8 +20,8 @@ from harness.evidence.call import CallOutcome, Side
 from harness.lab import Lab
 from harness.media.modes import MediaMode
 from harness.scenarios.cac import cac_scenario
-from harness.scenarios.captured import captured_call, new_outcome
-from harness.scenarios.sfb import new_sfb_outcome
+from harness.scenarios.captured import captured_call, plan_call
+from harness.scenarios.sfb import plan_sfb_call
 from harness.sdp import PCMA, PCMU
 from harness.targets.base import Target
 
@@ -29,7 +29,7 @@ from harness.targets.base import Target
 async def _sfb(lab: Lab, target: Target, tmp_path: Path, client: str, gateway: str,
                id_of: str | None, *, always: bool = False, inbound: bool = False,
                ) -> CallOutcome:
-    out = new_sfb_outcome(lab, target, client=client, gateway=gateway, id_of=id_of,
+    out = plan_sfb_call(lab, target, client=client, gateway=gateway, id_of=id_of,
                           pcap=tmp_path / f"{client}-{gateway}.pcap", always=always,
                           inbound=inbound)
     return await captured_call(out, lab, target)
@@ -90,9 +90,9 @@ async def test_answers_without_the_bypass_id_fail_sfb_3(tmp_path: Path) -> None:
 async def test_transcoded_media_fails_sfb_6(lab: Lab, target: Target, tmp_path: Path) -> None:
     # The default target's anchored mode offers PCMA to a caller that offered PCMU only:
     # rtpengine transcodes, so what arrives is not what was sent.
-    out = new_outcome(lab, target, MediaMode.ANCHORED, pcap=tmp_path / "anchored.pcap",
-                      caller=Side(codecs=(PCMU,)))
-    await captured_call(out, lab, target)
+    out = await captured_call(plan_call(lab, target, MediaMode.ANCHORED,
+                                        pcap=tmp_path / "anchored.pcap",
+                                        caller=Side(codecs=(PCMU,))), lab, target)
     found = pc.g711_untouched(out)
     assert found.verdict is Verdict.FAILED and "changed on the way" in found.summary, found
 
@@ -101,7 +101,7 @@ async def _kazoo(lab: Lab, target: Target, tmp_path: Path, user: str,
                  final_timeout: float | None = None, **sides: Side) -> CallOutcome:
     profile = target.loaded.spec.kazoo
     assert profile is not None
-    out = new_outcome(lab, target, MediaMode.BYPASS, pcap=tmp_path / f"{user}.pcap",
+    out = plan_call(lab, target, MediaMode.BYPASS, pcap=tmp_path / f"{user}.pcap",
                       request_uri=profile.request_uri.format(
                           callee=user, callee_address=lab.address("callee1"),
                           callee_port=5060), final_timeout=final_timeout,
@@ -128,9 +128,9 @@ async def test_a_488_turned_into_a_ringing_fallback_fails_kz_2(tmp_path: Path) -
 async def test_relaying_without_latching_fails_mm_nat_1(tmp_path: Path) -> None:
     flags = "replace-origin replace-session-connection ICE=remove DTLS=off asymmetric"
     async with started(with_define(tmp_path, PROXY_FLAGS=flags), tmp_path) as (lab, target):
-        out = new_outcome(lab, target, MediaMode.PROXY, pcap=tmp_path / "nat.pcap",
-                          callee_host="natted")
-        await captured_call(out, lab, target)
+        out = await captured_call(plan_call(lab, target, MediaMode.PROXY,
+                                            pcap=tmp_path / "nat.pcap", callee_host="natted"),
+                                  lab, target)
     found = pc.nat_audio(out)
     assert found.verdict is Verdict.FAILED and "ONE-WAY" in found.summary, found
     assert "caller -> natted" in found.summary
@@ -156,9 +156,9 @@ async def test_a_peer_that_takes_media_only_from_the_signalling_host_fails_sfb_4
     flags = ("replace-origin replace-session-connection ICE=remove DTLS=off "
              "SIP-source-address asymmetric strict-source")
     async with started(with_define(tmp_path, PROXY_FLAGS=flags), tmp_path) as (lab, target):
-        out = new_outcome(lab, target, MediaMode.PROXY, pcap=tmp_path / "peer.pcap",
-                          caller_host="medsrv", caller_media_host="caller")
-        await captured_call(out, lab, target)
+        out = await captured_call(plan_call(lab, target, MediaMode.PROXY,
+                                            pcap=tmp_path / "peer.pcap", caller_host="medsrv",
+                                            caller_media_host="caller"), lab, target)
     found = audio_both_ways(out)
     assert found.verdict is Verdict.FAILED
     assert "caller heard nothing" in found.summary and "callee1 heard nothing" in found.summary

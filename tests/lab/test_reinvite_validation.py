@@ -16,7 +16,7 @@ from harness.evidence.call import CallOutcome, Reinvite
 from harness.faults.shim import Fault, SipShim, captured_call_via_shim
 from harness.lab import Lab
 from harness.media.modes import MediaMode
-from harness.scenarios.captured import new_outcome
+from harness.scenarios.captured import plan_call
 from harness.sip import parse_message
 from harness.targets.base import Target
 
@@ -27,9 +27,9 @@ CHECKS = (rc.hold_resume, rc.media_changed, rc.offerless_reinvite)
 async def _call(
     lab: Lab, target: Target, mode: MediaMode, fault: Fault, pcap: Path
 ) -> tuple[CallOutcome, SipShim]:
-    out = new_outcome(lab, target, mode, pcap=pcap, reinvites=EVERY_STEP)
+    plan = plan_call(lab, target, mode, pcap=pcap, reinvites=EVERY_STEP)
     async with SipShim(lab, downstream=target.sip_address, fault=fault, in_dialog=True) as shim:
-        await captured_call_via_shim(out, lab, target, shim)
+        out = await captured_call_via_shim(plan, lab, target, shim)
     return out, shim
 
 

@@ -5,6 +5,7 @@ after its BYE."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from peer_copies import copy_default_peer, started, with_define
@@ -12,8 +13,9 @@ from peer_copies import copy_default_peer, started, with_define
 from harness.conformance import Verdict
 from harness.conformance import robust_checks as rc
 from harness.errors import TargetViolation
+from harness.evidence.call import CallOutcome
 from harness.media.modes import MediaMode
-from harness.scenarios.captured import captured_call, new_outcome
+from harness.scenarios.captured import captured_call, plan_call
 from harness.scenarios.robust import probe_relay, send_torture
 
 
@@ -21,11 +23,12 @@ async def test_a_server_wedged_by_malformed_sip_fails_rob_1(tmp_path: Path) -> N
     async with started(with_define(tmp_path, ON_MALFORMED="wedge"), tmp_path) as (
             lab, target):
         sent, answered = await send_torture(lab, target, "unknown methods")
-        call = new_outcome(lab, target, MediaMode.PROXY, pcap=tmp_path / "after.pcap")
+        plan = plan_call(lab, target, MediaMode.PROXY, pcap=tmp_path / "after.pcap")
+        seen: list[CallOutcome] = []
         try:
-            await captured_call(call, lab, target)
-        except TargetViolation as exc:
-            call.notes.append(str(exc))
+            call = await captured_call(plan, lab, target, on_evidence=seen.append)
+        except TargetViolation as exc:  # what the call left behind, and why it ended
+            call = dataclasses.replace(seen[-1], notes=(*seen[-1].notes, str(exc)))
     found = rc.survives_torture("unknown methods", sent, answered, call)
     assert found.verdict is Verdict.FAILED
     assert "no longer answers OPTIONS" in found.summary

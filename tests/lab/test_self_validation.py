@@ -9,6 +9,7 @@ target dialled in another mode, e.g. the proxy checks on a bypassed call.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 from peer_copies import OLD_ANCHOR_OFFER_FLAGS, OLD_PROXY_FLAGS, started, with_define
@@ -21,8 +22,8 @@ from harness.media.modes import MediaMode
 from harness.net import udp_socket
 from harness.pytest_plugin.calls import MediaCall
 from harness.pytest_plugin.options import HarnessConfig
-from harness.scenarios.call import LiveCall, basic_call
-from harness.scenarios.captured import analyse, captured_call, capturing, new_outcome
+from harness.scenarios.call import LiveCall
+from harness.scenarios.captured import captured_call, plan_call
 from harness.sdp import PCMA, PCMU, TELEPHONE_EVENT, CryptoAttribute
 from harness.targets.base import Target
 
@@ -104,8 +105,9 @@ async def test_transcoding_check_fails_without_transcoding(media_call: MediaCall
 async def test_tone_check_fails_when_the_wrong_tone_arrives(media_call: MediaCall) -> None:
     call = await media_call(PROXY)
     assert mc.audio_both_ways(call).verdict is Verdict.OK
-    call.callee_tone_hz = 2000.0  # what the caller "should" have heard: it did not
-    assert mc.audio_both_ways(call).verdict is Verdict.FAILED
+    # what the caller "should" have heard: it did not
+    assert mc.audio_both_ways(dataclasses.replace(call, callee_tone_hz=2000.0)).verdict \
+        is Verdict.FAILED
 
 
 async def test_srtp_bridge_check_fails_when_srtp_passes_end_to_end(
@@ -186,7 +188,7 @@ async def _call_through(
 ) -> CallOutcome:
     """One captured call through a target started from `peer` in a lab of its own."""
     async with started(peer, tmp_path) as (lab, target):
-        call = new_outcome(lab, target, mode, pcap=tmp_path / "call.pcap",
+        call = plan_call(lab, target, mode, pcap=tmp_path / "call.pcap",
                            caller=caller, callee=callee)
         return await captured_call(call, lab, target)
 
@@ -213,11 +215,11 @@ async def test_dtmf_check_fails_when_digits_or_durations_differ(media_call: Medi
     call = await media_call(ANCHORED, caller=DTMF_CALLER, callee=DTMF_CALLEE)
     assert mc.dtmf_delivered(call).verdict is Verdict.OK
     # What arrived is judged against what was sent: claim other digits or durations were sent.
-    call.dtmf_sent = [("1", 800), ("5", 800), ("9", 800), ("0", 800)]
-    wrong_digit = mc.dtmf_delivered(call)
+    wrong_digit = mc.dtmf_delivered(dataclasses.replace(
+        call, dtmf_sent=(("1", 800), ("5", 800), ("9", 800), ("0", 800))))
     assert wrong_digit.verdict is Verdict.FAILED and "received '159#'" in wrong_digit.summary
-    call.dtmf_sent = [(d, 1600) for d in "159#"]
-    wrong_length = mc.dtmf_delivered(call)
+    wrong_length = mc.dtmf_delivered(dataclasses.replace(
+        call, dtmf_sent=tuple((d, 1600) for d in "159#")))
     assert wrong_length.verdict is Verdict.FAILED
     assert "duration 100 ms, sent 200 ms" in wrong_length.summary
 
@@ -229,8 +231,8 @@ async def test_bypass_check_is_broken_when_frames_to_the_target_go_unread(
     a bypassed call, crosses the bridge as IP fragments, which the capture reader does not
     read. MM-BYPASS-1 then cannot clear the target: BROKEN with the frames named, not OK
     (and not FAILED: nothing readable went through the target)."""
-    outcome = new_outcome(lab, target, BYPASS,
-                          pcap=harness_config.results_dir / "pcaps" / "unread-fragments.pcap")
+    plan = plan_call(lab, target, BYPASS,
+                     pcap=harness_config.results_dir / "pcaps" / "unread-fragments.pcap")
 
     async def fragmented_datagram(live: LiveCall, packets: int) -> None:
         sock = udp_socket(lab.netns("caller"), lab.address("caller"))
@@ -240,11 +242,7 @@ async def test_bypass_check_is_broken_when_frames_to_the_target_go_unread(
             sock.close()
         await asyncio.sleep(0.05)
 
-    assert outcome.pcap is not None
-    async with capturing(lab, outcome.pcap, outcome.hosts):
-        await basic_call(outcome, lab=lab, sip_target=target.sip_address,
-                         then=fragmented_datagram)
-    analyse(outcome)
+    outcome = await captured_call(plan, lab, target, then=fragmented_datagram)
     # 3008 bytes of UDP over a 1500-byte MTU: three fragments, none read
     assert [u.reason for u in outcome.unread] == ["ip_fragment"] * 3
     found = mc.bypass_media_path(outcome)

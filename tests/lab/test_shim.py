@@ -24,7 +24,7 @@ from harness.faults.shim import UNREACHABLE_ADDRESS, Fault, SipShim, captured_ca
 from harness.lab import Lab
 from harness.media.modes import MediaMode
 from harness.net import Address
-from harness.scenarios.captured import new_outcome
+from harness.scenarios.captured import plan_call
 from harness.sdp import PCMU, SessionDescription, effective_address, make_answer, make_offer
 from harness.sip import CancelReceived, RequestReceived, Response, ResponseReceived, parse_message
 from harness.targets.base import Target
@@ -35,7 +35,7 @@ BYPASS, PROXY = MediaMode.BYPASS, MediaMode.PROXY
 async def _call(
     lab: Lab, target: Target, shim: SipShim, mode: MediaMode, pcap: Path
 ) -> CallOutcome:
-    outcome = new_outcome(lab, target, mode, pcap=pcap)
+    outcome = plan_call(lab, target, mode, pcap=pcap)
     return await captured_call_via_shim(outcome, lab, target, shim)
 
 

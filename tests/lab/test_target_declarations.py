@@ -13,7 +13,7 @@ import pytest
 from peer_copies import copy_default_peer, started
 
 from harness.media.modes import MediaMode
-from harness.scenarios.captured import captured_call, new_outcome
+from harness.scenarios.captured import captured_call, plan_call
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,8 +58,8 @@ async def test_unknown_rtpengine_flag_in_the_config_is_reported(tmp_path: Path) 
     async with started(peer, tmp_path) as (lab, target):
         assert target.config_errors() == []
         mark = target.log_mark()
-        call = new_outcome(lab, target, MediaMode.PROXY, pcap=tmp_path / "call.pcap")
-        await captured_call(call, lab, target, packets=2)
+        await captured_call(plan_call(lab, target, MediaMode.PROXY, pcap=tmp_path / "call.pcap"),
+                            lab, target, packets=2)
         problems = target.config_errors(mark)
     assert problems, "the unknown flag went unnoticed"
     assert any("no-such-flag" in p and p.startswith("rtpengine:") for p in problems)
