@@ -172,7 +172,7 @@ def clean_failure_without_common_codec(call: CallOutcome) -> Finding:
     rang = any(status in (180, 183) for status in call.provisionals)
     evidence = [f"the caller offered {[c.encoding for c in call.caller_side.codecs or ()]}, "
                 f"the callee accepts {[c.encoding for c in call.callee_side.codecs or ()]}",
-                f"provisional responses at the caller: {call.provisionals or 'none'}",
+                f"provisional responses at the caller: {list(call.provisionals) or 'none'}",
                 f"final response at the caller: {call.final_status} {call.final_reason}",
                 *call.notes]
     if call.established:
