@@ -38,7 +38,7 @@ from harness.evidence.call import Reinvite
 from harness.lab import Lab, cleanup_leftovers, default_topology
 from harness.media.modes import MediaMode
 from harness.paths import DEFAULT_TARGET, PROJECT_ROOT
-from harness.scenarios.captured import captured_call, captured_fork, new_fork, plan_call
+from harness.scenarios.captured import captured_call, captured_fork, plan_call, plan_fork
 from harness.targets.process import ProcessTarget
 from harness.targets.spec import load_target
 
@@ -67,8 +67,7 @@ async def one_case(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path)
 
 async def one_fork(lab: Lab, target: ProcessTarget, mode: MediaMode, pcap: Path) -> float:
     start = time.perf_counter()
-    out = new_fork(lab, target, mode, pcap=pcap)
-    await captured_fork(out, lab, target)
+    out = await captured_fork(plan_fork(lab, target, mode, pcap=pcap), lab, target)
     for check in (fc.early_dialogs_distinct, fc.others_ended, fc.early_media_separated):
         check(out)
     return time.perf_counter() - start

@@ -14,9 +14,12 @@ Supported:
   Enhanced, Simple and obsolete Packet blocks; other blocks are skipped;
 * link types Ethernet (1, with 802.1Q / 802.1ad tags), Linux cooked SLL (113)
   and SLL2 (276), raw IP (101) and raw IPv4 (228);
-* IPv4 + UDP only. Everything else (IPv6, ARP, TCP, IP fragments, frames cut
-  short by the snap length, malformed headers) is skipped and counted by
-  reason in `CaptureFile.skipped`, and listed frame by frame in
+* IPv4 + UDP only, IPv4 fragments reassembled (RFC 791, see
+  `harness.capture.reassembly`): a datagram rebuilt from fragments is read on
+  the frame of the fragment that completed it, as Wireshark shows it. Everything
+  else (IPv6, IPv6 fragments, ARP, TCP, IPv4 fragments never completed or in
+  conflict, frames cut short by the snap length, malformed headers) is skipped
+  and counted by reason in `CaptureFile.skipped`, and listed frame by frame in
   `CaptureFile.unread` as an `UnreadFrame` with its source and destination
   addresses whenever it carried a readable IPv4 or IPv6 header, so that a
   check can tell whether frames it could not read involved an address it
@@ -36,8 +39,9 @@ import socket
 import struct
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from harness.capture.reassembly import Datagram, Fragment, Reassembler
 from harness.errors import CaptureError
 
 __all__ = [
@@ -91,7 +95,11 @@ class CapturedPacket:
 
     `index` is the 1-based frame number in the file (as Wireshark numbers
     frames), so skipped frames leave gaps. `ts` is the capture time in
-    seconds since the epoch.
+    seconds since the epoch. For a datagram that came in IPv4 fragments,
+    `index` and `ts` are those of the fragment that completed it and
+    `fragments` lists the frame numbers of all its fragments in offset order
+    (a duplicated fragment by each of its frames, even one seen after the
+    datagram was complete); `fragments` is empty for an unfragmented datagram.
     """
 
     index: int
@@ -100,6 +108,7 @@ class CapturedPacket:
     dst: tuple[str, int]
     payload: bytes
     transport: str = "udp"
+    fragments: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,11 @@ class UnreadFrame:
     last record cut short (``reason == "truncated_tail"``) it is the number
     that record would have had. `ts` is the capture time in seconds, 0.0 when
     the record carries none (pcapng Simple Packet Block, a cut record header).
-    `reason` is the key counted in `CaptureFile.skipped`. `src` and `dst` are
+    `reason` is the key counted in `CaptureFile.skipped` (for IPv4 fragments:
+    ``"ip_fragment"`` when their datagram was never completed,
+    ``"ip_fragment_overlap"`` when its fragments disagree, ``"malformed_ipv4"`` when
+    it is over 65535 bytes, else what its rebuilt datagram is, e.g. ``"non_udp"``:
+    each fragment frame is listed). `src` and `dst` are
     the IP addresses as text (IPv6 compressed) when the frame carried a
     readable IPv4 or IPv6 header, else None. `protocol` is what the frame
     carried: the IP protocol by name ("tcp", "udp", "icmpv6", ...) or number
@@ -162,7 +175,8 @@ class CaptureFile:
     `skipped` counts the frames not read by reason; `unread` lists the same
     frames one by one, in file order, so ``Counter(u.reason for u in unread)``
     equals `skipped`. A last record cut short (``strict=False``) is in both
-    but not in `frames`.
+    but not in `frames`. Every frame is either in `unread`, the `index` of an
+    unfragmented packet, or in the `fragments` of one packet.
     """
 
     path: str
@@ -200,16 +214,17 @@ def parse_capture(data: bytes, name: str = "<memory>", *, strict: bool = True) -
     if len(data) < 4:
         raise CaptureError(f"{name}: offset 0: file too short ({len(data)} bytes) for a capture")
     head = data[:4]
+    frags = Reassembler()
     if head == struct.pack("<I", _PCAPNG_SHB):
         result = CaptureFile(path=name, format="pcapng")
-        _PcapngReader(data, name, result, strict).run()
-        return result
+        _PcapngReader(data, name, result, strict, frags).run()
+        return _finish(result, frags)
     for order in ("<", ">"):
         (magic,) = struct.unpack(order + "I", head)
         if magic in (_PCAP_MAGIC_US, _PCAP_MAGIC_NS):
             result = CaptureFile(path=name, format="pcap")
-            _read_classic(data, name, order, magic == _PCAP_MAGIC_NS, result, strict)
-            return result
+            _read_classic(data, name, order, magic == _PCAP_MAGIC_NS, result, strict, frags)
+            return _finish(result, frags)
     raise CaptureError(f"{name}: offset 0: not a pcap or pcapng file (magic {head.hex()})")
 
 
@@ -217,7 +232,8 @@ def parse_capture(data: bytes, name: str = "<memory>", *, strict: bool = True) -
 
 
 def _read_classic(
-    data: bytes, name: str, order: str, nano: bool, out: CaptureFile, strict: bool
+    data: bytes, name: str, order: str, nano: bool, out: CaptureFile, strict: bool,
+    frags: Reassembler,
 ) -> None:
     if len(data) < 24:
         raise CaptureError(f"{name}: offset {len(data)}: pcap global header truncated")
@@ -247,7 +263,7 @@ def _read_classic(
                 f"({len(data) - body} bytes left)"
             )
         frame += 1
-        _decode_frame(out, frame, sec + frac / divisor, network, data[body : body + incl])
+        _decode_frame(out, frags, frame, sec + frac / divisor, network, data[body : body + incl])
         pos = body + incl
     out.frames = frame
 
@@ -270,11 +286,14 @@ class _Interface:
 
 
 class _PcapngReader:
-    def __init__(self, data: bytes, name: str, out: CaptureFile, strict: bool) -> None:
+    def __init__(
+        self, data: bytes, name: str, out: CaptureFile, strict: bool, frags: Reassembler
+    ) -> None:
         self.data = data
         self.name = name
         self.out = out
         self.strict = strict
+        self.frags = frags
         self.order = "<"
         self.interfaces: list[_Interface] = []
         self.frame = 0
@@ -379,7 +398,9 @@ class _PcapngReader:
         iface = self.interfaces[ifid]
         ts = 0.0 if ticks is None else ticks * iface.resolution + iface.offset_s
         self.frame += 1
-        _decode_frame(self.out, self.frame, ts, iface.linktype, body[start : start + caplen])
+        _decode_frame(
+            self.out, self.frags, self.frame, ts, iface.linktype, body[start : start + caplen]
+        )
 
     def options(self, body: bytes, pos: int, block_pos: int) -> list[tuple[int, bytes]]:
         found: list[tuple[int, bytes]] = []
@@ -411,7 +432,9 @@ def _protocol_name(number: int) -> str:
     return _PROTOCOL_NAMES.get(number, str(number))
 
 
-def _decode_frame(out: CaptureFile, frame: int, ts: float, linktype: int, raw: bytes) -> None:
+def _decode_frame(
+    out: CaptureFile, frags: Reassembler, frame: int, ts: float, linktype: int, raw: bytes
+) -> None:
     link = _network_payload(linktype, raw)
     if isinstance(link, str):
         _skip(out, frame, ts, link)
@@ -429,36 +452,72 @@ def _decode_frame(out: CaptureFile, frame: int, ts: float, linktype: int, raw: b
     if len(ip) < 20:
         _skip(out, frame, ts, "malformed_ipv4")
         return
-    ver_ihl, _tos, total, _ident, frag, _ttl, proto = struct.unpack_from("!BBHHHBB", ip, 0)
+    ver_ihl, _tos, total, ident, frag, _ttl, proto = struct.unpack_from("!BBHHHBB", ip, 0)
     if ver_ihl >> 4 != 4:
         _skip(out, frame, ts, "non_ipv4")
         return
     src = socket.inet_ntoa(ip[12:16])
     dst = socket.inet_ntoa(ip[16:20])
-    reason = None
     ihl = (ver_ihl & 0x0F) * 4
+    decoded: CapturedPacket | str
     if ihl < 20 or total < ihl:
-        reason = "malformed_ipv4"
+        decoded = "malformed_ipv4"
     elif total > len(ip):
-        reason = "snaplen_truncated"
+        decoded = "snaplen_truncated"
     elif frag & 0x3FFF:  # MF set or a non-zero offset
-        reason = "ip_fragment"
-    elif proto != _IPPROTO_UDP:
-        reason = "non_udp"
-    else:
-        udp = ip[ihl:total]  # trims Ethernet padding
-        if len(udp) < 8:
-            reason = "malformed_udp"
-        else:
-            sport, dport, ulen = struct.unpack_from("!HHH", udp, 0)
-            if ulen < 8 or ulen > len(udp):
-                reason = "malformed_udp"
-    if reason is not None:
-        _skip(out, frame, ts, reason, src, dst, _protocol_name(proto))
+        piece = Fragment(frame, ts, (frag & 0x1FFF) * 8, bytes(ip[ihl:total]), bool(frag & 0x2000))
+        _fragment(out, frags.add((src, dst, proto, ident), piece, ihl), piece)
         return
-    out.packets.append(
-        CapturedPacket(frame, ts, (src, sport), (dst, dport), bytes(udp[8:ulen]), "udp")
-    )
+    else:
+        decoded = _datagram(frame, ts, src, dst, proto, ip[ihl:total])  # trims Ethernet padding
+    if isinstance(decoded, str):
+        _skip(out, frame, ts, decoded, src, dst, _protocol_name(proto))
+    else:
+        out.packets.append(decoded)
+
+
+def _datagram(
+    frame: int, ts: float, src: str, dst: str, proto: int, body: bytes
+) -> CapturedPacket | str:
+    """The UDP datagram in the payload `body` of an IPv4 datagram, or why it is not one."""
+    if proto != _IPPROTO_UDP:
+        return "non_udp"
+    if len(body) < 8:
+        return "malformed_udp"
+    sport, dport, ulen = struct.unpack_from("!HHH", body, 0)
+    if ulen < 8 or ulen > len(body):
+        return "malformed_udp"
+    return CapturedPacket(frame, ts, (src, sport), (dst, dport), bytes(body[8:ulen]), "udp")
+
+
+def _fragment(out: CaptureFile, datagram: Datagram | None, piece: Fragment) -> None:
+    """Record what an IPv4 fragment, just held by the reassembler, made of its datagram."""
+    if datagram is None:  # held until complete, or listed by `_finish`
+        return
+    src, dst, proto, _ident = datagram.key
+    if datagram.outcome is None:  # `piece` completed it
+        assert datagram.data is not None
+        decoded = _datagram(piece.frame, piece.ts, src, dst, proto, datagram.data)
+        if isinstance(decoded, str):
+            datagram.outcome = decoded
+            for f in datagram.fragments:
+                _skip(out, f.frame, f.ts, decoded, src, dst, _protocol_name(proto))
+        else:
+            datagram.outcome = len(out.packets)
+            out.packets.append(replace(decoded, fragments=datagram.frames()))
+    elif isinstance(datagram.outcome, int):  # a late duplicate of a packet read already
+        at = datagram.outcome
+        out.packets[at] = replace(out.packets[at], fragments=datagram.frames())
+    else:  # a late duplicate of a datagram listed unread
+        _skip(out, piece.frame, piece.ts, datagram.outcome, src, dst, _protocol_name(proto))
+
+
+def _finish(out: CaptureFile, frags: Reassembler) -> CaptureFile:
+    """List the fragments of datagrams never completed; put `unread` in frame order."""
+    for (src, dst, proto, _ident), piece, reason in frags.leftovers():
+        _skip(out, piece.frame, piece.ts, reason, src, dst, _protocol_name(proto))
+    out.unread.sort(key=lambda u: u.index)  # stable: fragments were listed late
+    return out
 
 
 def _ipv6_header(ip: bytes) -> tuple[str | None, str | None, str | None]:

@@ -467,7 +467,7 @@ def forked_devices_converge(out: DrOutcome) -> Finding:
         problems.append(f"the PSTN side received {pstn_got} of the {sent} packets the "
                         f"answering device {answerer.host} sent")
     if problems:
-        return failed("; ".join(problems), evidence + out.notes)
+        return failed("; ".join(problems), [*evidence, *out.notes])
     return ok("every device's checks answered; after the 200 only the answering "
               "device's pair carried media, both ways", evidence)
 
@@ -552,7 +552,7 @@ def early_media_follows_nomination(out: DrOutcome) -> Finding:
     nominated = [p for p in out.paths if any(c.use_candidate and c.succeeded for c in p.checks)]
     if not nominated:
         return failed("no nomination succeeded (the USE-CANDIDATE check got no "
-                      "valid success response)", _paths_evidence(out) + out.notes)
+                      "valid success response)", [*_paths_evidence(out), *out.notes])
     evidence = _paths_evidence(out)
     target = nominated[0]
     counts = _path_counts(out, "nominated", "early media ended")

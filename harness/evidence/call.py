@@ -4,8 +4,7 @@
 A scenario takes a `CallPlan` and returns a `CallOutcome`: the plan's fields, then the
 SIP final answer, the SDP as each side sent and received it, each endpoint's record of
 RTP, the media phases, and the capture with its media-path analysis. Checks are pure
-functions of it. `CaptureEvidence` is the mutable base the forked and Teams calls still
-fill while they run (they are not frozen yet).
+functions of it.
 """
 
 from __future__ import annotations
@@ -21,25 +20,6 @@ from harness.capture.pcap import CapturedPacket, UnreadFrame
 from harness.evidence.records import RtpRecord, SipRecord
 from harness.media.modes import MediaMode
 from harness.sdp import Codec, SessionDescription
-
-
-@dataclass(kw_only=True)
-class CaptureEvidence:
-    """What every captured call keeps besides its own outcome: the SIP each agent saw,
-    who is who on the lab, the capture and its ladder, and notes."""
-
-    sip: list[SipRecord] = field(default_factory=list)
-    hosts: dict[str, str] = field(default_factory=dict)  # name -> address
-    target_addresses: frozenset[str] = frozenset()
-    pcap: Path | None = None
-    packets: list[CapturedPacket] = field(default_factory=list)
-    ladder: str = ""
-    notes: list[str] = field(default_factory=list)
-    # capture only traffic from or to `hosts` (a call sampled during a load run)
-    capture_only_hosts: bool = False
-    # frames of the capture that are not IPv4/UDP (IPv6, fragments, ...): never judged,
-    # so a check that would clear an address they involve cannot conclude (BROKEN)
-    unread: list[UnreadFrame] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from harness.media.rtp import RtpPacket
 
 __all__ = [
     "Address", "CheckResult", "RtpRecord", "SentOrReceived", "SipRecord", "StunRecord",
-    "frozen_fields",
+    "fields_of", "frozen_fields",
 ]
 
 Address = tuple[str, int]
@@ -77,6 +77,11 @@ class CheckResult:
     @property
     def succeeded(self) -> bool:
         return self.response is not None and not self.problems
+
+
+def fields_of(record: Any) -> dict[str, Any]:
+    """A record's fields by name, as they are (a plan's, to make its outcome from)."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
 def frozen_fields(draft: Any) -> dict[str, Any]:

@@ -35,14 +35,13 @@ from harness.report.sdp_view import Leg, sdp_legs_html
 from harness.scenarios.captured import (
     captured_call,
     captured_fork,
-    new_fork,
     plan_call,
+    plan_fork,
     site_pcaps,
 )
-from harness.scenarios.teams import captured_to_teams_call, new_to_teams
+from harness.scenarios.teams import captured_to_teams_call, plan_teams_call
 from harness.scenarios.teams.parties import DrKnobs
 from harness.targets.base import Target
-from harness.targets.ready import target_still_answers
 
 PCAP_TYPE = "application/vnd.tcpdump.pcap"
 
@@ -227,20 +226,16 @@ class ForkRunner:
         early_media_s: float = 1.0, streaming: tuple[int, ...] | None = None,
         label: str | None = None, dtmf: str = "", srtp: bool = False,
     ) -> ForkOutcome:
-        lab, target, spec = self.runner.lab, self.runner.target, self.runner.target.loaded.spec
-        out = new_fork(
+        lab, target = self.runner.lab, self.runner.target
+        plan = plan_fork(
             lab, target, mode, callees=callees, answerer=answerer, early_to=early_to,
             early_media_s=early_media_s, streaming=streaming, dtmf=dtmf, srtp=srtp,
             pcap=self.runner.pcap_for(label),
         )
+        tag = label or f"fork ({mode.value})"
         async with self.runner.watching():
-            try:
-                await captured_fork(out, lab, target)
-            finally:
-                self._attach(out, label or f"fork ({mode.value})")
-            out.target_alive_after = await target_still_answers(
-                lab.netns(spec.signalling.host), target.sip_address)
-        return out
+            return await captured_fork(plan, lab, target, check_alive=True,
+                                       on_evidence=lambda out: self._attach(out, tag))
 
     @staticmethod
     def _attach(out: ForkOutcome, tag: str) -> None:
@@ -289,16 +284,13 @@ class DrRunner:
                        label: str | None = None, from_teams: bool = False, devices: int = 0,
                        **knobs: Unpack[DrKnobs]) -> DrOutcome:
         lab, target = self.runner.lab, self.runner.target
-        out = new_to_teams(lab, target, nomination=nomination, devices=devices,
-                           direction="from-teams" if from_teams else "to-teams",
-                           pcap=self.runner.pcap_for(label), **knobs)
+        plan = plan_teams_call(lab, target, nomination=nomination, devices=devices,
+                               direction="from-teams" if from_teams else "to-teams",
+                               pcap=self.runner.pcap_for(label), **knobs)
+        tag = label or ("from Teams" if from_teams else "to Teams")
         async with self.runner.watching():
-            try:
-                await captured_to_teams_call(out, lab, target)
-            finally:
-                self._attach(out, label or ("from Teams" if from_teams else "to Teams"),
-                             from_teams)
-        return out
+            return await captured_to_teams_call(
+                plan, lab, target, on_evidence=lambda out: self._attach(out, tag, from_teams))
 
     @staticmethod
     def _attach(out: DrOutcome, tag: str, from_teams: bool) -> None:

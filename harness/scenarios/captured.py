@@ -17,20 +17,20 @@ from harness.errors import HarnessError
 from harness.evidence.call import (
     CallOutcome,
     CallPlan,
-    CaptureEvidence,
     CaptureRead,
     Reinvite,
     Side,
 )
-from harness.evidence.fork import Branch, ForkOutcome
-from harness.evidence.recording import keep
+from harness.evidence.fork import BranchPlan, ForkOutcome, ForkPlan
+from harness.evidence.teams import DrPlan
 from harness.lab import Lab
 from harness.media.modes import MediaMode
 from harness.net import Address
 from harness.scenarios.call import AfterMedia, CallProgress, basic_call
-from harness.scenarios.forking import FORK_TONES, forked_call
+from harness.scenarios.forking import FORK_TONES, ForkProgress, forked_call
 from harness.scenarios.reinvite import run_reinvites
 from harness.targets.base import Target
+from harness.targets.ready import target_still_answers
 
 
 def plan_call(
@@ -138,12 +138,12 @@ async def _one_capture(lab: Lab, interface: str, netns: str | None, bpf: str,
         )
 
 
-def new_fork(
+def plan_fork(
     lab: Lab, target: Target, mode: MediaMode, *, pcap: Path, callees: int = 3,
     answerer: int = 0, early_to: int = 0, early_media_s: float = 1.0,
     streaming: tuple[int, ...] | None = None, dial: dict[int, str] | None = None,
     dtmf: str = "", srtp: bool = False,
-) -> ForkOutcome:
+) -> ForkPlan:
     """What a forked call is to be: `callees` branches spread over callee1..3 (several user
     agents per host, each on its own port), all streaming early media unless `streaming`
     names the ones that do; `dial` maps a branch index to the "address:port" the target is
@@ -154,14 +154,15 @@ def new_fork(
     if spec.forking is None and callees > 1:
         raise HarnessError(f"target {spec.target.name} declares no [forking]")
     spread = [f"callee{i % 3 + 1}" for i in range(callees)]
-    return ForkOutcome(
+    return ForkPlan(
         mode=mode, request_uri=spec.request_uri(mode, lab.address(spread[0]), 5060),
         fork_header=spec.forking.header if spec.forking is not None else "",
-        branches=[
-            Branch(host, FORK_TONES[i % len(FORK_TONES)], streaming is None or i in streaming,
-                   port=5060 + 2 * (i // 3), dial=(dial or {}).get(i))
+        branches=tuple(
+            BranchPlan(host=host, tone_hz=FORK_TONES[i % len(FORK_TONES)],
+                       streams_early=streaming is None or i in streaming,
+                       port=5060 + 2 * (i // 3), dial=(dial or {}).get(i))
             for i, host in enumerate(spread)
-        ],
+        ),
         answerer=answerer, early_to=early_to, early_media_s=early_media_s, dtmf=dtmf,
         srtp=srtp,
         hosts={h: lab.address(h) for h in ("caller", *sorted(set(spread)))},
@@ -207,19 +208,34 @@ def steps_of(plan: CallPlan) -> AfterMedia | None:
 
 
 async def captured_fork(
-    out: ForkOutcome, lab: Lab, target: Target, *, via: tuple[str, int] | None = None
+    plan: ForkPlan, lab: Lab, target: Target, *, via: tuple[str, int] | None = None,
+    check_alive: bool = False, on_evidence: Callable[[ForkOutcome], None] | None = None,
 ) -> ForkOutcome:
-    """Place the forked call `out` describes with a capture running; render its ladder.
+    """Place the forked call `plan` describes with a capture running; what it left behind,
+    with its capture read and its ladder drawn.
 
-    `via`: where the caller sends its INVITE instead of the target (a shim)."""
-    assert out.pcap is not None
-    async with capturing(lab, out.pcap, out.hosts):
-        await forked_call(out, lab=lab, sip_target=via or target.sip_address)
-    read_capture(out)
-    return out
+    `via`: where the caller sends its INVITE instead of the target (a shim).
+    `check_alive`: afterwards, ask the target with OPTIONS whether it still answers.
+    `on_evidence` gets the outcome whatever happens (as for `captured_call`)."""
+    assert plan.pcap is not None
+    rec = ForkProgress.of(plan)
+    try:
+        async with capturing(lab, plan.pcap, plan.hosts):
+            await forked_call(plan, rec, lab=lab, sip_target=via or target.sip_address)
+    except BaseException:
+        if on_evidence is not None:
+            on_evidence(rec.observe(plan))
+        raise
+    if check_alive:
+        rec.target_alive_after = await target_still_answers(
+            lab.netns(target.loaded.spec.signalling.host), target.sip_address)
+    outcome = rec.observe(plan, read_capture_files(plan))
+    if on_evidence is not None:
+        on_evidence(outcome)
+    return outcome
 
 
-def read_capture_files(call: CallPlan | CaptureEvidence, **more_names: str) -> CaptureRead:
+def read_capture_files(call: CallPlan | ForkPlan | DrPlan, **more_names: str) -> CaptureRead:
     """Read a call's pcap (and its sites' captures, merged in time order) and render its
     SIP ladder with the hosts and the target named (`more_names`: name -> address of any
     other lab host, e.g. a shim)."""
@@ -234,11 +250,3 @@ def read_capture_files(call: CallPlan | CaptureEvidence, **more_names: str) -> C
     return CaptureRead(tuple(packets), tuple(u for c in captures for u in c.unread),
                        sip_ladder(packets, names))
 
-
-def read_capture(evidence: CaptureEvidence, **more_names: str) -> None:
-    """Fill a forked or Teams call's record with what its capture showed
-    (`read_capture_files`)."""
-    got = read_capture_files(evidence, **more_names)
-    evidence.packets, evidence.unread, evidence.ladder = (
-        list(got.packets), list(got.unread), got.ladder)
-    keep(evidence)

@@ -18,11 +18,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 
 from harness.endpoints.rtp import RtpEndpoint, StreamConfig
 from harness.endpoints.sip import SipAgent
 from harness.errors import TargetViolation
-from harness.evidence.fork import Branch, EarlyDialog, ForkOutcome
+from harness.evidence.call import CaptureRead
+from harness.evidence.fork import (
+    Branch,
+    BranchPlan,
+    EarlyDialog,
+    ForkOutcome,
+    ForkPlan,
+    dialog_of,
+)
+from harness.evidence.recording import keep
+from harness.evidence.records import RtpRecord, SipRecord, fields_of, frozen_fields
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
@@ -44,8 +55,63 @@ PTIME_S = 0.02
 FORK_TONES = (900.0, 1100.0, 1500.0)  # each branch's early media is a tone of its own
 
 
-async def forked_call(out: ForkOutcome, *, lab: Lab, sip_target: Address) -> None:
-    """Place the forked call `out` describes and fill in what happened."""
+@dataclass
+class BranchProgress:
+    """What one forked callee did and saw so far (made a frozen `Branch` at the end)."""
+
+    reached: bool = False
+    offer_received: SessionDescription | None = None
+    sdp_sent: SessionDescription | None = None
+    cancelled: bool = False
+    answered: bool = False
+    got_bye: bool = False
+    rtp: list[RtpRecord] = field(default_factory=list)
+
+
+@dataclass
+class ForkProgress:
+    """What a forked call has left behind so far: the scenario's working record, filled
+    while it runs (also when it ends early); `observe` makes the frozen `ForkOutcome`."""
+
+    branches: list[BranchProgress]
+    sip: list[SipRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dtmf_sent: list[tuple[str, int]] = field(default_factory=list)
+    offer_sent: SessionDescription | None = None
+    early_dialogs: list[EarlyDialog] = field(default_factory=list)
+    final_status: int | None = None
+    final_reason: str = ""
+    final_to_tag: str | None = None
+    answered_at: float | None = None
+    caller_rtp: list[RtpRecord] = field(default_factory=list)
+    caller_ssrc: int | None = None
+    bye_status: int | None = None
+    target_alive_after: bool | None = None
+
+    @classmethod
+    def of(cls, plan: ForkPlan) -> ForkProgress:
+        return cls([BranchProgress() for _ in plan.branches])
+
+    def dialog_of(self, branch: BranchPlan) -> EarlyDialog | None:
+        return dialog_of(self.early_dialogs, branch)
+
+    def observe(self, plan: ForkPlan, capture: CaptureRead | None = None) -> ForkOutcome:
+        """The frozen outcome of the forked call `plan` described, with what its capture
+        showed (None: the call went wrong before its capture could be read)."""
+        read = capture or CaptureRead()
+        branches = tuple(Branch(**fields_of(b), **frozen_fields(seen))
+                         for b, seen in zip(plan.branches, self.branches, strict=True))
+        values = frozen_fields(self) | {"branches": branches}
+        outcome = ForkOutcome(**(fields_of(plan) | values), packets=read.packets,
+                              unread=read.unread, ladder=read.ladder)
+        keep(outcome)
+        return outcome
+
+
+
+async def forked_call(plan: ForkPlan, rec: ForkProgress, *, lab: Lab, sip_target: Address
+                      ) -> None:
+    """Place the forked call `plan` describes and record in `rec` what happened."""
     async with AsyncExitStack() as stack:
         # Runs last: asyncio closes a datagram socket on the next loop turn, so yield once
         # and the ports are free again when the call returns.
@@ -53,9 +119,9 @@ async def forked_call(out: ForkOutcome, *, lab: Lab, sip_target: Address) -> Non
         caller = SipAgent("caller", lab.netns("caller"), lab.address("caller"))
         caller_rtp = RtpEndpoint("caller", lab.netns("caller"), lab.address("caller"))
         agents = [SipAgent(b.host, lab.netns(b.host), lab.address(b.host), b.port)
-                  for b in out.branches]
+                  for b in plan.branches]
         rtps = [RtpEndpoint(b.host, lab.netns(b.host), lab.address(b.host))
-                for b in out.branches]
+                for b in plan.branches]
         things: list[SipAgent | RtpEndpoint] = [caller, caller_rtp, *agents, *rtps]
         for thing in things:
             await thing.open()
@@ -63,18 +129,20 @@ async def forked_call(out: ForkOutcome, *, lab: Lab, sip_target: Address) -> Non
 
         def collect() -> None:
             records = caller.records + [r for a in agents for r in a.records]
-            out.sip = sorted(records, key=lambda r: r.time)
-            out.caller_rtp = list(caller_rtp.records)
-            for branch, rtp in zip(out.branches, rtps, strict=True):
-                branch.rtp = list(rtp.records)
+            rec.sip = sorted(records, key=lambda r: r.time)
+            rec.caller_rtp = list(caller_rtp.records)
+            for seen, rtp in zip(rec.branches, rtps, strict=True):
+                seen.rtp = list(rtp.records)
 
         stack.callback(collect)
         answer_now = asyncio.Event()
         tasks = [
-            asyncio.create_task(_callee(out, b, a, r, answer_now, i == out.answerer))
-            for i, (b, a, r) in enumerate(zip(out.branches, agents, rtps, strict=True))
+            asyncio.create_task(_callee(plan, rec, b, seen, a, r, answer_now, i == plan.answerer))
+            for i, (b, seen, a, r) in enumerate(
+                zip(plan.branches, rec.branches, agents, rtps, strict=True))
         ]
-        await run_with_helpers(_caller(out, caller, caller_rtp, sip_target, answer_now), tasks)
+        await run_with_helpers(_caller(plan, rec, caller, caller_rtp, sip_target, answer_now),
+                               tasks)
 
 
 async def run_with_helpers(main: Awaitable[None], helpers: list[asyncio.Task[None]]) -> None:
@@ -94,34 +162,34 @@ async def run_with_helpers(main: Awaitable[None], helpers: list[asyncio.Task[Non
 
 
 async def _callee(
-    out: ForkOutcome, branch: Branch, agent: SipAgent, rtp: RtpEndpoint,
-    answer_now: asyncio.Event, answers: bool,
+    plan: ForkPlan, rec: ForkProgress, branch: BranchPlan, seen: BranchProgress,
+    agent: SipAgent, rtp: RtpEndpoint, answer_now: asyncio.Event, answers: bool,
 ) -> None:
-    wait = out.early_media_s + 3.0
+    wait = plan.early_media_s + 3.0
     try:
         got = await agent.wait_for(RequestReceived, "the forked INVITE", timeout=wait,
                                    where=lambda e: e.request.method == "INVITE")
     except TargetViolation:
         return  # not reached: the checks judge it from `reached`
-    branch.reached = True
+    seen.reached = True
     invite = got.request
     offer = parse_sdp_from(invite.body, branch.host, "offer in the forked INVITE")
-    branch.offer_received = offer
-    answer = make_answer(offer, agent.address, rtp.port, _codecs(out))
+    seen.offer_received = offer
+    answer = make_answer(offer, agent.address, rtp.port, _codecs(plan))
     codec = negotiated_codec(answer)
     if codec is None:
         agent.endpoint.respond(invite, 488, agent.now, to_tag=branch.to_tag)
         agent.pump()
         return
-    branch.sdp_sent = answer
+    seen.sdp_sent = answer
     rtp.remote = media_address(offer)
-    if out.srtp:
+    if plan.srtp:
         _key_callee(rtp, offer, answer)
     agent.endpoint.respond(invite, 183, agent.now, to_tag=branch.to_tag, body=bytes(answer),
                            content_type="application/sdp")
     agent.pump()
     stream = StreamConfig(codec.payload_type)
-    total = int((out.early_media_s + out.after_answer_s) / PTIME_S)
+    total = int((plan.early_media_s + plan.after_answer_s) / PTIME_S)
     sender = (asyncio.create_task(rtp.send_stream(
         stream, payloads_for(codec, branch.tone_hz, branch.host), total))
         if branch.streams_early else None)
@@ -131,65 +199,65 @@ async def _callee(
             agent.endpoint.respond(invite, 200, agent.now, to_tag=branch.to_tag,
                                    body=bytes(answer), content_type="application/sdp")
             agent.pump()
-            branch.answered = True
+            seen.answered = True
             if sender is None:  # no early media: it talks once it has answered
                 sender = asyncio.create_task(rtp.send_stream(
                     stream, payloads_for(codec, branch.tone_hz, branch.host),
-                    int(out.after_answer_s / PTIME_S)))
+                    int(plan.after_answer_s / PTIME_S)))
             bye = await agent.wait_for(RequestReceived, "the BYE", timeout=wait,
                                        where=lambda e: e.request.method == "BYE")
-            branch.got_bye = True
+            seen.got_bye = True
             agent.endpoint.respond(bye.request, 200, agent.now)
             agent.pump()
         else:
             await agent.wait_for(CancelReceived, "the CANCEL for this branch", timeout=wait)
-            branch.cancelled = True
+            seen.cancelled = True
     except TargetViolation as exc:
-        out.notes.append(f"{branch.host}: {exc}")
+        rec.notes.append(f"{branch.host}: {exc}")
     finally:
         if sender is not None:
             sender.cancel()
 
 
 async def _caller(
-    out: ForkOutcome, caller: SipAgent, rtp: RtpEndpoint, sip_target: Address,
+    plan: ForkPlan, rec: ForkProgress, caller: SipAgent, rtp: RtpEndpoint, sip_target: Address,
     answer_now: asyncio.Event,
 ) -> None:
-    crypto = [CryptoAttribute.generate(1, SRTP_SUITE)] if out.srtp else []
-    offer = make_offer(caller.address, rtp.port, _codecs(out), crypto=crypto)
+    crypto = [CryptoAttribute.generate(1, SRTP_SUITE)] if plan.srtp else []
+    offer = make_offer(caller.address, rtp.port, _codecs(plan), crypto=crypto)
     if crypto:
         rtp.tx_srtp = SrtpSession(SRTP_SUITE, crypto[0].key_params[0].key_salt, "outbound")
-    out.offer_sent = offer
-    user = out.request_uri.split(":", 1)[1].split("@")[0]
-    extra = [(out.fork_header, f"sip:{user}@{b.dial or f'{out.hosts[b.host]}:{b.port}'}")
-             for b in out.branches[1:]]
-    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer),
+    rec.offer_sent = offer
+    user = plan.request_uri.split(":", 1)[1].split("@")[0]
+    extra = [(plan.fork_header, f"sip:{user}@{b.dial or f'{plan.hosts[b.host]}:{b.port}'}")
+             for b in plan.branches[1:]]
+    invite = caller.endpoint.create_invite(plan.request_uri, body=bytes(offer),
                                            content_type="application/sdp", extra=extra)
     caller.endpoint.send_request(invite, sip_target, caller.now)
     caller.pump()
     final: asyncio.Future[ResponseReceived] = asyncio.get_running_loop().create_future()
-    collector = asyncio.create_task(_collect_responses(out, caller, rtp, final))
+    collector = asyncio.create_task(_collect_responses(plan, rec, caller, rtp, final))
     try:
         # Wait for the early dialogs (all branches, or what came within 2 s).
         deadline = caller.now + 2.0
-        while len(out.early_dialogs) < len(out.branches) and caller.now < deadline \
+        while len(rec.early_dialogs) < len(plan.branches) and caller.now < deadline \
                 and not final.done():
             await asyncio.sleep(0.01)
-        target_branch = out.branches[out.early_to]
-        dialog = out.dialog_of(target_branch)
+        target_branch = plan.branches[plan.early_to]
+        dialog = rec.dialog_of(target_branch)
         stream = StreamConfig(PCMU.payload_type)
-        out.caller_ssrc = stream.ssrc
-        early_packets = int(out.early_media_s / PTIME_S)
+        rec.caller_ssrc = stream.ssrc
+        early_packets = int(plan.early_media_s / PTIME_S)
         if dialog is not None and dialog.sdp is not None and dialog.sdp.media:
             rtp.remote = media_address(dialog.sdp)
-            await rtp.send_stream(stream, payloads_for(PCMU, out.caller_tone_hz, "caller"),
+            await rtp.send_stream(stream, payloads_for(PCMU, plan.caller_tone_hz, "caller"),
                                   early_packets)
-            if out.dtmf:
-                await _early_dtmf(out, rtp, stream, dialog.sdp)
+            if plan.dtmf:
+                await _early_dtmf(plan, rec, rtp, stream, dialog.sdp)
         else:
-            out.notes.append(f"no early dialog with SDP for {target_branch.host}: the caller "
+            rec.notes.append(f"no early dialog with SDP for {target_branch.host}: the caller "
                              "sent no early media")
-            await asyncio.sleep(out.early_media_s)
+            await asyncio.sleep(plan.early_media_s)
         answer_now.set()
         got = await asyncio.wait_for(asyncio.shield(final), 3.0)
     except TimeoutError:
@@ -197,9 +265,9 @@ async def _caller(
                               "of the answer") from None
     finally:
         collector.cancel()
-    out.final_status, out.final_reason = got.response.status, got.response.reason
-    out.final_to_tag = got.response.to.tag
-    out.answered_at = caller.now
+    rec.final_status, rec.final_reason = got.response.status, got.response.reason
+    rec.final_to_tag = got.response.to.tag
+    rec.answered_at = caller.now
     if not 200 <= got.response.status < 300:
         return
     confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
@@ -208,10 +276,10 @@ async def _caller(
     answer_in = parse_sdp_from(got.response.body, "caller", "answer in the 200")
     if answer_in.media:
         rtp.remote = media_address(answer_in)
-        if out.srtp:
+        if plan.srtp:
             _key_from(rtp, answer_in)
-    await rtp.send_stream(stream, payloads_for(PCMU, out.caller_tone_hz, "caller"),
-                          int(out.after_answer_s / PTIME_S))
+    await rtp.send_stream(stream, payloads_for(PCMU, plan.caller_tone_hz, "caller"),
+                          int(plan.after_answer_s / PTIME_S))
     await asyncio.sleep(0.06)
     caller.endpoint.send_in_dialog(confirmed.dialog, "BYE", caller.now)
     caller.pump()
@@ -219,24 +287,25 @@ async def _caller(
         ResponseReceived, "the 200 to the BYE",
         where=lambda e: e.request.method == "BYE" and e.response.status >= 200,
     )
-    out.bye_status = ok.response.status
+    rec.bye_status = ok.response.status
 
 
-def _codecs(out: ForkOutcome) -> tuple[Codec, ...]:
+def _codecs(plan: ForkPlan) -> tuple[Codec, ...]:
     """What the caller offers and every callee accepts: G.711, plus telephone-event for DTMF."""
-    return (PCMU, PCMA, TELEPHONE_EVENT) if out.dtmf else (PCMU, PCMA)
+    return (PCMU, PCMA, TELEPHONE_EVENT) if plan.dtmf else (PCMU, PCMA)
 
 
 async def _early_dtmf(
-    out: ForkOutcome, rtp: RtpEndpoint, stream: StreamConfig, sdp: SessionDescription
+    plan: ForkPlan, rec: ForkProgress, rtp: RtpEndpoint, stream: StreamConfig,
+    sdp: SessionDescription
 ) -> None:
     """The caller's digits as RFC 4733 events on its early stream, before the answer."""
     event_pt = telephone_event_pt(sdp)
     if event_pt is None:
-        out.notes.append("the early dialog's SDP negotiated no telephone-event: the caller "
+        rec.notes.append("the early dialog's SDP negotiated no telephone-event: the caller "
                          "sent no DTMF")
         return
-    out.dtmf_sent = await rtp.send_dtmf(stream, out.dtmf, event_pt)
+    rec.dtmf_sent = await rtp.send_dtmf(stream, plan.dtmf, event_pt)
     await asyncio.sleep(0.06)
 
 
@@ -265,7 +334,7 @@ def _key_from(rtp: RtpEndpoint, sd: SessionDescription | None) -> None:
 
 
 async def _collect_responses(
-    out: ForkOutcome, caller: SipAgent, rtp: RtpEndpoint,
+    plan: ForkPlan, rec: ForkProgress, caller: SipAgent, rtp: RtpEndpoint,
     final: asyncio.Future[ResponseReceived],
 ) -> None:
     """Record each 18x with a new To-tag as an early dialog (keying SRTP from the address
@@ -279,8 +348,8 @@ async def _collect_responses(
             seen.add(tag)
             body = got.response.body
             sdp = parse_sdp_from(body, "caller", f"SDP of the {status}") if body else None
-            out.early_dialogs.append(EarlyDialog(tag, status, caller.now, sdp, got.source))
-            if out.srtp and sdp is not None and sdp.media:
+            rec.early_dialogs.append(EarlyDialog(tag, status, caller.now, sdp, got.source))
+            if plan.srtp and sdp is not None and sdp.media:
                 _key_from(rtp, sdp)
         elif status >= 200 and not final.done():
             final.set_result(got)

@@ -6,6 +6,7 @@ credentials or a new crypto key in the 200, m=video dropped from the answer."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -21,7 +22,7 @@ from harness.evidence.teams import DrOutcome
 from harness.faults.media_relay import MediaRelay, RelayFault
 from harness.faults.shim import Fault, SipShim
 from harness.lab import Lab
-from harness.scenarios.teams import captured_to_teams_call, new_to_teams
+from harness.scenarios.teams import captured_to_teams_call, plan_teams_call
 from harness.scenarios.teams.parties import DrKnobs
 from harness.targets.base import Target
 
@@ -30,7 +31,7 @@ GOOD = f"{BASE} ICE=force ICE-lite=forward rtcp-mux-require {SDES_NO_BUT_80}"
 
 
 async def _call(lab: Lab, target: Target, tmp_path: Path, name: str) -> DrOutcome:
-    out = new_to_teams(lab, target, pcap=tmp_path / f"{name}.pcap")
+    out = plan_teams_call(lab, target, pcap=tmp_path / f"{name}.pcap")
     return await captured_to_teams_call(out, lab, target)
 
 
@@ -49,9 +50,10 @@ ALL_CHECKS = (dc.candidates_ice_lite, dc.checks_answered, dc.no_checks_from_targ
 async def test_every_dr_check_passes_on_the_default_profile(
     lab: Lab, target: Target, tmp_path: Path, nomination: str,
 ) -> None:
-    out = new_to_teams(lab, target, pcap=tmp_path / "dr.pcap",
-                       nomination=nomination)  # type: ignore[arg-type]
-    await captured_to_teams_call(out, lab, target)
+    out = await captured_to_teams_call(
+        plan_teams_call(lab, target, pcap=tmp_path / "dr.pcap",
+                        nomination=nomination),  # type: ignore[arg-type]
+        lab, target)
     for check in ALL_CHECKS:
         assert check(out).verdict is Verdict.OK, check(out)
 
@@ -102,9 +104,10 @@ async def _from_teams_via(lab: Lab, target: Target, tmp_path: Path, fault: Fault
     """The call from Teams (with a re-INVITE after media) with the shim between the Teams
     caller and the target, on its in-dialog path too."""
     async with SipShim(lab, downstream=target.sip_address, fault=fault, in_dialog=True) as shim:
-        out = new_to_teams(lab, target, pcap=tmp_path / f"{fault.value}.pcap",
-                           direction="from-teams", video=True, reinvite=True)
-        await captured_to_teams_call(out, lab, target, via=shim.address)
+        out = await captured_to_teams_call(
+            plan_teams_call(lab, target, pcap=tmp_path / f"{fault.value}.pcap",
+                            direction="from-teams", video=True, reinvite=True),
+            lab, target, via=shim.address)
         return out, shim.fired
 
 
@@ -179,12 +182,12 @@ async def _to_teams_callee_side(
         if relay_fault is not None:
             relay = await stack.enter_async_context(
                 MediaRelay(lab, shim.state, fault=relay_fault))
-        out = new_to_teams(lab, target, pcap=tmp_path / f"{fault.value}.pcap", **knobs)
+        plan = plan_teams_call(lab, target, pcap=tmp_path / f"{fault.value}.pcap", **knobs)
         dial = target.loaded.spec.teams_direct_routing
         assert dial is not None
-        out.request_uri = dial.to_teams.request_uri.format(callee_address=shim.address[0],
-                                                           callee_port=shim.address[1])
-        await captured_to_teams_call(out, lab, target)
+        plan = dataclasses.replace(plan, request_uri=dial.to_teams.request_uri.format(
+            callee_address=shim.address[0], callee_port=shim.address[1]))
+        out = await captured_to_teams_call(plan, lab, target)
         return out, (relay.fired if relay is not None else shim.fired)
 
 
@@ -248,7 +251,7 @@ async def test_a_relay_fault_fails_its_stun_or_path_check(
 
 async def _early_paths(tmp_path: Path, **defines: str) -> DrOutcome:
     async with started(with_define(tmp_path, **defines), tmp_path) as (lab, target):
-        out = new_to_teams(lab, target, pcap=tmp_path / "paths.pcap", early_paths=True)
+        out = plan_teams_call(lab, target, pcap=tmp_path / "paths.pcap", early_paths=True)
         return await captured_to_teams_call(out, lab, target)
 
 
@@ -257,8 +260,9 @@ async def test_early_media_paths_on_the_default_profile(
 ) -> None:
     """rtpengine 10.5 as ICE-Lite sends early media to the offer's default candidate before
     nomination (DR-EM-2 fails: its known deviation), then moves to the nominated one."""
-    out = new_to_teams(lab, target, pcap=tmp_path / "paths.pcap", early_paths=True)
-    await captured_to_teams_call(out, lab, target)
+    out = await captured_to_teams_call(
+        plan_teams_call(lab, target, pcap=tmp_path / "paths.pcap", early_paths=True),
+        lab, target)
     em2 = dc.early_media_on_highest_priority(out)
     assert em2.verdict is Verdict.FAILED, em2
     assert "to a lower-priority candidate (15 to the default)" in em2.summary
@@ -289,8 +293,9 @@ async def test_a_target_without_ice_toward_teams_fails_both_early_media_paths(
 async def test_early_dtmf_fails_when_the_target_strips_telephone_event(tmp_path: Path) -> None:
     peer = with_define(tmp_path, TEAMS_SIDE_OFFER_FLAGS=f"{GOOD} codec-strip=telephone-event")
     async with started(peer, tmp_path) as (lab, target):
-        out = new_to_teams(lab, target, pcap=tmp_path / "dtmf.pcap", early_dtmf="159#")
-        await captured_to_teams_call(out, lab, target)
+        out = await captured_to_teams_call(
+            plan_teams_call(lab, target, pcap=tmp_path / "dtmf.pcap", early_dtmf="159#"),
+            lab, target)
     found = dc.early_dtmf_to_teams(out)
     assert found.verdict is Verdict.FAILED
     assert "telephone-event" in found.summary, found
@@ -302,13 +307,14 @@ async def test_forked_checks_find_rtpengines_deviations(
     """Against two forked Teams devices rtpengine 10.5 breaks three ways, each caught: the
     first packet after the 200 reaches the device that did not answer; when the second
     device answers no media flows at all; and it sends Binding requests of its own."""
-    first = new_to_teams(lab, target, pcap=tmp_path / "first.pcap", devices=2)
-    await captured_to_teams_call(first, lab, target)
+    first = await captured_to_teams_call(
+        plan_teams_call(lab, target, pcap=tmp_path / "first.pcap", devices=2),
+        lab, target)
     found = dc.forked_devices_converge(first)
     assert found.verdict is Verdict.FAILED
     assert "went to callee2, which did not answer, after the 200" in found.summary
     second = await captured_to_teams_call(
-        new_to_teams(lab, target, pcap=tmp_path / "second.pcap", devices=2,
+        plan_teams_call(lab, target, pcap=tmp_path / "second.pcap", devices=2,
                      answering_device=1), lab, target)
     found = dc.forked_devices_converge(second)
     assert found.verdict is Verdict.FAILED
@@ -326,7 +332,7 @@ async def test_forked_early_media_latching_fails_on_rtpengine(
     devices before they nominate (its known deviation of DR-EM-1), although the device
     streamed and the PSTN side sent toward the target's 183, as the capture shows."""
     out = await captured_to_teams_call(
-        new_to_teams(lab, target, pcap=tmp_path / "latch.pcap", devices=2,
+        plan_teams_call(lab, target, pcap=tmp_path / "latch.pcap", devices=2,
                      early_media_device=1), lab, target)
     found = dc.early_media_latches(out)
     assert found.verdict is Verdict.FAILED

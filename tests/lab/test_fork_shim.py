@@ -3,32 +3,33 @@ passes through the same shim without it (Fault.NONE), against the real target.""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from harness.conformance import Verdict
 from harness.conformance import fork_checks as fc
-from harness.evidence.fork import ForkOutcome
+from harness.evidence.fork import ForkOutcome, ForkPlan
 from harness.faults.shim import Fault, SipShim
 from harness.lab import Lab
 from harness.media.modes import MediaMode
-from harness.scenarios.captured import captured_fork, new_fork
+from harness.scenarios.captured import captured_fork, plan_fork
 from harness.targets.base import Target
 
 
-def _outcome(lab: Lab, target: Target, tmp_path: Path, name: str, *,
-             dial: dict[int, str] | None = None) -> ForkOutcome:
-    return new_fork(lab, target, MediaMode.BYPASS, early_media_s=0.4, dial=dial,
-                    pcap=tmp_path / f"{name}.pcap")
+def _plan(lab: Lab, target: Target, tmp_path: Path, name: str, *,
+          dial: dict[int, str] | None = None) -> ForkPlan:
+    return plan_fork(lab, target, MediaMode.BYPASS, early_media_s=0.4, dial=dial,
+                     pcap=tmp_path / f"{name}.pcap")
 
 
 async def _through_caller_side_shim(
     lab: Lab, target: Target, tmp_path: Path, fault: Fault
 ) -> tuple[ForkOutcome, int]:
     async with SipShim(lab, downstream=target.sip_address, fault=fault) as shim:
-        out = _outcome(lab, target, tmp_path, fault.name)
-        await captured_fork(out, lab, target, via=shim.address)
+        out = await captured_fork(_plan(lab, target, tmp_path, fault.name), lab, target,
+                                  via=shim.address)
         return out, shim.fired
 
 
@@ -53,8 +54,8 @@ async def test_fork_cancel_check_fails_when_a_cancel_is_swallowed(
     for fault, expected in ((Fault.NONE, Verdict.OK), (Fault.SWALLOW_CANCEL, Verdict.FAILED)):
         async with SipShim(lab, downstream=callee3, fault=fault) as shim:
             dial = {2: f"{shim.address[0]}:{shim.address[1]}"}  # branch 3 is callee3
-            out = _outcome(lab, target, tmp_path, f"cancel-{fault.name}", dial=dial)
-            await captured_fork(out, lab, target)
+            out = await captured_fork(
+                _plan(lab, target, tmp_path, f"cancel-{fault.name}", dial=dial), lab, target)
         found = fc.others_ended(out)
         assert found.verdict is expected, found
         if expected is Verdict.FAILED:
@@ -82,12 +83,12 @@ async def test_declared_early_dialogs_check_fails_when_one_183_is_lost(
 ) -> None:
     n = 4
 
-    def forks(count: int, name: str) -> ForkOutcome:
-        return new_fork(lab, target, MediaMode.PROXY, callees=count, early_media_s=0.3,
-                        streaming=(), pcap=tmp_path / f"{name}.pcap")
+    def forks(count: int, name: str) -> ForkPlan:
+        return plan_fork(lab, target, MediaMode.PROXY, callees=count, early_media_s=0.3,
+                         streaming=(), pcap=tmp_path / f"{name}.pcap")
 
-    beyond = await captured_fork(forks(n + 1, "beyond"), lab, target)
-    beyond.target_alive_after = True
+    beyond = await captured_fork(forks(n + 1, "beyond"), lab, target, check_alive=True)
+    assert beyond.target_alive_after is True
     declared = await captured_fork(forks(n, "clean"), lab, target)
     assert fc.declared_early_dialogs(declared, beyond).verdict is Verdict.OK
     async with SipShim(lab, downstream=target.sip_address, fault=Fault.DROP_18X) as shim:
@@ -95,5 +96,5 @@ async def test_declared_early_dialogs_check_fails_when_one_183_is_lost(
     found = fc.declared_early_dialogs(lossy, beyond)
     assert found.verdict is Verdict.FAILED
     assert f"with the {n} forks it declares" in found.summary
-    beyond.target_alive_after = False  # as if the target had died after N+1 forks
-    assert "no longer answers OPTIONS" in fc.declared_early_dialogs(declared, beyond).summary
+    died = dataclasses.replace(beyond, target_alive_after=False)  # as if after N+1 forks
+    assert "no longer answers OPTIONS" in fc.declared_early_dialogs(declared, died).summary

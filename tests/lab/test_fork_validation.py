@@ -12,7 +12,7 @@ from harness.conformance import Verdict
 from harness.conformance import fork_checks as fc
 from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import ForkCall
-from harness.scenarios.captured import captured_fork, new_fork
+from harness.scenarios.captured import captured_fork, plan_fork
 
 
 async def test_early_media_check_passes_in_bypass_and_finds_rtpengine_crossovers(
@@ -43,9 +43,8 @@ async def test_fork_checks_fail_against_a_target_that_does_not_fork(tmp_path: Pa
     cfg = peer / "kamailio.cfg"
     cfg.write_text(cfg.read_text().replace("\troute(FORK);\n", "", 1))
     async with started(peer, tmp_path) as (lab, target):
-        out = new_fork(lab, target, MediaMode.BYPASS, early_media_s=0.3,
-                       pcap=tmp_path / "fork.pcap")
-        await captured_fork(out, lab, target)
+        out = await captured_fork(plan_fork(lab, target, MediaMode.BYPASS, early_media_s=0.3,
+                                            pcap=tmp_path / "fork.pcap"), lab, target)
     dialogs = fc.early_dialogs_distinct(out)
     assert dialogs.verdict is Verdict.FAILED
     assert "callee2 never got the INVITE" in dialogs.summary
@@ -65,9 +64,9 @@ async def test_early_dtmf_check_fails_when_the_target_masks_telephone_event(
     assert "4 DTMF event(s)" in good.summary
     peer = with_define(tmp_path, ANCHOR_OFFER_FLAGS=OLD_ANCHOR_OFFER_FLAGS)
     async with started(peer, tmp_path) as (lab, target):
-        out = new_fork(lab, target, MediaMode.ANCHORED, callees=1, early_media_s=0.3,
-                       dtmf="159#", pcap=tmp_path / "early-dtmf.pcap")
-        await captured_fork(out, lab, target)
+        out = await captured_fork(plan_fork(lab, target, MediaMode.ANCHORED, callees=1,
+                                            early_media_s=0.3, dtmf="159#",
+                                            pcap=tmp_path / "early-dtmf.pcap"), lab, target)
     found = fc.early_dtmf_delivered(out)
     assert found.verdict is Verdict.FAILED
     assert "negotiated no telephone-event" in found.summary

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
+import struct
 from pathlib import Path
 
 from peer_copies import OLD_ANCHOR_OFFER_FLAGS, OLD_PROXY_FLAGS, started, with_define
@@ -19,7 +21,7 @@ from harness.conformance import media_checks as mc
 from harness.evidence.call import CallOutcome, Side
 from harness.lab import Lab
 from harness.media.modes import MediaMode
-from harness.net import udp_socket
+from harness.net import netns, udp_socket
 from harness.pytest_plugin.calls import MediaCall
 from harness.pytest_plugin.options import HarnessConfig
 from harness.scenarios.call import LiveCall
@@ -227,25 +229,37 @@ async def test_dtmf_check_fails_when_digits_or_durations_differ(media_call: Medi
 async def test_bypass_check_is_broken_when_frames_to_the_target_go_unread(
     lab: Lab, target: Target, harness_config: HarnessConfig,
 ) -> None:
-    """A UDP datagram too big for the lab's MTU, sent from the caller to the target during
-    a bypassed call, crosses the bridge as IP fragments, which the capture reader does not
-    read. MM-BYPASS-1 then cannot clear the target: BROKEN with the frames named, not OK
-    (and not FAILED: nothing readable went through the target)."""
+    """The first fragment of a UDP datagram whose other fragments never follow, sent from
+    the caller to the target during a bypassed call: the capture reader cannot read it
+    (a datagram it cannot reassemble), so MM-BYPASS-1 cannot clear the target: BROKEN
+    with the frame named, not OK (and not FAILED: nothing readable went through the
+    target). A fragmented datagram that does arrive whole is reassembled and read."""
     plan = plan_call(lab, target, BYPASS,
-                     pcap=harness_config.results_dir / "pcaps" / "unread-fragments.pcap")
+                     pcap=harness_config.results_dir / "pcaps" / "unread-fragment.pcap")
+    to = next(iter(target.addresses))
 
-    async def fragmented_datagram(live: LiveCall, packets: int) -> None:
-        sock = udp_socket(lab.netns("caller"), lab.address("caller"))
+    async def lone_fragment(live: LiveCall, packets: int) -> None:
+        whole = udp_socket(lab.netns("caller"), lab.address("caller"))
+        with netns(lab.netns("caller")):
+            raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         try:
-            sock.sendto(b"\x80" * 3000, (next(iter(target.addresses)), 9))
+            whole.sendto(b"\x7f" * 3000, (to, 9))  # three fragments, all of them
+            udp = struct.pack("!HHHH", 40000, 9, 8 + 3000, 0) + b"\x7f" * 1472
+            header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0x5EED,
+                                 0x2000,  # more fragments follow (they never do)
+                                 64, socket.IPPROTO_UDP, 0,
+                                 socket.inet_aton(lab.address("caller")), socket.inet_aton(to))
+            raw.sendto(header + udp, (to, 0))
         finally:
-            sock.close()
+            whole.close()
+            raw.close()
         await asyncio.sleep(0.05)
 
-    outcome = await captured_call(plan, lab, target, then=fragmented_datagram)
-    # 3008 bytes of UDP over a 1500-byte MTU: three fragments, none read
-    assert [u.reason for u in outcome.unread] == ["ip_fragment"] * 3
+    outcome = await captured_call(plan, lab, target, then=lone_fragment)
+    assert [u.reason for u in outcome.unread] == ["ip_fragment"]
+    whole = [p for p in outcome.packets if p.dst == (to, 9)]
+    assert len(whole) == 1 and len(whole[0].payload) == 3000 and len(whole[0].fragments) == 3
     found = mc.bypass_media_path(outcome)
     assert found.verdict is Verdict.BROKEN, found
     assert "could not be read" in found.summary
-    assert any("ip_fragment" in line and "198.18.0.2" in line for line in found.evidence)
+    assert any("ip_fragment" in line and to in line for line in found.evidence)

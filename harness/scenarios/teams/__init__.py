@@ -7,11 +7,11 @@ Teams), ``outbound`` (the call from Teams), ``forked`` (toward several Teams dev
 places, under a capture).
 """
 
-from harness.scenarios.teams.captured import captured_to_teams_call, new_to_teams
+from harness.scenarios.teams.captured import captured_to_teams_call, plan_teams_call
 from harness.scenarios.teams.inbound import to_teams_call
 from harness.scenarios.teams.outbound import from_teams_call
 from harness.scenarios.teams.parties import DrKnobs
 
 __all__ = [
-    "DrKnobs", "captured_to_teams_call", "from_teams_call", "new_to_teams", "to_teams_call",
+    "DrKnobs", "captured_to_teams_call", "from_teams_call", "plan_teams_call", "to_teams_call",
 ]

@@ -26,13 +26,13 @@ from harness.endpoints.ice import IceAgent
 from harness.endpoints.rtp import RtpEndpoint, StreamConfig
 from harness.endpoints.sip import SipAgent
 from harness.errors import TargetViolation
-from harness.evidence.teams import DrOutcome
+from harness.evidence.teams import DrPlan
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
 from harness.scenarios.call import DRAIN_S, SRTP_SUITE, final_and_ack, parse_sdp_from, payloads_for
 from harness.scenarios.forking import run_with_helpers
-from harness.scenarios.teams.parties import srtp_key
+from harness.scenarios.teams.parties import DrProgress, srtp_key
 from harness.sdp import PCMA, PCMU, make_answer, make_offer
 from harness.sdp.reading import media_address, negotiated_codec, remote_ice
 from harness.sip import CancelReceived, RequestReceived, ResponseReceived
@@ -43,18 +43,18 @@ WAIT_S = 3.0
 
 
 async def forked_to_teams_call(
-    out: DrOutcome, *, lab: Lab, sip_target: Address, fork_header: str,
+    plan: DrPlan, rec: DrProgress, *, lab: Lab, sip_target: Address, fork_header: str,
 ) -> None:
     """Place `out` (its `devices` filled in by the caller of this function) as a forked
-    call toward Teams; `out.ok_sent_at` is when the answering device sent its 200."""
+    call toward Teams; `rec.ok_sent_at` is when the answering device sent its 200."""
     async with AsyncExitStack() as stack:
         stack.push_async_callback(asyncio.sleep, 0)
-        caller = SipAgent(out.caller, lab.netns(out.caller), lab.address(out.caller))
-        caller_rtp = RtpEndpoint(out.caller, lab.netns(out.caller), lab.address(out.caller))
+        caller = SipAgent(plan.caller, lab.netns(plan.caller), lab.address(plan.caller))
+        caller_rtp = RtpEndpoint(plan.caller, lab.netns(plan.caller), lab.address(plan.caller))
         agents = [SipAgent(d.host, lab.netns(d.host), lab.address(d.host), d.port)
-                  for d in out.devices]
+                  for d in plan.devices]
         rtps = [RtpEndpoint(d.host, lab.netns(d.host), lab.address(d.host))
-                for d in out.devices]
+                for d in plan.devices]
         things: list[SipAgent | RtpEndpoint] = [caller, caller_rtp, *agents, *rtps]
         for thing in things:
             await thing.open()
@@ -62,43 +62,43 @@ async def forked_to_teams_call(
         ices = [IceAgent(rtp) for rtp in rtps]
 
         def collect() -> None:
-            out.sip = sorted(caller.records + [r for a in agents for r in a.records],
+            rec.sip = sorted(caller.records + [r for a in agents for r in a.records],
                              key=lambda r: r.time)
-            out.pstn_rtp = list(caller_rtp.records)
-            for device, rtp, ice in zip(out.devices, rtps, ices, strict=True):
-                device.rtp, device.checks, device.stun = list(rtp.records), ice.checks, ice.records
-                device.nominated, device.nominated_at = ice.nominated, ice.nominated_at
-            answerer = out.devices[out.answering_device]
-            out.teams_rtp, out.checks, out.stun = answerer.rtp, answerer.checks, answerer.stun
-            out.nominated, out.nominated_at = answerer.nominated, answerer.nominated_at
+            rec.pstn_rtp = list(caller_rtp.records)
+            for seen, rtp, ice in zip(rec.devices, rtps, ices, strict=True):
+                seen.rtp, seen.checks, seen.stun = list(rtp.records), ice.checks, ice.records
+                seen.nominated, seen.nominated_at = ice.nominated, ice.nominated_at
+            answerer = rec.devices[plan.answering_device]
+            rec.teams_rtp, rec.checks, rec.stun = answerer.rtp, answerer.checks, answerer.stun
+            rec.nominated, rec.nominated_at = answerer.nominated, answerer.nominated_at
 
         stack.callback(collect)
-        steps = _Steps(out)
-        tasks = [asyncio.create_task(_device(out, i, a, r, ice, steps))
+        steps = _Steps(plan, rec)
+        tasks = [asyncio.create_task(_device(plan, rec, i, a, r, ice, steps))
                  for i, (a, r, ice) in enumerate(zip(agents, rtps, ices, strict=True))]
         await run_with_helpers(
-            _caller(out, caller, caller_rtp, rtps[out.answering_device], sip_target,
+            _caller(plan, rec, caller, caller_rtp, rtps[plan.answering_device], sip_target,
                     fork_header, lab, steps), tasks)
 
 
 class _Steps:
     """What the devices and the caller wait for from each other."""
 
-    def __init__(self, out: DrOutcome) -> None:
-        self.checked = [asyncio.Event() for _ in out.devices]  # 183 sent, first check done
-        self.nominated = [asyncio.Event() for _ in out.devices]
+    def __init__(self, plan: DrPlan, rec: DrProgress) -> None:
+        self.checked = [asyncio.Event() for _ in plan.devices]  # 183 sent, first check done
+        self.nominated = [asyncio.Event() for _ in plan.devices]
         self.stream_now = asyncio.Event()  # every device has checked: early media begins
         self.early_done = asyncio.Event()  # the early-media phase is over: nominate
         self.answer_now = asyncio.Event()
-        if out.early_media_device < 0:
+        if plan.early_media_device < 0:
             self.early_done.set()
 
 
 async def _device(
-    out: DrOutcome, index: int, agent: SipAgent, rtp: RtpEndpoint, ice: IceAgent,
+    plan: DrPlan, rec: DrProgress, index: int, agent: SipAgent, rtp: RtpEndpoint, ice: IceAgent,
     steps: _Steps,
 ) -> None:
-    device = out.devices[index]
+    device, seen = plan.devices[index], rec.devices[index]
     checked, nominated = steps.checked[index], steps.nominated[index]
     try:
         got = await agent.wait_for(RequestReceived, "the forked INVITE", timeout=WAIT_S,
@@ -107,15 +107,15 @@ async def _device(
         checked.set()
         nominated.set()
         return  # never reached: the check says so
-    device.reached = True
+    seen.reached = True
     offer = parse_sdp_from(got.request.body, device.host, "offer toward Teams")
-    device.offer = offer
+    seen.offer = offer
     remote = remote_ice(offer)
     answer = make_answer(offer, agent.address, rtp.port, (PCMU, PCMA))
     for name, value in ice.sdp_attributes():
         if answer.media:
             answer.media[0].add_attribute(name, value)
-    device.answer = answer
+    seen.answer = answer
     theirs, mine = srtp_key(offer), srtp_key(answer)
     if theirs is not None and mine is not None:
         rtp.tx_srtp = SrtpSession(SRTP_SUITE, mine, "outbound")
@@ -127,24 +127,24 @@ async def _device(
         candidate = remote.candidates[0]
         await ice.check(remote, candidate)
         checked.set()
-        if index == out.early_media_device:
+        if index == plan.early_media_device:
             await steps.stream_now.wait()
             rtp.remote = candidate
             codec = negotiated_codec(answer) or PCMU
             await rtp.send_stream(StreamConfig(codec.payload_type),
-                                  payloads_for(codec, out.teams_tone_hz, "teams"),
-                                  out.packets_each_way)
+                                  payloads_for(codec, plan.teams_tone_hz, "teams"),
+                                  plan.packets_each_way)
         await steps.early_done.wait()
         await ice.check(remote, candidate, use_candidate=True)
     checked.set()
     nominated.set()
-    if index == out.answering_device:
+    if index == plan.answering_device:
         await steps.answer_now.wait()
         agent.endpoint.respond(got.request, 200, agent.now, to_tag=device.to_tag,
                                body=bytes(answer), content_type="application/sdp")
-        out.ok_sent_at = agent.now
+        rec.ok_sent_at = agent.now
         agent.pump()
-        device.answered = True
+        seen.answered = True
         bye = await agent.wait_for(RequestReceived, "the BYE", timeout=WAIT_S + 5,
                                    where=lambda e: e.request.method == "BYE")
         agent.endpoint.respond(bye.request, 200, agent.now)
@@ -152,52 +152,52 @@ async def _device(
     else:
         try:
             await agent.wait_for(CancelReceived, "the CANCEL for this device", timeout=WAIT_S)
-            device.cancelled = True
+            seen.cancelled = True
         except TargetViolation as exc:
-            out.notes.append(f"{device.host}: {exc}")
+            rec.notes.append(f"{device.host}: {exc}")
 
 
 async def _caller(
-    out: DrOutcome, caller: SipAgent, caller_rtp: RtpEndpoint, answerer_rtp: RtpEndpoint,
-    sip_target: Address, fork_header: str, lab: Lab, steps: _Steps,
+    plan: DrPlan, rec: DrProgress, caller: SipAgent, caller_rtp: RtpEndpoint,
+    answerer_rtp: RtpEndpoint, sip_target: Address, fork_header: str, lab: Lab, steps: _Steps,
 ) -> None:
     offer = make_offer(caller.address, caller_rtp.port, (PCMU, PCMA))
-    out.offer_to_pstn_side = offer
-    user = out.request_uri.split(":", 1)[1].split("@")[0]
+    rec.offer_to_pstn_side = offer
+    user = plan.request_uri.split(":", 1)[1].split("@")[0]
     extra = [(fork_header, f"sip:{user}@{lab.address(d.host)}:{d.port}")
-             for d in out.devices[1:]]
-    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer), extra=extra)
+             for d in plan.devices[1:]]
+    invite = caller.endpoint.create_invite(plan.request_uri, body=bytes(offer), extra=extra)
     caller.endpoint.send_request(invite, sip_target, caller.now)
     caller.pump()
-    if out.early_media_device >= 0:
-        await _early_media(out, caller, caller_rtp, steps)
+    if plan.early_media_device >= 0:
+        await _early_media(plan, rec, caller, caller_rtp, steps)
     try:
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in steps.nominated)), WAIT_S)
     except TimeoutError:
-        out.notes.append("not every device finished its checks within "
+        rec.notes.append("not every device finished its checks within "
                          f"{WAIT_S:.0f} s; the answering device answers anyway")
     steps.answer_now.set()
     final, dialog = await final_and_ack(caller, invite, timeout=WAIT_S)
-    out.final_status = final.status
+    rec.final_status = final.status
     if dialog is None:
         return
-    answer_in = parse_sdp_from(final.body, out.caller, "answer in the 200")
-    out.answer_to_pstn_side = answer_in
+    answer_in = parse_sdp_from(final.body, plan.caller, "answer in the 200")
+    rec.answer_to_pstn_side = answer_in
     codec = negotiated_codec(answer_in)
-    answerer = out.devices[out.answering_device]
+    answerer = rec.devices[plan.answering_device]
     caller_rtp.remote = media_address(answer_in)
     device_ice = answerer.offer and remote_ice(answerer.offer)
     answerer_rtp.remote = device_ice.candidates[0] if device_ice and device_ice.candidates \
         else None
-    out.media_start = caller.now
+    rec.media_start = caller.now
     sends = [caller_rtp.send_stream(StreamConfig((codec or PCMU).payload_type),
-                                    payloads_for(codec or PCMU, out.pstn_tone_hz, "pstn"),
-                                    out.packets_each_way)]
+                                    payloads_for(codec or PCMU, plan.pstn_tone_hz, "pstn"),
+                                    plan.packets_each_way)]
     device_codec = negotiated_codec(answerer.answer) if answerer.answer else None
     if answerer_rtp.remote is not None and device_codec is not None:
         sends.append(answerer_rtp.send_stream(
             StreamConfig(device_codec.payload_type),
-            payloads_for(device_codec, out.teams_tone_hz, "teams"), out.packets_each_way))
+            payloads_for(device_codec, plan.teams_tone_hz, "teams"), plan.packets_each_way))
     await asyncio.gather(*sends)
     await asyncio.sleep(DRAIN_S)
     caller.endpoint.send_in_dialog(dialog, "BYE", caller.now)
@@ -208,7 +208,7 @@ async def _caller(
 
 
 async def _early_media(
-    out: DrOutcome, caller: SipAgent, caller_rtp: RtpEndpoint, steps: _Steps,
+    plan: DrPlan, rec: DrProgress, caller: SipAgent, caller_rtp: RtpEndpoint, steps: _Steps,
 ) -> None:
     """DR-EM-1: once every device has checked (none nominated), the early-media device
     streams; a few packets later the PSTN caller streams too, toward the target's first
@@ -217,22 +217,22 @@ async def _early_media(
     try:
         await asyncio.wait_for(asyncio.gather(*(e.wait() for e in steps.checked)), WAIT_S)
     except TimeoutError:
-        out.notes.append(f"not every device checked within {WAIT_S:.0f} s")
-    out.marks["early media"] = loop.time()
+        rec.notes.append(f"not every device checked within {WAIT_S:.0f} s")
+    rec.marks["early media"] = loop.time()
     steps.stream_now.set()
     early = await caller.wait_for(ResponseReceived, "a 183 from the target",
                                   where=lambda e: e.request.method == "INVITE"
                                   and e.response.status == 183)
-    sdp = parse_sdp_from(early.response.body, out.caller, "SDP of the target's 183")
+    sdp = parse_sdp_from(early.response.body, plan.caller, "SDP of the target's 183")
     await asyncio.sleep(0.06)  # the device's stream has begun
     if sdp.media:
         caller_rtp.remote = media_address(sdp)
         codec = negotiated_codec(sdp) or PCMU
         await caller_rtp.send_stream(StreamConfig(codec.payload_type),
-                                     payloads_for(codec, out.pstn_tone_hz, "pstn"),
-                                     out.packets_each_way)
+                                     payloads_for(codec, plan.pstn_tone_hz, "pstn"),
+                                     plan.packets_each_way)
     else:
-        out.notes.append("no 183 with SDP reached the caller: it sent no early media")
+        rec.notes.append("no 183 with SDP reached the caller: it sent no early media")
     await asyncio.sleep(DRAIN_S)
-    out.marks["early media ended"] = loop.time()
+    rec.marks["early media ended"] = loop.time()
     steps.early_done.set()

@@ -16,7 +16,7 @@ from harness.endpoints.ice import IceAgent
 from harness.endpoints.rtp import RtpEndpoint, StreamConfig
 from harness.endpoints.sip import SipAgent
 from harness.errors import TargetViolation
-from harness.evidence.teams import DrOutcome
+from harness.evidence.teams import DrPlan
 from harness.ice.stun import (
     BindingCheck,
     binding_request,
@@ -29,7 +29,13 @@ from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
 from harness.scenarios.call import DRAIN_S, SRTP_SUITE, hang_up, parse_sdp_from, payloads_for
-from harness.scenarios.teams.parties import answer_200, srtp_key, tones_both_ways, two_parties
+from harness.scenarios.teams.parties import (
+    DrProgress,
+    answer_200,
+    srtp_key,
+    tones_both_ways,
+    two_parties,
+)
 from harness.sdp import (
     PCMA,
     PCMU,
@@ -51,51 +57,51 @@ from harness.sip.headers import new_tag
 
 __all__ = ["to_teams_call"]
 
-async def to_teams_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> None:
+async def to_teams_call(plan: DrPlan, rec: DrProgress, *, lab: Lab, sip_target: Address) -> None:
     """Place the call `out` describes (PSTN side -> target -> Teams side)."""
-    async with two_parties(out, lab, teams_calls=False) as p:
-        await _flow(out, p.caller, p.callee, p.pstn_rtp, p.teams_rtp, p.ice, sip_target)
+    async with two_parties(plan, rec, lab, teams_calls=False) as p:
+        await _flow(plan, rec, p.caller, p.callee, p.pstn_rtp, p.teams_rtp, p.ice, sip_target)
 
 
 async def _flow(
-    out: DrOutcome, caller: SipAgent, callee: SipAgent, caller_rtp: RtpEndpoint,
+    plan: DrPlan, rec: DrProgress, caller: SipAgent, callee: SipAgent, caller_rtp: RtpEndpoint,
     teams_rtp: RtpEndpoint, ice: IceAgent, sip_target: Address,
 ) -> None:
-    codecs = (PCMU, PCMA, TELEPHONE_EVENT) if out.early_dtmf else (PCMU, PCMA)
+    codecs = (PCMU, PCMA, TELEPHONE_EVENT) if plan.early_dtmf else (PCMU, PCMA)
     offer = make_offer(caller.address, caller_rtp.port, codecs)
-    out.offer_to_pstn_side = offer
-    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer))
+    rec.offer_to_pstn_side = offer
+    invite = caller.endpoint.create_invite(plan.request_uri, body=bytes(offer))
     caller.endpoint.send_request(invite, sip_target, caller.now)
     caller.pump()
 
     got = await callee.wait_for(RequestReceived, "the INVITE toward Teams",
                                 where=lambda e: e.request.method == "INVITE")
     request = got.request
-    offer_in = parse_sdp_from(request.body, out.callee, "offer toward Teams")
-    out.offer_to_teams = offer_in
+    offer_in = parse_sdp_from(request.body, plan.callee, "offer toward Teams")
+    rec.offer_to_teams = offer_in
     remote = remote_ice(offer_in)
-    out.remote = remote
+    rec.remote = remote
     answer = make_answer(offer_in, callee.address, teams_rtp.port, codecs)
     for name, value in ice.sdp_attributes():
         if answer.media:
             answer.media[0].add_attribute(name, value)
-    out.answer_from_teams = answer
+    rec.answer_from_teams = answer
     codec = negotiated_codec(answer)
     to_tag = new_tag()
     if remote is None or not remote.candidates or codec is None:
         callee.endpoint.respond(request, 488, callee.now, to_tag=to_tag)
         callee.pump()
-        out.notes.append("the offer toward Teams had no usable ICE candidate or codec: 488")
+        rec.notes.append("the offer toward Teams had no usable ICE candidate or codec: 488")
         await caller.wait_for(ResponseReceived, "the final response",
                               where=lambda e: e.response.status >= 200)
         return
-    mki = _several_crypto_lines(answer) if out.several_crypto else None
+    mki = _several_crypto_lines(answer) if plan.several_crypto else None
     theirs, mine = srtp_key(offer_in), srtp_key(answer)
     if theirs is not None and mine is not None:
         teams_rtp.tx_srtp = SrtpSession(SRTP_SUITE, mine, "outbound", mki=mki)
         teams_rtp.rx_srtp = SrtpSession(SRTP_SUITE, theirs, "inbound")
     else:
-        out.notes.append("no AES_CM_128_HMAC_SHA1_80 key on one side: the Teams leg is "
+        rec.notes.append("no AES_CM_128_HMAC_SHA1_80 key on one side: the Teams leg is "
                          "not SRTP")
     callee.endpoint.respond(request, 183, callee.now, to_tag=to_tag, body=bytes(answer),
                             content_type="application/sdp")
@@ -105,19 +111,19 @@ async def _flow(
     async def nominate() -> None:
         await ice.nominate(remote, candidate)
 
-    if out.stun_probes:
-        await _probe(out, ice, remote, candidate)
-    if out.nomination == "before-200":
+    if plan.stun_probes:
+        await _probe(plan, rec, ice, remote, candidate)
+    if plan.nomination == "before-200":
         await nominate()
-    if out.early_dtmf:
-        await _early_dtmf_from_pstn(out, caller, caller_rtp)
-    answered = await answer_200(out, caller, callee, invite, request, to_tag, answer)
+    if plan.early_dtmf:
+        await _early_dtmf_from_pstn(plan, rec, caller, caller_rtp)
+    answered = await answer_200(rec, caller, callee, invite, request, to_tag, answer)
     if answered is None:
         return
     final, dialog = answered
-    answer_in = parse_sdp_from(final.body, out.caller, "answer in the 200")
-    out.answer_to_pstn_side = answer_in
-    if out.nomination == "after-200":
+    answer_in = parse_sdp_from(final.body, plan.caller, "answer in the 200")
+    rec.answer_to_pstn_side = answer_in
+    if plan.nomination == "after-200":
         await nominate()
 
     # -- media both ways: RTP on the PSTN leg, SRTP toward the nominated pair ------------
@@ -127,8 +133,8 @@ async def _flow(
                               evidence=final.body)
     caller_rtp.remote = media_address(answer_in)
     teams_rtp.remote = ice.nominated or candidate
-    out.media_start = caller.now
-    await tones_both_ways(out, (teams_rtp, codec), (caller_rtp, caller_codec))
+    rec.media_start = caller.now
+    await tones_both_ways(plan, (teams_rtp, codec), (caller_rtp, caller_codec))
     await hang_up(caller, callee, dialog)
 
 
@@ -152,27 +158,28 @@ def _several_crypto_lines(answer: SessionDescription) -> bytes | None:
     return b"\x01"
 
 
-async def _early_dtmf_from_pstn(out: DrOutcome, caller: SipAgent, rtp: RtpEndpoint) -> None:
+async def _early_dtmf_from_pstn(plan: DrPlan, rec: DrProgress, caller: SipAgent,
+                                rtp: RtpEndpoint) -> None:
     """DR-EM-3: during the 183 the PSTN side sends a little tone, then its digits as RFC 4733
     events, toward the address of the target's early answer."""
     early = await caller.wait_for(ResponseReceived, "the 183 with the target's early answer",
                                   where=lambda e: e.request.method == "INVITE"
                                   and e.response.status == 183)
-    sdp = parse_sdp_from(early.response.body, out.caller, "SDP of the 183")
+    sdp = parse_sdp_from(early.response.body, plan.caller, "SDP of the 183")
     event_pt = telephone_event_pt(sdp)
     codec = negotiated_codec(sdp)
     if event_pt is None or codec is None or not sdp.media:
-        out.notes.append("the target's 183 negotiated no telephone-event: no early DTMF sent")
+        rec.notes.append("the target's 183 negotiated no telephone-event: no early DTMF sent")
         return
     rtp.remote = media_address(sdp)
     stream = StreamConfig(codec.payload_type)
-    await rtp.send_stream(stream, payloads_for(codec, out.pstn_tone_hz, "pstn"), 5)
-    out.dtmf_sent = await rtp.send_dtmf(stream, out.early_dtmf, event_pt)
+    await rtp.send_stream(stream, payloads_for(codec, plan.pstn_tone_hz, "pstn"), 5)
+    rec.dtmf_sent = await rtp.send_dtmf(stream, plan.early_dtmf, event_pt)
     await asyncio.sleep(DRAIN_S)
 
 
 async def _probe(
-    out: DrOutcome, ice: IceAgent, remote: RemoteIce, candidate: Address,
+    plan: DrPlan, rec: DrProgress, ice: IceAgent, remote: RemoteIce, candidate: Address,
 ) -> None:
     """DR-STUN-1/2: garbage, a truncated check, checks with a wrong MESSAGE-INTEGRITY and a
     wrong FINGERPRINT on the target's media port, then a valid check that carries an unknown
@@ -187,7 +194,7 @@ async def _probe(
     ]
     for what, data in probes:
         ice.send_raw(data, candidate, kind=f"probe: {what}")
-        out.probes.append((what, data[8:20]))
+        rec.probes.append((what, data[8:20]))
     await asyncio.sleep(0.2)  # time for any (wrong) answer to come back
-    out.unknown_attribute_check = await ice.check(remote, candidate,
+    rec.unknown_attribute_check = await ice.check(remote, candidate,
                                                   request=with_unknown_attribute(check))

@@ -9,12 +9,19 @@ from typing import NamedTuple
 from harness.endpoints.ice import IceAgent
 from harness.endpoints.rtp import RtpEndpoint
 from harness.endpoints.sip import SipAgent
-from harness.evidence.teams import DrOutcome
+from harness.evidence.teams import DrPlan
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
 from harness.scenarios.call import SRTP_SUITE, hang_up, parse_sdp_from
-from harness.scenarios.teams.parties import H264, answer_200, srtp_key, tones_both_ways, two_parties
+from harness.scenarios.teams.parties import (
+    H264,
+    DrProgress,
+    answer_200,
+    srtp_key,
+    tones_both_ways,
+    two_parties,
+)
 from harness.sdp import (
     PCMA,
     PCMU,
@@ -32,16 +39,16 @@ from harness.sip.headers import new_tag
 
 __all__ = ["Opened", "from_teams_call", "teams_gets_200", "teams_offer", "teams_srtp", "until_183"]
 
-async def from_teams_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> None:
+async def from_teams_call(plan: DrPlan, rec: DrProgress, *, lab: Lab, sip_target: Address) -> None:
     """The Teams side calls out: the caller is ICE-full and controlling with SDES (both
     AES_CM_128_HMAC_SHA1_80 and _32 offered, rtcp-mux, optionally m=video); the PSTN
     callee answers 183 with SDP, then 200. The Teams caller checks and nominates the
     target's candidate from the 183 (before the 200) and sends no check after it."""
-    async with two_parties(out, lab, teams_calls=True) as p:
-        await _outbound(out, p.caller, p.callee, p.teams_rtp, p.pstn_rtp, p.ice, sip_target)
+    async with two_parties(plan, rec, lab, teams_calls=True) as p:
+        await _outbound(plan, rec, p.caller, p.callee, p.teams_rtp, p.pstn_rtp, p.ice, sip_target)
 
 
-def teams_offer(out: DrOutcome, ice: IceAgent, port: int, *siblings: IceAgent
+def teams_offer(plan: DrPlan, rec: DrProgress, ice: IceAgent, port: int, *siblings: IceAgent
                 ) -> SessionDescription:
     """The Teams side's offer: SDES _80 and _32, rtcp-mux, `ice`'s candidate and its
     siblings', m=audio on `port` (the default candidate), m=video too if asked."""
@@ -52,27 +59,27 @@ def teams_offer(out: DrOutcome, ice: IceAgent, port: int, *siblings: IceAgent
     video = [make_media("video", port + 2, (H264,), proto="RTP/SAVP",
                         crypto=[CryptoAttribute.generate(1, SRTP_SUITE)], ptime=None)]
     offer = make_offer(ice.address[0], port, (PCMU, PCMA), crypto=crypto,
-                       extra_media=video if out.video else ())
+                       extra_media=video if plan.video else ())
     for name, value in ice.sdp_attributes(*siblings):
         offer.media[0].add_attribute(name, value)
     return offer
 
 
 async def _outbound(
-    out: DrOutcome, caller: SipAgent, callee: SipAgent, teams_rtp: RtpEndpoint,
+    plan: DrPlan, rec: DrProgress, caller: SipAgent, callee: SipAgent, teams_rtp: RtpEndpoint,
     pstn_rtp: RtpEndpoint, ice: IceAgent, sip_target: Address,
 ) -> None:
-    offer = teams_offer(out, ice, teams_rtp.port)
-    opened = await until_183(out, caller, callee, pstn_rtp, offer, sip_target)
+    offer = teams_offer(plan, rec, ice, teams_rtp.port)
+    opened = await until_183(plan, rec, caller, callee, pstn_rtp, offer, sip_target)
     if opened is None:
         return
     answer, pstn_codec = opened.answer, opened.pstn_codec
-    remote = out.remote
+    remote = rec.remote
     if remote is not None and remote.candidates:
         await ice.nominate(remote, remote.candidates[0])
     else:
-        out.notes.append("the target's 183 has no usable ICE candidate: no checks")
-    answered = await teams_gets_200(out, caller, callee, opened)
+        rec.notes.append("the target's 183 has no usable ICE candidate: no checks")
+    answered = await teams_gets_200(plan, rec, caller, callee, opened)
     if answered is None:
         return
     dialog, sdp_200 = answered
@@ -80,14 +87,14 @@ async def _outbound(
     teams_srtp(teams_rtp, offer, sdp_200)
     teams_codec = negotiated_codec(sdp_200)
     if teams_codec is None or remote is None or not remote.candidates:
-        out.notes.append("no codec or no candidate in the target's 200: no media")
+        rec.notes.append("no codec or no candidate in the target's 200: no media")
         return
     teams_rtp.remote = ice.nominated or remote.candidates[0]
-    out.media_start = caller.now
-    await tones_both_ways(out, (teams_rtp, teams_codec), (pstn_rtp, pstn_codec))
-    out.checks_after_200 = sum(1 for c in ice.checks if c.sent_at >= answered_at)
-    if out.reinvite and ice.nominated is not None:
-        await _remote_candidates_reinvite(out, caller, callee, dialog, offer, answer,
+    rec.media_start = caller.now
+    await tones_both_ways(plan, (teams_rtp, teams_codec), (pstn_rtp, pstn_codec))
+    rec.checks_after_200 = sum(1 for c in ice.checks if c.sent_at >= answered_at)
+    if plan.reinvite and ice.nominated is not None:
+        await _remote_candidates_reinvite(plan, rec, caller, callee, dialog, offer, answer,
                                           (teams_rtp, teams_codec), (pstn_rtp, pstn_codec),
                                           ice.nominated)
     await hang_up(caller, callee, dialog)
@@ -104,28 +111,28 @@ class Opened(NamedTuple):
 
 
 async def until_183(
-    out: DrOutcome, caller: SipAgent, callee: SipAgent, pstn_rtp: RtpEndpoint,
+    plan: DrPlan, rec: DrProgress, caller: SipAgent, callee: SipAgent, pstn_rtp: RtpEndpoint,
     offer: SessionDescription, sip_target: Address,
 ) -> Opened | None:
     """The Teams side sends `offer`; the PSTN side answers 183 with SDP (its media aimed at
-    the target's offer); the Teams side gets the target's 183 (`out.teams_got_183`,
-    `out.remote`). None when the PSTN side could not accept a codec (it sent 488)."""
-    out.teams_offer = offer
-    invite = caller.endpoint.create_invite(out.request_uri, body=bytes(offer))
+    the target's offer); the Teams side gets the target's 183 (`rec.teams_got_183`,
+    `rec.remote`). None when the PSTN side could not accept a codec (it sent 488)."""
+    rec.teams_offer = offer
+    invite = caller.endpoint.create_invite(plan.request_uri, body=bytes(offer))
     caller.endpoint.send_request(invite, sip_target, caller.now)
     caller.pump()
     got = await callee.wait_for(RequestReceived, "the INVITE from Teams to the PSTN side",
                                 where=lambda e: e.request.method == "INVITE")
-    offer_in = parse_sdp_from(got.request.body, out.callee, "offer to the PSTN side")
-    out.offer_to_pstn_side = offer_in
+    offer_in = parse_sdp_from(got.request.body, plan.callee, "offer to the PSTN side")
+    rec.offer_to_pstn_side = offer_in
     answer = make_answer(offer_in, callee.address, pstn_rtp.port, (PCMU, PCMA))
-    out.answer_from_teams = answer  # here: the PSTN side's answer, before the target
+    rec.answer_from_teams = answer  # here: the PSTN side's answer, before the target
     pstn_codec = negotiated_codec(answer)
     to_tag = new_tag()
     if pstn_codec is None:
         callee.endpoint.respond(got.request, 488, callee.now, to_tag=to_tag)
         callee.pump()
-        out.notes.append("the PSTN side accepted no codec of the target's offer: 488")
+        rec.notes.append("the PSTN side accepted no codec of the target's offer: 488")
         return None
     pstn_rtp.remote = media_address(offer_in)
     callee.endpoint.respond(got.request, 183, callee.now, to_tag=to_tag, body=bytes(answer),
@@ -134,24 +141,24 @@ async def until_183(
     early = await caller.wait_for(ResponseReceived, "the 183 with the target's answer",
                                   where=lambda e: e.request.method == "INVITE"
                                   and e.response.status == 183)
-    sdp_183 = parse_sdp_from(early.response.body, out.caller, "SDP of the 183")
-    out.teams_got_183 = sdp_183
-    out.remote = remote_ice(sdp_183)
+    sdp_183 = parse_sdp_from(early.response.body, plan.caller, "SDP of the 183")
+    rec.teams_got_183 = sdp_183
+    rec.remote = remote_ice(sdp_183)
     return Opened(invite, got.request, answer, to_tag, pstn_codec)
 
 
 async def teams_gets_200(
-    out: DrOutcome, caller: SipAgent, callee: SipAgent, opened: Opened,
+    plan: DrPlan, rec: DrProgress, caller: SipAgent, callee: SipAgent, opened: Opened,
 ) -> tuple[Dialog, SessionDescription] | None:
     """The PSTN side answers 200; the Teams side ACKs it and keeps its SDP
-    (`out.teams_got_200`). None when the final response was not a 2xx."""
-    answered = await answer_200(out, caller, callee, opened.invite, opened.request,
+    (`rec.teams_got_200`). None when the final response was not a 2xx."""
+    answered = await answer_200(rec, caller, callee, opened.invite, opened.request,
                                 opened.to_tag, opened.answer)
     if answered is None:
         return None
     final, dialog = answered
-    out.teams_got_200 = parse_sdp_from(final.body, out.caller, "SDP of the 200")
-    return dialog, out.teams_got_200
+    rec.teams_got_200 = parse_sdp_from(final.body, plan.caller, "SDP of the 200")
+    return dialog, rec.teams_got_200
 
 
 def teams_srtp(rtp: RtpEndpoint, offer: SessionDescription, answer: SessionDescription
@@ -186,7 +193,7 @@ def _offered_key(offer: SessionDescription, suite: str) -> bytes | None:
 
 
 async def _remote_candidates_reinvite(
-    out: DrOutcome, caller: SipAgent, callee: SipAgent, dialog: Dialog,
+    plan: DrPlan, rec: DrProgress, caller: SipAgent, callee: SipAgent, dialog: Dialog,
     offer: SessionDescription, pstn_answer: SessionDescription,
     teams: tuple[RtpEndpoint, Codec], pstn: tuple[RtpEndpoint, Codec], nominated: Address,
 ) -> None:
@@ -195,7 +202,7 @@ async def _remote_candidates_reinvite(
     the target must answer without an ICE restart, and media goes on."""
     reoffer = next_version(offer)
     reoffer.media[0].add_attribute("remote-candidates", f"1 {nominated[0]} {nominated[1]}")
-    out.reinvite_offer = reoffer
+    rec.reinvite_offer = reoffer
     request = caller.endpoint.send_in_dialog(dialog, "INVITE", caller.now, body=bytes(reoffer),
                                              content_type="application/sdp")
     caller.pump()
@@ -209,12 +216,12 @@ async def _remote_candidates_reinvite(
     final = await caller.wait_for(ResponseReceived, f"the final response to re-INVITE {seq}",
                                   where=lambda e: e.request.method == "INVITE"
                                   and e.request.cseq.seq == seq and e.response.status >= 200)
-    out.reinvite_status = final.response.status
+    rec.reinvite_status = final.response.status
     if not 200 <= final.response.status < 300:
         return
     caller.endpoint.send_ack(dialog, seq, caller.now)
     caller.pump()
-    out.reinvite_answer = parse_sdp_from(final.response.body, out.caller,
+    rec.reinvite_answer = parse_sdp_from(final.response.body, plan.caller,
                                          f"answer to re-INVITE {seq}")
-    out.media_after_reinvite = caller.now
-    await tones_both_ways(out, teams, pstn)
+    rec.media_after_reinvite = caller.now
+    await tones_both_ways(plan, teams, pstn)

@@ -24,12 +24,12 @@ from contextlib import AsyncExitStack
 from harness.endpoints.ice import IceAgent
 from harness.endpoints.rtp import RtpEndpoint, StreamConfig
 from harness.endpoints.sip import SipAgent
-from harness.evidence.teams import DrOutcome, TeamsPath
+from harness.evidence.teams import DrPlan, TeamsPath
 from harness.lab import Lab
 from harness.net import Address
 from harness.scenarios.call import DRAIN_S, hang_up, payloads_for
 from harness.scenarios.teams.outbound import teams_gets_200, teams_offer, teams_srtp, until_183
-from harness.scenarios.teams.parties import tones_both_ways, two_parties
+from harness.scenarios.teams.parties import DrProgress, tones_both_ways, two_parties
 from harness.sdp.reading import negotiated_codec
 
 __all__ = ["DEFAULT_PREFERENCE", "early_paths_call"]
@@ -37,66 +37,65 @@ __all__ = ["DEFAULT_PREFERENCE", "early_paths_call"]
 DEFAULT_PREFERENCE = 10000  # the default candidate's local preference (the other: 65535)
 
 
-async def early_paths_call(out: DrOutcome, *, lab: Lab, sip_target: Address) -> None:
-    """Place `out` as described in the module docstring; `out.paths` gets both candidates
-    ("preferred", "default") and `out.marks` when each step ended."""
-    async with two_parties(out, lab, teams_calls=True) as p, AsyncExitStack() as stack:
-        default_rtp = RtpEndpoint(f"{out.caller} (default candidate)", lab.netns(out.caller),
-                                  lab.address(out.caller))
+async def early_paths_call(plan: DrPlan, rec: DrProgress, *, lab: Lab, sip_target: Address) -> None:
+    """Place `out` as described in the module docstring; `rec.paths` gets both candidates
+    ("preferred", "default") and `rec.marks` when each step ended."""
+    async with two_parties(plan, rec, lab, teams_calls=True) as p, AsyncExitStack() as stack:
+        default_rtp = RtpEndpoint(f"{plan.caller} (default candidate)", lab.netns(plan.caller),
+                                  lab.address(plan.caller))
         await default_rtp.open()
         stack.callback(default_rtp.close)
         default = IceAgent(default_rtp, local_preference=DEFAULT_PREFERENCE, sibling=p.ice)
-        paths = [TeamsPath("preferred", p.ice.address, p.ice.priority),
-                 TeamsPath("default", default.address, default.priority, default=True)]
-        out.paths = paths
 
         def collect() -> None:
-            for path, rtp, ice in zip(paths, (p.teams_rtp, default_rtp), (p.ice, default),
-                                      strict=True):
-                path.rtp, path.checks = list(rtp.records), list(ice.checks)
+            rec.paths = [
+                TeamsPath(label, ice.address, ice.priority, label == "default",
+                          tuple(rtp.records), tuple(ice.checks))
+                for label, rtp, ice in (("preferred", p.teams_rtp, p.ice),
+                                        ("default", default_rtp, default))]
 
         stack.callback(collect)
-        await _flow(out, p.caller, p.callee, p.pstn_rtp, (p.teams_rtp, p.ice),
+        await _flow(plan, rec, p.caller, p.callee, p.pstn_rtp, (p.teams_rtp, p.ice),
                     (default_rtp, default), sip_target)
 
 
 async def _flow(
-    out: DrOutcome, caller: SipAgent, callee: SipAgent, pstn_rtp: RtpEndpoint,
+    plan: DrPlan, rec: DrProgress, caller: SipAgent, callee: SipAgent, pstn_rtp: RtpEndpoint,
     preferred: tuple[RtpEndpoint, IceAgent], default: tuple[RtpEndpoint, IceAgent],
     sip_target: Address,
 ) -> None:
     loop = asyncio.get_running_loop()
-    offer = teams_offer(out, preferred[1], default[0].port, default[1])
-    opened = await until_183(out, caller, callee, pstn_rtp, offer, sip_target)
+    offer = teams_offer(plan, rec, preferred[1], default[0].port, default[1])
+    opened = await until_183(plan, rec, caller, callee, pstn_rtp, offer, sip_target)
     if opened is None:
         return
     pstn_codec = opened.pstn_codec
-    sdp_183, remote = out.teams_got_183, out.remote
+    sdp_183, remote = rec.teams_got_183, rec.remote
     assert sdp_183 is not None
     for rtp, _ in (preferred, default):
         teams_srtp(rtp, offer, sdp_183)  # early media arrives before the 200
     stream = StreamConfig(pstn_codec.payload_type)
-    tone = payloads_for(pstn_codec, out.pstn_tone_hz, "pstn")
+    tone = payloads_for(pstn_codec, plan.pstn_tone_hz, "pstn")
     if remote is None or not remote.candidates:
-        out.notes.append("the target's 183 has no usable ICE candidate: no checks")
+        rec.notes.append("the target's 183 has no usable ICE candidate: no checks")
     else:
         candidate = remote.candidates[0]
         await default[1].check(remote, candidate)
         await preferred[1].check(remote, candidate)
-        out.marks["checked"] = loop.time()
-        await pstn_rtp.send_stream(stream, tone, out.packets_each_way)
+        rec.marks["checked"] = loop.time()
+        await pstn_rtp.send_stream(stream, tone, plan.packets_each_way)
         await asyncio.sleep(DRAIN_S)
         early_got = [sum(1 for r in rtp.records if r.direction == "received")
                      for rtp, _ in (preferred, default)]
         chosen = default if early_got[1] < early_got[0] else preferred
         await chosen[1].check(remote, candidate, use_candidate=True)
-        out.nominated, out.nominated_at = chosen[1].nominated, chosen[1].nominated_at
-        out.marks["nominated"] = loop.time()
-        await pstn_rtp.send_stream(stream, tone, out.packets_each_way)
+        rec.nominated, rec.nominated_at = chosen[1].nominated, chosen[1].nominated_at
+        rec.marks["nominated"] = loop.time()
+        await pstn_rtp.send_stream(stream, tone, plan.packets_each_way)
         await asyncio.sleep(DRAIN_S)
-    out.marks["early media ended"] = loop.time()
+    rec.marks["early media ended"] = loop.time()
 
-    answered = await teams_gets_200(out, caller, callee, opened)
+    answered = await teams_gets_200(plan, rec, caller, callee, opened)
     if answered is None:
         return
     dialog, sdp_200 = answered
@@ -105,7 +104,7 @@ async def _flow(
     if teams_codec is not None and remote is not None and remote.candidates:
         teams_srtp(rtp, offer, sdp_200)
         rtp.remote = remote.candidates[0]
-        out.media_start = caller.now
-        await tones_both_ways(out, (rtp, teams_codec), (pstn_rtp, pstn_codec),
+        rec.media_start = caller.now
+        await tones_both_ways(plan, (rtp, teams_codec), (pstn_rtp, pstn_codec),
                               pstn_stream=stream)
     await hang_up(caller, callee, dialog)

@@ -1,7 +1,8 @@
 """Frames the pcap reader does not read are listed with their addresses, and the reader
 agrees frame by frame with an independent one (dpkt) on the project's real captures and on
 hand-built captures of IPv6, TCP, IPv4 fragments, ARP, an unknown link type and frames
-cut short."""
+cut short. (dpkt does not reassemble: a datagram the reader rebuilt from IPv4 fragments is
+compared with the concatenation of dpkt's fragment payloads.)"""
 
 from __future__ import annotations
 
@@ -51,9 +52,11 @@ def _tcp(sport: int, dport: int) -> bytes:
     return struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 0x02, 65535, 0, 0)
 
 
-def _ipv4(src: str, dst: str, proto: int, body: bytes, *, frag: int = 0x4000) -> bytes:
+def _ipv4(
+    src: str, dst: str, proto: int, body: bytes, *, frag: int = 0x4000, ident: int = 7
+) -> bytes:
     return struct.pack(
-        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 7, frag, 64, proto, 0,
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), ident, frag, 64, proto, 0,
         socket.inet_aton(src), socket.inet_aton(dst),
     ) + body
 
@@ -187,6 +190,34 @@ def _dpkt_addresses(net: Any) -> tuple[str, str] | None:
     return None
 
 
+def _dpkt_fragment(net: Any) -> tuple[tuple[str, str, int, int], int, bool, bytes] | None:
+    """(key, byte offset, MF, data) of an IPv4 fragment as dpkt decodes it, else None."""
+    if not isinstance(net, dpkt.ip.IP) or not (net.mf or net.offset):
+        return None
+    body = net.data
+    raw = body.pack_hdr() + bytes(body.data) if isinstance(body, dpkt.Packet) else bytes(body)
+    return ((socket.inet_ntoa(net.src), socket.inet_ntoa(net.dst), net.p, net.id),
+            net.offset * 8, bool(net.mf), raw)  # dpkt counts the offset in 8-byte units
+
+
+def _dpkt_reassembled(
+    fragments: list[tuple[tuple[str, str, int, int], int, bool, bytes]],
+) -> tuple[tuple[str, int], tuple[str, int], bytes]:
+    """The UDP datagram in dpkt's fragments of one datagram: their data concatenated in
+    offset order (a repeated offset once), which must leave no hole and end on MF clear."""
+    (src, dst, proto, _ident), = {f[0] for f in fragments}
+    assert proto == 17
+    pieces = sorted({(offset, more, raw) for _key, offset, more, raw in fragments})
+    assert len({offset for offset, _more, _raw in pieces}) == len(pieces), "conflicting copies"
+    whole = b""
+    for offset, _more, raw in pieces:
+        assert offset == len(whole), f"hole or overlap at {offset}"
+        whole += raw
+    assert not pieces[-1][1], "the last fragment has MF set"
+    sport, dport, ulen = struct.unpack_from("!HHH", whole, 0)
+    return (src, sport), (dst, dport), whole[8:ulen]
+
+
 def assert_agrees_with_dpkt(data: bytes) -> CaptureFile:
     """Parse `data` with the reader and check every frame against dpkt; return the result."""
     cap = parse_capture(data, "agree.pcap")
@@ -194,15 +225,27 @@ def assert_agrees_with_dpkt(data: bytes) -> CaptureFile:
     assert [u.index for u in cap.unread] == sorted(u.index for u in cap.unread)
     packets = {p.index: p for p in cap.packets}
     unread = {u.index: u for u in cap.unread}
+    reassembled = {f: p for p in cap.packets for f in p.fragments}
     frames = _dpkt_frames(data)
-    assert cap.frames == len(frames) == len(packets) + len(unread)
+    # Every frame is accounted for once: unread, an unfragmented packet, or a fragment.
+    accounted = [*unread, *(f for p in cap.packets for f in p.fragments or (p.index,))]
+    assert cap.frames == len(frames) == len(accounted)
+    assert sorted(accounted) == list(range(1, len(frames) + 1))
+    fragments_of: dict[int, list[Any]] = {}
     for index, (ts, net) in enumerate(frames, start=1):
         datagram = _dpkt_udp(net)
         if datagram is not None:
             assert index in packets, f"frame {index}: dpkt reads IPv4/UDP, we skipped it"
             ours = packets[index]
-            assert (ours.src, ours.dst, ours.payload) == datagram, f"frame {index}"
+            assert (ours.src, ours.dst, ours.payload, ours.fragments) == (*datagram, ())
             assert abs(ours.ts - ts) < 1e-6, f"frame {index}: ts {ours.ts} vs dpkt {ts}"
+            continue
+        if index in reassembled:
+            fragment = _dpkt_fragment(net)
+            assert fragment is not None, f"frame {index}: dpkt sees no IPv4 fragment"
+            fragments_of.setdefault(reassembled[index].index, []).append(fragment)
+            if index == reassembled[index].index:
+                assert abs(reassembled[index].ts - ts) < 1e-6, f"frame {index}"
             continue
         assert index in unread, f"frame {index}: dpkt reads no IPv4/UDP, we did"
         frame = unread[index]
@@ -212,6 +255,12 @@ def assert_agrees_with_dpkt(data: bytes) -> CaptureFile:
             assert (frame.src, frame.dst) == addresses, f"frame {index}: {frame}"
             if net.p in DPKT_PROTOCOLS:
                 assert frame.protocol == DPKT_PROTOCOLS[net.p], f"frame {index}: {frame}"
+    for index, fragments in fragments_of.items():
+        ours = packets[index]
+        assert (ours.src, ours.dst, ours.payload) == _dpkt_reassembled(fragments), ours
+        offsets = [fragment[1] for fragment in fragments]  # in frame order
+        assert [offsets[sorted(ours.fragments).index(f)] for f in ours.fragments] == sorted(
+            offsets), f"frame {index}: fragments {ours.fragments} not in offset order"
     return cap
 
 
@@ -228,14 +277,16 @@ def test_real_captures_agree_with_dpkt(path: Path, container: str) -> None:
         data = _pcapng("<" if container.endswith("le") else ">", *_classic_records(data))
     cap = assert_agrees_with_dpkt(data)
     assert cap.packets, "a real capture with no IPv4/UDP frame checks nothing"
+    assert not any(p.fragments for p in cap.packets)
 
 
 # --- hand-built captures of what the reader does not read -----------------------------------
 
 RTP = bytes([0x80, 0x00]) + bytes(170)
 SIP = b"OPTIONS sip:t SIP/2.0\r\n\r\n"
+# The first fragment of one datagram and the last of another: neither is ever complete.
 FIRST_FRAGMENT = _ipv4(V4_PEER, V4_TARGET, 17, _udp(5060, 5060, SIP)[:16], frag=0x2000)
-LATER_FRAGMENT = _ipv4(V4_PEER, V4_TARGET, 17, _udp(5060, 5060, SIP)[16:], frag=2)
+LATER_FRAGMENT = _ipv4(V4_PEER, V4_TARGET, 17, _udp(5060, 5060, SIP)[16:], frag=2, ident=8)
 
 #: (linktype, record, expected (reason, src, dst, protocol) or None for a UDP datagram)
 CASES: dict[str, tuple[int, Record, tuple[str, str | None, str | None, str | None] | None]] = {
