@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.capture.mediapath import MediaPathReport, classify_media_path
 from harness.capture.pcap import CapturedPacket, UnreadFrame
@@ -147,16 +146,6 @@ class CallOutcome(CallPlan):
     @property
     def established(self) -> bool:
         return self.final_status is not None and 200 <= self.final_status < 300
-
-    @property
-    def plan(self) -> CallPlan:
-        """The plan this call was placed from."""
-        return CallPlan(**plan_fields(self))
-
-
-def plan_fields(plan: CallPlan) -> dict[str, Any]:
-    """The plan's fields by name (those of a `CallOutcome` are its plan's)."""
-    return {f.name: getattr(plan, f.name) for f in fields(CallPlan)}
 
 
 @dataclass(frozen=True)

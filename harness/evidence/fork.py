@@ -1,5 +1,6 @@
-"""What a forked call with early media left behind (SIP-FORK-*, SIP-EARLY-1): each branch
-as it acted and saw the call, and each early dialog as the caller saw it."""
+"""A forked call with early media (SIP-FORK-*, SIP-EARLY-1): what it is to be (`ForkPlan`,
+its branches as `BranchPlan`s) and what it left behind (`ForkOutcome`: each branch as it
+acted and saw the call, each early dialog as the caller saw it), all frozen."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""What a Teams Direct Routing call left behind (DR-*, seed 003): the SDP each side sent
-and received, every STUN message and check of the Teams-like endpoint, the RTP of both
-sides, and per forked device or per candidate what it saw."""
+"""A Teams Direct Routing call (DR-*, seed 003): what it is to be (`DrPlan`) and what it
+left behind (`DrOutcome`: the SDP each side sent and received, every STUN message and
+check of the Teams-like endpoint, the RTP of both sides, and per forked device or per
+candidate what it saw), all frozen."""
 
 from __future__ import annotations
 

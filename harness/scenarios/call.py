@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from harness.endpoints.rtp import PayloadSource, RtpEndpoint, StreamConfig
 from harness.endpoints.sip import SipAgent
 from harness.errors import HarnessError, TargetViolation
-from harness.evidence.call import CallOutcome, CallPlan, CaptureRead, Phase, media_path, plan_fields
+from harness.evidence.call import CallOutcome, CallPlan, CaptureRead, Phase, media_path
 from harness.evidence.recording import keep
-from harness.evidence.records import RtpRecord, SipRecord
+from harness.evidence.records import RtpRecord, SipRecord, fields_of
 from harness.lab import Lab
 from harness.media import g711
 from harness.media.srtp import SrtpSession
@@ -117,7 +117,7 @@ class CallProgress:
         (None: the call went wrong before its capture could be read)."""
         read = capture or CaptureRead()
         outcome = CallOutcome(
-            **plan_fields(plan), sip=tuple(self.sip), packets=read.packets, unread=read.unread,
+            **fields_of(plan), sip=tuple(self.sip), packets=read.packets, unread=read.unread,
             ladder=read.ladder, notes=tuple(self.notes),
             early_answer_received=self.early_answer_received,
             provisionals=tuple(self.provisionals), final_status=self.final_status,

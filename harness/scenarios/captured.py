@@ -6,9 +6,10 @@ This is the unit of work of every media-mode case (the pytest fixture
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from harness.capture.ladder import sip_ladder
 from harness.capture.pcap import load_capture
@@ -185,18 +186,41 @@ async def captured_call(
     `more_names`: name -> address of other lab hosts for the ladder. `on_evidence` gets
     the outcome whatever happens: if the call goes wrong (a violation, a malformed
     message), what it left behind until then, before the error goes on."""
-    assert plan.pcap is not None
     rec = CallProgress()
+    return await observed(
+        lab, plan, lambda: basic_call(plan, rec, lab=lab, packets=packets,
+                                      sip_target=sip_target or target.sip_address,
+                                      then=then or steps_of(plan),
+                                      callee_contact=callee_contact),
+        lambda capture: rec.observe(plan, capture), on_evidence=on_evidence,
+        only_hosts=plan.capture_only_hosts, more_names=more_names)
+
+
+Observed = TypeVar("Observed")
+
+
+async def observed(
+    lab: Lab, plan: CallPlan | ForkPlan | DrPlan, run: Callable[[], Awaitable[None]],
+    observe: Callable[[CaptureRead | None], Observed], *,
+    on_evidence: Callable[[Observed], None] | None,
+    only_hosts: bool = False, more_names: Mapping[str, str] | None = None,
+    after: Callable[[], Awaitable[None]] | None = None,
+) -> Observed:
+    """`run` a scenario under a capture of the plan's hosts, then `after` it (the capture
+    stopped); its observation with what the capture showed. `on_evidence` gets the
+    observation whatever happens: when the scenario goes wrong, what it left behind until
+    then (without the capture, which may be cut short), before the error goes on."""
+    assert plan.pcap is not None
     try:
-        async with capturing(lab, plan.pcap, plan.hosts, only_hosts=plan.capture_only_hosts):
-            await basic_call(plan, rec, lab=lab, sip_target=sip_target or target.sip_address,
-                             packets=packets, then=then or steps_of(plan),
-                             callee_contact=callee_contact)
+        async with capturing(lab, plan.pcap, plan.hosts, only_hosts=only_hosts):
+            await run()
+        if after is not None:
+            await after()
     except BaseException:
         if on_evidence is not None:
-            on_evidence(rec.observe(plan))
+            on_evidence(observe(None))
         raise
-    outcome = rec.observe(plan, read_capture_files(plan, **(more_names or {})))
+    outcome = observe(read_capture_files(plan, **(more_names or {})))
     if on_evidence is not None:
         on_evidence(outcome)
     return outcome
@@ -217,22 +241,16 @@ async def captured_fork(
     `via`: where the caller sends its INVITE instead of the target (a shim).
     `check_alive`: afterwards, ask the target with OPTIONS whether it still answers.
     `on_evidence` gets the outcome whatever happens (as for `captured_call`)."""
-    assert plan.pcap is not None
     rec = ForkProgress.of(plan)
-    try:
-        async with capturing(lab, plan.pcap, plan.hosts):
-            await forked_call(plan, rec, lab=lab, sip_target=via or target.sip_address)
-    except BaseException:
-        if on_evidence is not None:
-            on_evidence(rec.observe(plan))
-        raise
-    if check_alive:
+
+    async def ask_alive() -> None:
         rec.target_alive_after = await target_still_answers(
             lab.netns(target.loaded.spec.signalling.host), target.sip_address)
-    outcome = rec.observe(plan, read_capture_files(plan))
-    if on_evidence is not None:
-        on_evidence(outcome)
-    return outcome
+
+    return await observed(
+        lab, plan, lambda: forked_call(plan, rec, lab=lab, sip_target=via or target.sip_address),
+        lambda capture: rec.observe(plan, capture), on_evidence=on_evidence,
+        after=ask_alive if check_alive else None)
 
 
 def read_capture_files(call: CallPlan | ForkPlan | DrPlan, **more_names: str) -> CaptureRead:

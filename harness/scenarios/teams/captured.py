@@ -13,7 +13,7 @@ from harness.errors import HarnessError
 from harness.evidence.teams import DrOutcome, DrPlan, Nomination, TeamsDevicePlan
 from harness.lab import Lab
 from harness.net import Address
-from harness.scenarios.captured import capturing, read_capture_files
+from harness.scenarios.captured import observed
 from harness.scenarios.teams.forked import forked_to_teams_call
 from harness.scenarios.teams.inbound import to_teams_call
 from harness.scenarios.teams.outbound import from_teams_call
@@ -32,32 +32,26 @@ async def captured_to_teams_call(
     with its capture read and its ladder drawn. `via`: where the caller sends its INVITE
     instead of the target (a shim in front of it). `on_evidence` gets the outcome whatever
     happens (as for `captured_call`)."""
-    assert plan.pcap is not None
     sip_target = via or target.sip_address
     rec = DrProgress.of(plan)
-    try:
-        async with capturing(lab, plan.pcap, plan.hosts):
-            if plan.devices:
-                forking = target.loaded.spec.forking
-                if forking is None:
-                    raise HarnessError(f"target {target.loaded.spec.target.name} declares no "
-                                       "[forking]: cannot fork to several Teams devices")
-                await forked_to_teams_call(plan, rec, lab=lab, sip_target=sip_target,
-                                           fork_header=forking.header)
-            elif plan.early_paths:
-                await early_paths_call(plan, rec, lab=lab, sip_target=sip_target)
-            elif plan.direction == "from-teams":
-                await from_teams_call(plan, rec, lab=lab, sip_target=sip_target)
-            else:
-                await to_teams_call(plan, rec, lab=lab, sip_target=sip_target)
-    except BaseException:
-        if on_evidence is not None:
-            on_evidence(rec.observe(plan))
-        raise
-    outcome = rec.observe(plan, read_capture_files(plan))
-    if on_evidence is not None:
-        on_evidence(outcome)
-    return outcome
+
+    async def run() -> None:
+        if plan.devices:
+            forking = target.loaded.spec.forking
+            if forking is None:
+                raise HarnessError(f"target {target.loaded.spec.target.name} declares no "
+                                   "[forking]: cannot fork to several Teams devices")
+            await forked_to_teams_call(plan, rec, lab=lab, sip_target=sip_target,
+                                       fork_header=forking.header)
+        elif plan.early_paths:
+            await early_paths_call(plan, rec, lab=lab, sip_target=sip_target)
+        elif plan.direction == "from-teams":
+            await from_teams_call(plan, rec, lab=lab, sip_target=sip_target)
+        else:
+            await to_teams_call(plan, rec, lab=lab, sip_target=sip_target)
+
+    return await observed(lab, plan, run, lambda capture: rec.observe(plan, capture),
+                          on_evidence=on_evidence)
 
 
 def plan_teams_call(lab: Lab, target: Target, *, pcap: Path,
