@@ -103,3 +103,12 @@ def test_the_rules_can_fail(tmp_path: Path) -> None:
     assert cycles_in({"agents": {"ice"}, "ice": {"agents"}, "sip": set()}) == [
         "agents -> ice -> agents", "ice -> agents -> ice"]
 
+
+
+def test_every_package_has_an_init() -> None:
+    """A folder of modules without ``__init__.py`` would be left out of an installed (not
+    editable) copy of the package: setuptools finds only regular packages."""
+    missing = sorted(str(d.relative_to(ROOT)) for d in ROOT.rglob("*")
+                     if d.is_dir() and d.name != "__pycache__" and any(d.glob("*.py"))
+                     and not (d / "__init__.py").exists())
+    assert not missing, f"packages without __init__.py: {missing}"
