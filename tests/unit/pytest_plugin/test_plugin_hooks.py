@@ -292,9 +292,21 @@ def test_a_run_of_something_else_is_left_alone(
     """The entry point loads the plugin into every run (in process here, as pytester's
     own runs are): one without a case or a lab test keeps its signal handlers and gets
     no harness files in its Allure folder; a harness run has its handlers back after."""
+    outer = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
+    if _interrupt in outer:
+        # This session is a harness run itself (it has lab tests, as CI's has): start
+        # from pytest's own handlers for the inner runs, and give the outer ones back.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _left_alone(suite_dir, mini_target)
+    finally:
+        signal.signal(signal.SIGTERM, outer[0])
+        signal.signal(signal.SIGINT, outer[1])
+
+
+def _left_alone(suite_dir: pytest.Pytester, mini_target: Path) -> None:
     before = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
-    if _interrupt in before:
-        pytest.skip("this session is a harness run itself (it has lab tests)")
     suite_dir.makepyfile(test_plain="def test_plain():\n    pass\n")
     plain = _SeenHandlers()
     alluredir = suite_dir.path / "plain-allure"
