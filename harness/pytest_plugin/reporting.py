@@ -33,7 +33,13 @@ from harness.errors import TargetViolation
 from harness.paths import REPORTS
 from harness.pytest_plugin.fixtures import HARNESS_RUN_KEY, loaded_target
 from harness.pytest_plugin.options import CONFIG_KEY
-from harness.pytest_plugin.verdicts import FINDINGS_KEY, case_of, graded_by_findings
+from harness.pytest_plugin.verdicts import (
+    DEVIATIONS_KEY,
+    FINDINGS_KEY,
+    Declared,
+    case_of,
+    graded_by_findings,
+)
 
 AREAS = MappingProxyType({
     "MM": "Media handling modes",
@@ -94,15 +100,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
             continue
-        for deviation in spec.known_deviations:
-            name = getattr(item, "originalname", item.name)
+        name = getattr(item, "originalname", item.name)
+        item.stash[DEVIATIONS_KEY] = tuple(
+            Declared(deviation, f"KNOWN DEVIATION of {spec.target.name} "
+                                f"({deviation.requirement}, declared in {hc.loaded.path}): "
+                                f"{deviation.note}")
+            for deviation in spec.known_deviations
             if any(deviation.covers(rid, meta.mode, forking=meta.forking, case=name)
-                   for rid in meta.requirements):
-                item.add_marker(pytest.mark.xfail(
-                    raises=TargetViolation, strict=False,
-                    reason=f"KNOWN DEVIATION of {spec.target.name} ({deviation.requirement}, "
-                           f"declared in {hc.loaded.path}): {deviation.note}",
-                ))
+                   for rid in meta.requirements))
 
 
 def _mark_for_allure(item: pytest.Item, meta: Case) -> None:

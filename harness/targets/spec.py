@@ -200,8 +200,10 @@ class Forking(_Strict):
 
 
 class KnownDeviation(_Strict):
-    """A requirement the target is known to miss: its cases still run and show the failure,
-    reported as a known deviation instead of a plain failure."""
+    """A requirement the target is known to miss, and how: its cases still run and show
+    the failure, reported as a known deviation instead of a plain failure, but only when
+    every failed finding of the case is one this declaration names (`findings`). Any other
+    failure of the case is FAILED: a deviation excuses what it was declared for, no more."""
 
     requirement: str = Field(pattern=r"^[A-Z]+(-[A-Z]+)?-\d+$")
     modes: list[MediaMode] = []  # empty: in every mode
@@ -209,7 +211,25 @@ class KnownDeviation(_Strict):
     # only these cases (test function names, e.g. "test_relay_port_of_a_silent_side");
     # empty: every case of the requirement
     cases: list[str] = []
+    # regular expressions, searched in "<check>: <summary>" of each failed finding, e.g.
+    # "^early_media_separated: .*CROSSOVER"; at least one
+    findings: list[str] = Field(min_length=1)
     note: str = Field(min_length=1)
+
+    @field_validator("findings")
+    @classmethod
+    def _patterns(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"findings: {pattern!r} is not a regular expression: "
+                                 f"{exc}") from None
+        return patterns
+
+    def expects(self, finding: str) -> bool:
+        """Whether a failed finding ("<check>: <summary>") is one this deviation names."""
+        return any(re.search(pattern, finding) for pattern in self.findings)
 
     def covers(self, requirement: str, mode: MediaMode | None, *, forking: bool = False,
                case: str | None = None) -> bool:

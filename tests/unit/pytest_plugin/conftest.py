@@ -30,6 +30,7 @@ request_uri = "sip:proxy@{callee_address}:{callee_port}"
 [[known_deviations]]
 requirement = "MM-PROXY-3"
 modes = ["proxy"]
+findings = ["the payload changed on the way"]
 note = "rewrites the payload in proxy mode"
 """
 

@@ -102,6 +102,16 @@ def test_deviation_fixed(judge):
 
 
 @meta("MM-PROXY-3", mode=PROXY)
+def test_deviation_otherwise(judge):
+    judge(failed("no media reached the callee"))
+
+
+@meta("MM-PROXY-3", mode=PROXY)
+def test_deviation_and_more(judge):
+    judge(failed("the payload changed on the way"), failed("packets were lost"))
+
+
+@meta("MM-PROXY-3", mode=PROXY)
 def test_deviation_broken(judge):
     raise RuntimeError("a declared deviation hides no harness bug")
 
@@ -131,6 +141,9 @@ EXPECTED = {
     "test_no_forking": ("UNSUPPORTED", "skipped"),
     "test_deviation_shows": ("KNOWN DEVIATION", "skipped"),
     "test_deviation_fixed": ("OK", "passed"),
+    # a failure the declaration does not name is the target's: FAILED
+    "test_deviation_otherwise": ("FAILED", "failed"),
+    "test_deviation_and_more": ("FAILED", "failed"),
     "test_deviation_broken": ("BROKEN", "broken"),
     "test_skipped": ("SKIPPED", "skipped"),
 }
@@ -157,7 +170,7 @@ def graded(suite_dir: pytest.Pytester, mini_target: Path) -> tuple[pytest.RunRes
 
 def test_every_outcome_gets_its_graded_verdict(graded: tuple[pytest.RunResult, Path]) -> None:
     result, alluredir = graded
-    result.assert_outcomes(passed=5, failed=5, skipped=5, xfailed=1, xpassed=1,
+    result.assert_outcomes(passed=6, failed=7, skipped=5, xfailed=1, xpassed=0,
                            warnings=0)
     results = read_results(alluredir)
     seen = {name: (r.verdicts, r.status) for name, r in results.items() if name in EXPECTED}
@@ -191,6 +204,11 @@ def test_unsupported_says_why_and_names_the_target_file(
     deviation = results["test_deviation_shows"].message
     assert f"KNOWN DEVIATION of mini-sbc (MM-PROXY-3, declared in {path})" in deviation
     assert "rewrites the payload in proxy mode" in deviation
+    # A declared case failing otherwise, or beyond what was declared, is FAILED, saying so.
+    for name, unnamed in (("test_deviation_otherwise", 1), ("test_deviation_and_more", 1)):
+        message = results[name].message
+        assert "Not the known deviation(s) declared for this case (MM-PROXY-3)" in message
+        assert f"no declaration names {unnamed} of these failed finding(s)" in message
 
 
 def test_cases_carry_their_labels_and_findings(graded: tuple[pytest.RunResult, Path]) -> None:
@@ -228,7 +246,7 @@ def test_the_run_writes_its_environment(graded: tuple[pytest.RunResult, Path]) -
 def test_requirement_keeps_only_its_cases(suite_dir: pytest.Pytester, mini_target: Path) -> None:
     suite_dir.makepyfile(test_suite=SUITE)
     result = _run(suite_dir, mini_target, "--requirement", "MM-PROXY-3")
-    result.assert_outcomes(xfailed=1, xpassed=1, failed=1, deselected=TESTS - 3)
+    result.assert_outcomes(xfailed=1, passed=1, failed=3, deselected=TESTS - 5)
     two = _run(suite_dir, mini_target, "--requirement", "MM-BYPASS-1",
                "--requirement=MM-PROXY-1")
     two.assert_outcomes(passed=1, failed=1, deselected=TESTS - 2)

@@ -74,3 +74,39 @@ def test_bad_placeholder(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(TargetFileError, match="no such target file"):
         load_target(tmp_path / "nope.toml")
+
+
+def test_a_known_deviation_must_name_the_findings_it_expects(tmp_path: Path) -> None:
+    text = DEFAULT.read_text().replace(
+        'findings = ["^nat_audio: ONE-WAY audio: caller -> natted: "]\n', "")
+    path = _write(tmp_path, text)
+    with pytest.raises(TargetFileError) as err:
+        load_target(path)
+    assert "known_deviations" in str(err.value) and "findings" in str(err.value)
+
+
+def test_a_known_deviation_with_a_bad_pattern_names_it(tmp_path: Path) -> None:
+    text = DEFAULT.read_text().replace(
+        'findings = ["^nat_audio: ONE-WAY audio: caller -> natted: "]',
+        'findings = ["^nat_audio: (ONE-WAY"]')
+    path = _write(tmp_path, text)
+    with pytest.raises(TargetFileError) as err:
+        load_target(path)
+    assert "'^nat_audio: (ONE-WAY' is not a regular expression" in str(err.value)
+
+
+def test_each_default_deviation_names_what_the_default_target_does() -> None:
+    """The default target's declarations match its findings, and only those: a finding of
+    the same check for another cause is not excused (as with early media off entirely)."""
+    spec = load_target(DEFAULT.parent).spec
+    by_requirement = {d.requirement: d for d in spec.known_deviations}
+    early = by_requirement["SIP-EARLY-1"]
+    assert early.expects("early_media_separated: CROSSOVER: 50 of callee2's early packets "
+                         "reached the caller from 198.18.0.2:30714")
+    assert not early.expects("early_media_separated: callee2's early media never reached "
+                             "the caller")
+    assert not early.expects("early_dialogs_distinct: CROSSOVER")
+    nat = by_requirement["MM-NAT-1"]
+    assert nat.expects("nat_audio: ONE-WAY audio: caller -> natted: 10 packet(s) sent to "
+                       "['198.19.2.10:48646'] went unanswered")
+    assert not nat.expects("nat_audio: DEAD AIR: neither side heard the other")
