@@ -164,6 +164,19 @@ class LiveCall:
         return rtp
 
 
+async def open_all(stack: AsyncExitStack, *things: SipAgent | RtpEndpoint) -> None:
+    """Open each endpoint in turn; each is closed when `stack` unwinds."""
+    for thing in things:
+        await thing.open()
+        stack.callback(thing.close)
+
+
+def endpoints_on(lab: Lab, host: str, port: int = 5060) -> tuple[SipAgent, RtpEndpoint]:
+    """A SIP user agent on `port` and an RTP endpoint on a lab host (not open yet)."""
+    return (SipAgent(host, lab.netns(host), lab.address(host), port),
+            RtpEndpoint(host, lab.netns(host), lab.address(host)))
+
+
 AfterMedia = Callable[[LiveCall, int], Awaitable[None]]
 """What to do between the first media phase and the BYE (the re-INVITE steps)."""
 
@@ -195,9 +208,7 @@ async def basic_call(
         media_host = plan.caller_media_host or plan.caller
         caller_rtp = RtpEndpoint(media_host, lab.netns(media_host), lab.address(media_host))
         callee_rtp = RtpEndpoint(plan.callee, lab.netns(plan.callee), callee_address)
-        for thing in (caller, callee, caller_rtp, callee_rtp):
-            await thing.open()
-            stack.callback(thing.close)
+        await open_all(stack, caller, callee, caller_rtp, callee_rtp)
         live = LiveCall(plan, rec, caller, callee, caller_rtp, callee_rtp, stack,
                         [caller_rtp], [callee_rtp])
 

@@ -37,7 +37,7 @@ from harness.evidence.records import RtpRecord, SipRecord, fields_of, frozen_fie
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
-from harness.scenarios.call import SRTP_SUITE, parse_sdp_from, payloads_for
+from harness.scenarios.call import SRTP_SUITE, endpoints_on, open_all, parse_sdp_from, payloads_for
 from harness.sdp import (
     PCMA,
     PCMU,
@@ -116,16 +116,10 @@ async def forked_call(plan: ForkPlan, rec: ForkProgress, *, lab: Lab, sip_target
         # Runs last: asyncio closes a datagram socket on the next loop turn, so yield once
         # and the ports are free again when the call returns.
         stack.push_async_callback(asyncio.sleep, 0)
-        caller = SipAgent("caller", lab.netns("caller"), lab.address("caller"))
-        caller_rtp = RtpEndpoint("caller", lab.netns("caller"), lab.address("caller"))
-        agents = [SipAgent(b.host, lab.netns(b.host), lab.address(b.host), b.port)
-                  for b in plan.branches]
-        rtps = [RtpEndpoint(b.host, lab.netns(b.host), lab.address(b.host))
-                for b in plan.branches]
-        things: list[SipAgent | RtpEndpoint] = [caller, caller_rtp, *agents, *rtps]
-        for thing in things:
-            await thing.open()
-            stack.callback(thing.close)
+        caller, caller_rtp = endpoints_on(lab, "caller")
+        ends = [endpoints_on(lab, b.host, b.port) for b in plan.branches]
+        agents, rtps = [a for a, _ in ends], [r for _, r in ends]
+        await open_all(stack, caller, caller_rtp, *agents, *rtps)
 
         def collect() -> None:
             records = caller.records + [r for a in agents for r in a.records]

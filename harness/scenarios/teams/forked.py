@@ -30,7 +30,15 @@ from harness.evidence.teams import DrPlan
 from harness.lab import Lab
 from harness.media.srtp import SrtpSession
 from harness.net import Address
-from harness.scenarios.call import DRAIN_S, SRTP_SUITE, final_and_ack, parse_sdp_from, payloads_for
+from harness.scenarios.call import (
+    DRAIN_S,
+    SRTP_SUITE,
+    endpoints_on,
+    final_and_ack,
+    open_all,
+    parse_sdp_from,
+    payloads_for,
+)
 from harness.scenarios.forking import run_with_helpers
 from harness.scenarios.teams.parties import DrProgress, srtp_key
 from harness.sdp import PCMA, PCMU, make_answer, make_offer
@@ -49,16 +57,10 @@ async def forked_to_teams_call(
     call toward Teams; `rec.ok_sent_at` is when the answering device sent its 200."""
     async with AsyncExitStack() as stack:
         stack.push_async_callback(asyncio.sleep, 0)
-        caller = SipAgent(plan.caller, lab.netns(plan.caller), lab.address(plan.caller))
-        caller_rtp = RtpEndpoint(plan.caller, lab.netns(plan.caller), lab.address(plan.caller))
-        agents = [SipAgent(d.host, lab.netns(d.host), lab.address(d.host), d.port)
-                  for d in plan.devices]
-        rtps = [RtpEndpoint(d.host, lab.netns(d.host), lab.address(d.host))
-                for d in plan.devices]
-        things: list[SipAgent | RtpEndpoint] = [caller, caller_rtp, *agents, *rtps]
-        for thing in things:
-            await thing.open()
-            stack.callback(thing.close)
+        caller, caller_rtp = endpoints_on(lab, plan.caller)
+        ends = [endpoints_on(lab, d.host, d.port) for d in plan.devices]
+        agents, rtps = [a for a, _ in ends], [r for _, r in ends]
+        await open_all(stack, caller, caller_rtp, *agents, *rtps)
         ices = [IceAgent(rtp) for rtp in rtps]
 
         def collect() -> None:

@@ -26,7 +26,14 @@ from harness.evidence.records import (
 )
 from harness.evidence.teams import DrOutcome, DrPlan, TeamsDevice, TeamsPath
 from harness.lab import Lab
-from harness.scenarios.call import DRAIN_S, SRTP_SUITE, final_and_ack, payloads_for
+from harness.scenarios.call import (
+    DRAIN_S,
+    SRTP_SUITE,
+    endpoints_on,
+    final_and_ack,
+    open_all,
+    payloads_for,
+)
 from harness.sdp import Codec, SessionDescription
 from harness.sdp.reading import RemoteIce
 from harness.sip import Dialog, Request, Response
@@ -153,14 +160,9 @@ async def two_parties(plan: DrPlan, rec: DrProgress, lab: Lab, *, teams_calls: b
     async with AsyncExitStack() as stack:
         # Runs last: asyncio closes a datagram socket on the next loop turn.
         stack.push_async_callback(asyncio.sleep, 0)
-        caller = SipAgent(plan.caller, lab.netns(plan.caller), lab.address(plan.caller))
-        callee = SipAgent(plan.callee, lab.netns(plan.callee), lab.address(plan.callee))
-        caller_rtp = RtpEndpoint(plan.caller, lab.netns(plan.caller), lab.address(plan.caller))
-        callee_rtp = RtpEndpoint(plan.callee, lab.netns(plan.callee), lab.address(plan.callee))
-        things: list[SipAgent | RtpEndpoint] = [caller, callee, caller_rtp, callee_rtp]
-        for thing in things:
-            await thing.open()
-            stack.callback(thing.close)
+        caller, caller_rtp = endpoints_on(lab, plan.caller)
+        callee, callee_rtp = endpoints_on(lab, plan.callee)
+        await open_all(stack, caller, callee, caller_rtp, callee_rtp)
         teams_rtp, pstn_rtp = (caller_rtp, callee_rtp) if teams_calls else (callee_rtp,
                                                                              caller_rtp)
         ice = IceAgent(teams_rtp)
