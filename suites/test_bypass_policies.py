@@ -16,6 +16,7 @@ from harness.conformance import policy_checks as pc
 from harness.conformance.findings import Finding
 from harness.conformance.media_checks import audio_both_ways, relayed
 from harness.evidence.policy import Impairment
+from harness.evidence.preconditions import ANSWERED, EARLY_DIALOG
 from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import MediaCall
 from harness.pytest_plugin.policies import CacRun, KazooCall, SfbCall, WanRun
@@ -46,7 +47,7 @@ SFB_CALL = ("A client offers the bypass ID of its site in a=x-bypassid and G.711
 @case("SFB-1", title="SfB: a main-site client and a main-site gateway bypass the mediation "
       "server", reference=SFB_REF + " (bypass IDs)", expectation=SFB_CALL + "Client and "
       "gateway both have the main site's bypass ID: media flows between them directly, none "
-      "through the target.", profile="skype_for_business")
+      "through the target.", profile="skype_for_business", needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_same_site_bypasses(sfb_call: SfbCall, judge: Judge) -> None:
     judge(*await _decided(sfb_call, "caller", "callee1", id_of="main", bypass=True,
                             why="same bypass ID (main site)"))
@@ -56,7 +57,7 @@ async def test_sfb_same_site_bypasses(sfb_call: SfbCall, judge: Judge) -> None:
       "branch", reference=SFB_REF + " (branch sites, WAN links)", expectation=SFB_CALL +
       "Both are in the branch office behind the WAN link, with the branch's bypass ID: media "
       "flows between them inside the branch (captured on the branch's own segment).",
-      profile="skype_for_business")
+      profile="skype_for_business", needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_branch_local_bypasses(sfb_call: SfbCall, judge: Judge) -> None:
     judge(*await _decided(sfb_call, "branch1", "branch2", id_of="branch", bypass=True,
                             why="same bypass ID (branch site)"))
@@ -65,7 +66,8 @@ async def test_sfb_branch_local_bypasses(sfb_call: SfbCall, judge: Judge) -> Non
 @case("SFB-1", title="SfB: a branch client calling a main-site gateway goes through the "
       "mediation server", reference=SFB_REF + " (bypass IDs differ)", expectation=SFB_CALL +
       "The client has the branch's bypass ID, the gateway the main site's: media is relayed "
-      "through the target both ways, none direct.", profile="skype_for_business")
+      "through the target both ways, none direct.", profile="skype_for_business",
+      needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_other_site_is_anchored(sfb_call: SfbCall, judge: Judge) -> None:
     judge(*await _decided(sfb_call, "branch1", "callee1", id_of="branch", bypass=False,
                             why="bypass IDs differ"))
@@ -74,7 +76,7 @@ async def test_sfb_other_site_is_anchored(sfb_call: SfbCall, judge: Judge) -> No
 @case("SFB-1", title="SfB: a main-site client calling the branch gateway goes through the "
       "mediation server", reference=SFB_REF + " (bypass IDs differ)", expectation=SFB_CALL +
       "The client has the main site's bypass ID, the gateway is in the branch: media is "
-      "relayed through the target.", profile="skype_for_business")
+      "relayed through the target.", profile="skype_for_business", needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_main_client_to_branch_gateway_is_anchored(sfb_call: SfbCall,
                                                              judge: Judge) -> None:
     judge(*await _decided(sfb_call, "caller", "branch2", id_of="main", bypass=False,
@@ -84,7 +86,8 @@ async def test_sfb_main_client_to_branch_gateway_is_anchored(sfb_call: SfbCall,
 @case("SFB-3", title="SfB: a bypassed call carries a=x-bypassid in the INVITE, 183 and 200",
       reference=CCE_REF + " (confirm media bypass: tracing logs)", expectation=SFB_CALL +
       "Same site: the gateway's INVITE, and the 183 and 200 the client gets, each carry "
-      "a=x-bypassid with the site's ID.", profile="skype_for_business")
+      "a=x-bypassid with the site's ID.", profile="skype_for_business",
+      needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_bypass_id_in_three_sdps(sfb_call: SfbCall, judge: Judge) -> None:
     out = await sfb_call("caller", "callee1", id_of="main", label="bypassed")
     judge(pc.bypass_id_carried(out, sfb_call.profile.bypass_ids["main"]))
@@ -97,7 +100,7 @@ IN_CALL = ("A gateway calls a client through the mediation server; the client an
 @case("SFB-1", title="SfB inbound: a branch gateway calling a branch client bypasses",
       reference=SFB_REF + " (when a user receives a call from the PSTN)", expectation=IN_CALL +
       "Gateway and client are both in the branch: media flows between them directly.",
-      profile="skype_for_business")
+      profile="skype_for_business", needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_inbound_same_site_bypasses(sfb_call: SfbCall, judge: Judge) -> None:
     judge(*await _decided(sfb_call, "branch1", "branch2", id_of="branch",
                             bypass=True, why="same site (branch)", inbound=True))
@@ -106,7 +109,8 @@ async def test_sfb_inbound_same_site_bypasses(sfb_call: SfbCall, judge: Judge) -
 @case("SFB-1", title="SfB inbound: a main-site gateway calling a branch client goes through "
       "the mediation server", reference=SFB_REF + " (when a user receives a call from the "
       "PSTN)", expectation=IN_CALL + "The gateway is on the main site, the client in the "
-      "branch: media is relayed through the target.", profile="skype_for_business")
+      "branch: media is relayed through the target.", profile="skype_for_business",
+      needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_inbound_other_site_is_anchored(sfb_call: SfbCall, judge: Judge) -> None:
     judge(*await _decided(sfb_call, "branch1", "callee1", id_of="branch",
                             bypass=False, why="sites differ", inbound=True))
@@ -116,7 +120,7 @@ async def test_sfb_inbound_other_site_is_anchored(sfb_call: SfbCall, judge: Judg
       "comes back", reference=CCE_REF + " (confirm media bypass: tracing logs)",
       expectation=IN_CALL + "Same site: the INVITE the client gets carries the gateway's "
       "site's ID; the 183 and 200 the gateway gets carry the client's.",
-      profile="skype_for_business")
+      profile="skype_for_business", needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_inbound_bypass_ids(sfb_call: SfbCall, judge: Judge) -> None:
     out = await sfb_call("branch1", "branch2", id_of="branch", inbound=True,
                          label="inbound, bypassed")
@@ -127,7 +131,7 @@ async def test_sfb_inbound_bypass_ids(sfb_call: SfbCall, judge: Judge) -> None:
 @case("SFB-6", title="SfB: G.711 end to end on a bypassed call", reference=CCE_REF +
       " (client to PSTN gateway traffic uses G.711)", expectation=SFB_CALL + "Same site: "
       "every RTP packet arrives with the payload type and bytes it was sent with.",
-      profile="skype_for_business")
+      profile="skype_for_business", needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_g711_untouched(sfb_call: SfbCall, judge: Judge) -> None:
     out = await sfb_call("caller", "callee1", id_of="main", label="bypassed")
     judge(pc.g711_untouched(out))
@@ -136,7 +140,7 @@ async def test_sfb_g711_untouched(sfb_call: SfbCall, judge: Judge) -> None:
 @case("SFB-8", title="SfB: a client without bypass support goes through the mediation server",
       reference=CCE_REF + " (unsupported clients)", expectation=SFB_CALL + "The client "
       "offers no a=x-bypassid (an unsupported client): media is relayed through the target.",
-      profile="skype_for_business")
+      profile="skype_for_business", needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_unsupported_client_anchored(sfb_call: SfbCall, judge: Judge) -> None:
     judge(*await _decided(sfb_call, "caller", "callee1", id_of=None, bypass=False,
                             why="client without bypass support"))
@@ -146,7 +150,7 @@ async def test_sfb_unsupported_client_anchored(sfb_call: SfbCall, judge: Judge) 
       reference=CCE_REF + " (external clients never use bypass)", expectation=SFB_CALL +
       "The client sits behind a NAT router and still offers the main site's bypass ID: "
       "media is relayed through the target, and audio flows both ways.",
-      profile="skype_for_business")
+      profile="skype_for_business", needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_external_client_anchored(sfb_call: SfbCall, judge: Judge) -> None:
     judge(*await _decided(sfb_call, "natted", "callee1", id_of="main", bypass=False,
                             why="external client"))
@@ -156,7 +160,7 @@ async def test_sfb_external_client_anchored(sfb_call: SfbCall, judge: Judge) -> 
       " (media bypass modes: Always Bypass)", expectation=SFB_CALL + "Through the mediation "
       "server in Always Bypass, a main-site client and a branch client each call a main-site "
       "gateway: both calls bypass the target, although the branch's ID is not the "
-      "gateway's.", profile="skype_for_business")
+      "gateway's.", profile="skype_for_business", needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_always_bypass_every_subnet(sfb_call: SfbCall, judge: Judge) -> None:
     findings = []
     for client, site in (("caller", "main"), ("branch1", "branch")):
@@ -169,7 +173,7 @@ async def test_sfb_always_bypass_every_subnet(sfb_call: SfbCall, judge: Judge) -
 @case("SFB-8", title="SfB Always Bypass: an unsupported client still goes through",
       reference=CCE_REF + " (unsupported clients)", expectation=SFB_CALL + "In Always "
       "Bypass, a client that offers no a=x-bypassid: media is relayed through the target.",
-      profile="skype_for_business")
+      profile="skype_for_business", needs=(ANSWERED, EARLY_DIALOG))
 async def test_sfb_always_bypass_unsupported_client(sfb_call: SfbCall, judge: Judge) -> None:
     judge(*await _decided(sfb_call, "caller", "callee1", id_of=None, bypass=False,
                             why="client without bypass support", always=True))
@@ -182,7 +186,7 @@ async def test_sfb_always_bypass_unsupported_client(sfb_call: SfbCall, judge: Ju
       "more such call must be refused (or rerouted); a branch-local call that bypasses must "
       "still get through. Then, with as many bypassed branch-local calls up as the limit, a "
       "call across the link must get through: bypassed calls are not counted.",
-      profile="skype_for_business")
+      profile="skype_for_business", needs=(ANSWERED,))
 async def test_sfb_cac_counts_only_anchored_calls(cac_run: CacRun, judge: Judge) -> None:
     judge(pc.admission_control(await cac_run()))
 
@@ -194,7 +198,7 @@ async def test_sfb_cac_counts_only_anchored_calls(cac_run: CacRun, judge: Judge)
       "for a client whose address is in the SDP; the client then sends RTP from its own "
       "address straight to the target, not via the mediation server: the target relays it "
       "to the PSTN side and sends the PSTN side's media back to the client.",
-      mode=MediaMode.PROXY)
+      mode=MediaMode.PROXY, needs=(ANSWERED,))
 async def test_sfb_peer_accepts_media_from_the_client(media_call: MediaCall, judge: Judge) -> None:
     out = await media_call(MediaMode.PROXY, caller_host="medsrv", caller_media_host="caller",
                            label="client media, mediation server signalling")
@@ -208,7 +212,7 @@ async def test_sfb_peer_accepts_media_from_the_client(media_call: MediaCall, jud
       "direction. A branch client calls the branch gateway bypassed, then anchored. Per "
       "media leg, loss, one-way delay and RFC 3550 jitter are reported (table and plot): "
       "bypassed, media stays in the branch; anchored, it crosses the WAN twice.",
-      informational=True, mode=MediaMode.ANCHORED)
+      informational=True, mode=MediaMode.ANCHORED, needs=(ANSWERED,))
 async def test_measured_bypass_benefit_over_wan(wan_run: WanRun, judge: Judge) -> None:
     impairment = Impairment(delay_ms=40, loss=0.02)
     judge(pc.wan_quality(await wan_run(impairment), str(impairment)))
@@ -221,14 +225,14 @@ KZ_CALL = ("The same caller dials two callees the target file lists, one with "
 @case("KZ-1", title="Kazoo: the device's bypass_media flag decides the media path",
       reference=KZ_REF + " (bypass for devices)", expectation=KZ_CALL + "To the device with "
       "the flag media flows endpoint to endpoint; to the device without it media is "
-      "anchored through the target.", profile="kazoo")
+      "anchored through the target.", profile="kazoo", needs=(ANSWERED,))
 async def test_kazoo_device_flag(kazoo_call: KazooCall, judge: Judge) -> None:
     judge(*await _kazoo_flag(kazoo_call, "device"))
 
 
 @case("KZ-1", title="Kazoo: the resource's bypass_media flag decides the media path",
       reference=KZ_REF + " (bypass for resources)", expectation=KZ_CALL + "The same for two "
-      "resources (carriers).", profile="kazoo")
+      "resources (carriers).", profile="kazoo", needs=(ANSWERED,))
 async def test_kazoo_resource_flag(kazoo_call: KazooCall, judge: Judge) -> None:
     judge(*await _kazoo_flag(kazoo_call, "resource"))
 
@@ -264,7 +268,8 @@ NAT_CALL = ("The callee sits behind a NAT router (masquerade; the router forward
 @case("MM-NAT-1", title="NAT: anchored media reaches a callee behind NAT both ways",
       reference=KZ_REF + " (drawbacks: NAT); RFC 4961 (symmetric RTP)",
       expectation=NAT_CALL + "Through the target's relay (which latches to where the "
-      "callee's media comes from) each side hears the other.", mode=MediaMode.PROXY)
+      "callee's media comes from) each side hears the other.", mode=MediaMode.PROXY,
+      needs=(ANSWERED,))
 async def test_nat_callee_relayed(media_call: MediaCall, judge: Judge) -> None:
     out = await media_call(MediaMode.PROXY, callee_host="natted", label="callee behind NAT")
     judge(pc.nat_audio(out))
@@ -274,7 +279,7 @@ async def test_nat_callee_relayed(media_call: MediaCall, judge: Judge) -> None:
       " (drawbacks: NAT can foul this up, leading to dead air)", expectation=NAT_CALL +
       "In bypass the caller sends to the callee's inside address, which it cannot reach: "
       "expected to fail, and named ONE-WAY or DEAD AIR with the packets that went "
-      "unanswered.", mode=MediaMode.BYPASS)
+      "unanswered.", mode=MediaMode.BYPASS, needs=(ANSWERED,))
 async def test_nat_callee_bypassed(media_call: MediaCall, judge: Judge) -> None:
     out = await media_call(MediaMode.BYPASS, callee_host="natted", label="callee behind NAT")
     judge(pc.nat_audio(out))

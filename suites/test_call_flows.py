@@ -13,6 +13,7 @@ import pytest
 
 from harness.conformance import case
 from harness.conformance import fork_checks as fc
+from harness.evidence.preconditions import ANSWERED, EARLY_DIALOG
 from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import ForkCall
 from harness.pytest_plugin.verdicts import Judge
@@ -31,40 +32,46 @@ EARLY_EXPECTATION = ("Each callee streams early media: it reaches the caller fro
 
 
 @case("SIP-FORK-1", "SIP-FORK-2", title="Bypass: forking gives separate early dialogs",
-      reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.BYPASS, forking=True)
+      reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.BYPASS, forking=True,
+      needs=(ANSWERED, EARLY_DIALOG))
 async def test_fork_dialogs_bypass(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.BYPASS, early_media_s=0.3)
     judge(fc.early_dialogs_distinct(out), fc.others_ended(out))
 
 
 @case("SIP-FORK-1", "SIP-FORK-2", title="Proxy: forking gives separate early dialogs",
-      reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.PROXY, forking=True)
+      reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.PROXY, forking=True,
+      needs=(ANSWERED, EARLY_DIALOG))
 async def test_fork_dialogs_proxy(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.PROXY, early_media_s=0.3)
     judge(fc.early_dialogs_distinct(out), fc.others_ended(out))
 
 
 @case("SIP-FORK-1", "SIP-FORK-2", title="Anchored: forking gives separate early dialogs",
-      reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.ANCHORED, forking=True)
+      reference=REF, expectation=FORK_EXPECTATION, mode=MediaMode.ANCHORED, forking=True,
+      needs=(ANSWERED, EARLY_DIALOG))
 async def test_fork_dialogs_anchored(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.ANCHORED, early_media_s=0.3)
     judge(fc.early_dialogs_distinct(out), fc.others_ended(out))
 
 
 @case("SIP-EARLY-1", title="Bypass: early media of forked dialogs stays separate",
-      reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.BYPASS, forking=True)
+      reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.BYPASS, forking=True,
+      needs=(ANSWERED,))
 async def test_fork_early_media_bypass(fork_call: ForkCall, judge: Judge) -> None:
     judge(fc.early_media_separated(await fork_call(MediaMode.BYPASS)))
 
 
 @case("SIP-EARLY-1", title="Proxy: early media of forked dialogs stays separate",
-      reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.PROXY, forking=True)
+      reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.PROXY, forking=True,
+      needs=(ANSWERED,))
 async def test_fork_early_media_proxy(fork_call: ForkCall, judge: Judge) -> None:
     judge(fc.early_media_separated(await fork_call(MediaMode.PROXY)))
 
 
 @case("SIP-EARLY-1", title="Anchored: early media of forked dialogs stays separate",
-      reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.ANCHORED, forking=True)
+      reference=REF, expectation=EARLY_EXPECTATION, mode=MediaMode.ANCHORED, forking=True,
+      needs=(ANSWERED,))
 async def test_fork_early_media_anchored(fork_call: ForkCall, judge: Judge) -> None:
     judge(fc.early_media_separated(await fork_call(MediaMode.ANCHORED)))
 
@@ -75,7 +82,7 @@ async def test_fork_early_media_anchored(fork_call: ForkCall, judge: Judge) -> N
       "three callees answers 183 with a key of its own. The caller sees three early dialogs "
       "with three different keys, and decrypts each callee's early media with the key of the "
       "dialog whose address it comes from; nothing crosses over.",
-      mode=MediaMode.BYPASS, forking=True)
+      mode=MediaMode.BYPASS, forking=True, needs=(ANSWERED,))
 async def test_fork_srtp_bypass(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.BYPASS, srtp=True, early_media_s=0.5, label="SRTP fork")
     judge(fc.early_dialogs_distinct(out), fc.early_media_separated(out))
@@ -86,7 +93,8 @@ async def test_fork_srtp_bypass(fork_call: ForkCall, judge: Judge) -> None:
       expectation="The caller offers RTP/SAVP; three callees answer 183, each with a key of "
       "its own. In proxy mode the target passes SRTP through, so each early dialog must reach "
       "the caller with that callee's a=crypto unchanged, and every callee must get the "
-      "caller's a=crypto unchanged.", mode=MediaMode.PROXY, forking=True)
+      "caller's a=crypto unchanged.", mode=MediaMode.PROXY, forking=True,
+      needs=(ANSWERED, EARLY_DIALOG))
 async def test_fork_srtp_keys_proxy(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.PROXY, srtp=True, early_media_s=0.3, streaming=(),
                           label="SRTP fork")
@@ -99,7 +107,7 @@ async def test_fork_srtp_keys_proxy(fork_call: ForkCall, judge: Judge) -> None:
       expectation="With as many parallel forks as the target declares (max_early_dialogs), "
       "every 183 reaches the caller as its own early dialog; with one fork more, the call "
       "still ends properly (no 5xx, no lost call) and the target still answers OPTIONS.",
-      mode=MediaMode.PROXY, forking=True)
+      mode=MediaMode.PROXY, forking=True, needs=(ANSWERED, EARLY_DIALOG))
 async def test_fork_declared_early_dialogs(fork_call: ForkCall, target: Target,
                                            judge: Judge) -> None:
     n = target.loaded.spec.capabilities.max_early_dialogs
@@ -118,7 +126,7 @@ async def test_fork_declared_early_dialogs(fork_call: ForkCall, target: Target,
       expectation="The callee answers 183 with SDP and streams early media; before the 200 the "
       "caller sends 1, 5, 9, # as RFC 4733 events of 100 ms toward the early dialog: the "
       "callee receives the same digits, each with an end packet and a duration within 20 ms, "
-      "before the call is answered.", mode=MediaMode.ANCHORED)
+      "before the call is answered.", mode=MediaMode.ANCHORED, needs=(ANSWERED, EARLY_DIALOG))
 async def test_anchored_dtmf_in_early_dialog(fork_call: ForkCall, judge: Judge) -> None:
     out = await fork_call(MediaMode.ANCHORED, callees=1, early_media_s=0.3, dtmf="159#",
                           label="early DTMF")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from harness.conformance import case
 from harness.conformance import media_checks as mc
 from harness.evidence.call import Side
+from harness.evidence.preconditions import ANSWERED
 from harness.media.modes import AnchoredFeature, MediaMode
 from harness.pytest_plugin.calls import MediaCall
 from harness.pytest_plugin.verdicts import Judge
@@ -39,7 +40,7 @@ async def test_bypass_media_path(media_call: MediaCall, judge: Judge) -> None:
     expectation="The callee receives the caller's connection address and port; the caller "
     "receives the callee's.",
     mode=MediaMode.BYPASS,
-)
+    needs=(ANSWERED,))
 async def test_bypass_sdp_end_to_end(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(MediaMode.BYPASS)
     judge(mc.call_established(call), mc.bypass_sdp(call))
@@ -64,7 +65,7 @@ async def test_proxy_relays(media_call: MediaCall, judge: Judge) -> None:
     expectation="The SDP diff between the legs, by meaning (attribute order ignored), shows "
     "only o=, c=, the m= port and a=rtcp.",
     mode=MediaMode.PROXY,
-)
+    needs=(ANSWERED,))
 async def test_proxy_sdp_untouched(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(MediaMode.PROXY)
     judge(mc.call_established(call), mc.proxy_sdp_untouched(call))
@@ -77,7 +78,7 @@ async def test_proxy_sdp_untouched(media_call: MediaCall, judge: Judge) -> None:
     expectation="Byte-equal payloads leg to leg, in order, both ways; a call with an unknown "
     "payload type (96 X-HARNESS-OPAQUE) carries media both ways unchanged.",
     mode=MediaMode.PROXY,
-)
+    needs=(ANSWERED,))
 async def test_proxy_payload_unchanged(media_call: MediaCall, judge: Judge) -> None:
     g711 = await media_call(MediaMode.PROXY, label="g711")
     opaque = await media_call(
@@ -107,7 +108,7 @@ ZRTP_CALLEE = ("zrtp-hash", "1.10 " + "c3" * 32)
     "_32) and a=zrtp-hash, answered with one a=crypto and a=zrtp-hash: all arrive unchanged "
     "at the far end in offer and answer, none added or removed.",
     mode=MediaMode.PROXY,
-)
+    needs=(ANSWERED,))
 async def test_proxy_security_attributes(media_call: MediaCall, judge: Judge) -> None:
     second = CryptoAttribute.generate(2, "AES_CM_128_HMAC_SHA1_32")
     call = await media_call(
@@ -139,7 +140,7 @@ async def test_anchored_terminates_media(media_call: MediaCall, judge: Judge) ->
     "side hears the other's tone in its own codec.",
     mode=MediaMode.ANCHORED,
     features=(AnchoredFeature.TRANSCODING,),
-)
+    needs=(ANSWERED,))
 async def test_anchored_transcodes(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(
         MediaMode.ANCHORED, caller=Side(codecs=(PCMU,)), callee=Side(codecs=(PCMA,))
@@ -156,7 +157,7 @@ async def test_anchored_transcodes(media_call: MediaCall, judge: Judge) -> None:
     "without the key.",
     mode=MediaMode.ANCHORED,
     features=(AnchoredFeature.SRTP_BRIDGING,),
-)
+    needs=(ANSWERED,))
 async def test_anchored_bridges_srtp(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(
         MediaMode.ANCHORED, caller=Side(srtp=True), callee=Side(srtp=False)
@@ -172,7 +173,7 @@ async def test_anchored_bridges_srtp(media_call: MediaCall, judge: Judge) -> Non
     "for a relayed call (50 packets each way).",
     mode=MediaMode.PROXY,
     informational=True,
-)
+    needs=(ANSWERED,))
 async def test_forwarding_delay(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(MediaMode.PROXY, packets=50)
     judge(mc.call_established(call), mc.forwarding_delay(call))
@@ -186,7 +187,7 @@ async def test_forwarding_delay(media_call: MediaCall, judge: Judge) -> None:
     "100 ms after its tone; the callee (PCMA + telephone-event, so media is transcoded) "
     "receives the same digits, each with an end packet and a duration within 20 ms.",
     mode=MediaMode.ANCHORED,
-)
+    needs=(ANSWERED,))
 async def test_anchored_carries_dtmf(media_call: MediaCall, judge: Judge) -> None:
     call = await media_call(
         MediaMode.ANCHORED,

@@ -15,6 +15,7 @@ from harness.conformance import case
 from harness.conformance import reinvite_checks as rc
 from harness.conformance.findings import Finding
 from harness.evidence.call import CallOutcome, Reinvite
+from harness.evidence.preconditions import ANSWERED
 from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import MediaCall
 from harness.pytest_plugin.verdicts import Judge
@@ -50,7 +51,7 @@ def _case(
     name = f"test_{requirement.lower().replace('-', '_')}_{mode.value}"
     test.__name__ = test.__qualname__ = name
     return case(requirement, title=f"{mode.value.capitalize()}: {title}", reference=REF,
-                expectation=expectation, mode=mode)(test)
+                expectation=expectation, mode=mode, needs=(ANSWERED,))(test)
 
 
 for _mode in MediaMode:
@@ -71,7 +72,7 @@ del _mode, _test
       reference=REF + "; seed 001 (bypass: the SDP passes untouched)",
       expectation="Both endpoints move to new ports by a re-INVITE: the new c=/m= reach the "
       "far end unchanged, and media flows directly between the new ports, never through "
-      "the target.", mode=MediaMode.BYPASS)
+      "the target.", mode=MediaMode.BYPASS, needs=(ANSWERED,))
 async def test_bypass_reinvite_moves_media(media_call: MediaCall, judge: Judge) -> None:
     judge(rc.bypass_reinvite(await media_call(MediaMode.BYPASS,
                                                 reinvites=(Reinvite.ADDRESS,))))

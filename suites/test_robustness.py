@@ -7,6 +7,7 @@ import pytest
 
 from harness.conformance import case
 from harness.conformance import robust_checks as rc
+from harness.evidence.preconditions import ANSWERED
 from harness.lab import Lab
 from harness.media.modes import MediaMode
 from harness.pytest_plugin.calls import MediaCall, attach_capture, attach_diagrams
@@ -23,7 +24,7 @@ REF = "RFC 4475 (SIP torture tests: the idea, our own messages); RFC 3261 §16.3
       expectation="A few malformed or torture-style messages of one category (bad start "
       "lines, bad header syntax, wrong Content-Length, huge headers, unknown methods, bad "
       "SDP) go to the target's SIP port; afterwards it answers OPTIONS and a relayed call "
-      "completes with media both ways.", mode=MediaMode.PROXY)
+      "completes with media both ways.", mode=MediaMode.PROXY, expects_target_errors=True)
 async def test_target_survives_malformed_sip(category: str, lab: Lab, target: Target,
                                              media_call: MediaCall, judge: Judge) -> None:
     sent, answered = await send_torture(lab, target, category)
@@ -45,7 +46,8 @@ RELAY = ("A relayed call; 5.5 s in, past the relay's learning window and with th
       "calls", reference="RFC 3550 §8.2 (SSRC and source address); RFC 4961 (symmetric RTP)",
       expectation=RELAY + "None of the third host's packets leave the target toward the "
       "call's endpoints and the caller's media keeps reaching the callee (ROB-2); after "
-      "the BYE nothing is forwarded (ROB-3).")
+      "the BYE nothing is forwarded (ROB-3).", needs=(ANSWERED,),
+      expects_target_errors=True)
 async def test_relay_strangers_and_ended_calls(mode: MediaMode, lab: Lab, target: Target,
                                                harness_config: HarnessConfig, judge: Judge) -> None:
     if not target.loaded.spec.claims(mode):
@@ -66,7 +68,8 @@ async def test_relay_strangers_and_ended_calls(mode: MediaMode, lab: Lab, target
       "goes on (the callee is silent, as on hold or in a listen-only call). 5.5 s in, a "
       f"third host sends {GARBAGE} to the callee's relay port. None of it leaves the "
       "target toward the caller, and the caller's media keeps reaching the callee (not "
-      "the stranger).", mode=MediaMode.PROXY)
+      "the stranger).", mode=MediaMode.PROXY, needs=(ANSWERED,),
+      expects_target_errors=True)
 async def test_relay_port_of_a_silent_side(lab: Lab, target: Target,
                                            harness_config: HarnessConfig, judge: Judge) -> None:
     probe = await probe_relay(lab, target, harness_config.results_dir / "pcaps",

@@ -74,6 +74,21 @@ class MediaPath(enum.Enum):
     ONE_WAY = "one-way"
     NO_MEDIA = "no-media"
 
+    @property
+    def words(self) -> str:
+        """The path as every finding names it: the verdict in capitals, what it means."""
+        return f"{self.name.replace('_', '-')} ({_MEANING[self]})"
+
+
+_MEANING = {
+    MediaPath.BYPASS: "endpoint to endpoint, none through the target",
+    MediaPath.PROXY: "relayed through the target, unchanged",
+    MediaPath.ANCHORED: "relayed through the target, re-originated by it",
+    MediaPath.ASYMMETRIC: "one direction endpoint to endpoint, the other relayed",
+    MediaPath.ONE_WAY: "media in one direction only",
+    MediaPath.NO_MEDIA: "no media either way",
+}
+
 
 @dataclass(frozen=True)
 class DelayStats:
@@ -239,7 +254,7 @@ class MediaPathReport:
 
     def summary(self) -> str:
         """A readable multi-line account: verdict, per-direction findings, evidence."""
-        lines = [f"media path {self.a} <-> {self.b}: {self.verdict.name}"]
+        lines = [f"media path {self.a} <-> {self.b}: {self.verdict.words}"]
         for key, d in self.directions.items():
             m = d.matches
             if d.leg.complete:

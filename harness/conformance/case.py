@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from harness.evidence.preconditions import Precondition
 from harness.media.modes import AnchoredFeature, MediaMode
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -34,6 +35,7 @@ class Verdict(enum.Enum):
     INFORMATIONAL = "INFORMATIONAL"  # a measurement, reported
     UNSUPPORTED = "UNSUPPORTED"  # the target does not claim the capability
     FAILED = "FAILED"  # the target violated the requirement
+    INCONCLUSIVE = "INCONCLUSIVE"  # a precondition did not hold: the requirement unobserved
     BROKEN = "BROKEN"  # the harness or the lab broke: no verdict
     KNOWN_DEVIATION = "KNOWN DEVIATION"  # failed as the target file declares it does
     SKIPPED = "SKIPPED"  # skipped for another reason than UNSUPPORTED
@@ -54,11 +56,21 @@ class Case:
     forking: bool = False  # needs the target to declare how to fork ([forking])
     profile: str | None = None  # needs this table of the target file, e.g. "kazoo"
     links: tuple[str, ...] = field(default=())
+    # What must hold before the case can observe its requirement (INCONCLUSIVE if not).
+    needs: tuple[Precondition, ...] = ()
+    # The target's log may show errors during this case (a robustness case provokes them).
+    expects_target_errors: bool = False
 
     def __post_init__(self) -> None:
         for rid in self.requirements:
             if not REQUIREMENT_RE.match(rid):
                 raise ValueError(f"requirement id {rid!r} does not look like MM-PROXY-1")
+        for need in self.needs:
+            judged = set(need.counted_at) & set(self.requirements)
+            if judged:
+                raise ValueError(
+                    f"a case of {', '.join(sorted(judged))} judges precondition {need.key!r}: "
+                    "it cannot also need it")
 
 
 CASE_ATTR = "__sbc_case__"
@@ -66,6 +78,11 @@ CASE_ATTR = "__sbc_case__"
 ALLURE_NAME_ATTR = "__allure_display_name__"
 # The Allure label that carries a case's graded verdict (a `Verdict` value).
 VERDICT_LABEL = "verdict"
+# The Allure label giving a FAILED case's verdict on one of its requirements where it
+# differs ("SIP-FORK-2=INCONCLUSIVE"): its failure is counted at another requirement (an
+# unmet precondition that one judges, a call it left behind: ROB-3), which the case then
+# also names. Absent: the case's verdict is its verdict on every requirement it names.
+REQUIREMENT_VERDICT_LABEL = "requirement_verdict"
 
 
 def case(
@@ -79,14 +96,18 @@ def case(
     forking: bool = False,
     teams_dr: bool = False,
     profile: str | None = None,
+    needs: tuple[Precondition, ...] = (),
+    expects_target_errors: bool = False,
 ) -> Callable[[F], F]:
     """Declare a test function as a conformance case. `profile`: the target-file table the
     case needs (a target without it gets UNSUPPORTED); `teams_dr` is profile
-    "teams_direct_routing"."""
+    "teams_direct_routing"; `needs`: its preconditions (`harness.evidence.preconditions`);
+    `expects_target_errors`: errors in the target's log during the case do not break it."""
     if teams_dr:
         profile = "teams_direct_routing"
     meta = Case(tuple(requirements), title, reference, expectation, mode, features, informational,
-                forking, profile)
+                forking, profile, needs=tuple(needs),
+                expects_target_errors=expects_target_errors)
 
     def wrap(fn: F) -> F:
         setattr(fn, CASE_ATTR, meta)

@@ -4,10 +4,7 @@ Teams-like endpoint exchanged, both sides' RTP records and the capture."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import ipaddress
-import re
 from collections.abc import Sequence
 
 from harness.capture.classify import PacketKind, classify
@@ -15,10 +12,12 @@ from harness.conformance.case import Verdict
 from harness.conformance.findings import Finding, check, failed, ok
 from harness.conformance.gaps import unread_gap
 from harness.conformance.media_checks import TONE_PURITY_MIN, heard, judge_dtmf
+from harness.conformance.srtp_checks import crypto_lines_for_teams, srtp_encrypted
 from harness.evidence.records import RtpRecord
 from harness.evidence.teams import DrOutcome
 from harness.ice.stun import UNKNOWN_OPTIONAL_ATTRIBUTE, parse
 from harness.sdp import SessionDescription
+from harness.sdp.crypto import ParamEffect, session_param
 
 __all__ = [
     "audio_both_ways_dr", "bypass_offer_attributes", "candidates_ice_lite", "checks_answered",
@@ -29,8 +28,6 @@ __all__ = [
     "reinvite_without_restart", "sdes_offer_format", "several_crypto_lines_accepted",
     "unknown_attribute_ignored",
 ]
-
-_INLINE = re.compile(r"^inline:([A-Za-z0-9+/=]+)(\|[^|]+)?(\|\d+:\d+)?$")
 
 
 def _lines(sd: SessionDescription | None, name: str) -> list[str]:
@@ -162,46 +159,26 @@ def nominated_pair_carries_media(out: DrOutcome) -> Finding:
 
 @check
 def sdes_offer_format(out: DrOutcome) -> Finding:
-    """DR-SRTP-1: SDES with AES_CM_128_HMAC_SHA1_80, ``inline:<40 base64 chars>[|lifetime]``
-    decoding to 30 bytes of key||salt; and the SRTP it keys decrypts on the Teams leg."""
+    """DR-SRTP-1: every a=crypto line of the offer, read whole, is AES_CM_128_HMAC_SHA1_80
+    with ``inline:<40 base64 chars>[|lifetime]`` decoding to 30 bytes of key||salt and no
+    session parameter that turns encryption or authentication off; and the SRTP it keys
+    is encrypted both ways on the Teams leg (`srtp_encrypted`)."""
     if (missing := _no_offer(out)) is not None:
         return missing
     lines = _lines(out.offer_to_teams, "crypto")
-    evidence = list(lines)
-    problems = []
+    problems, read = crypto_lines_for_teams([line.split(":", 1)[1] for line in lines])
+    evidence = [*lines, *read]
     if not lines:
         problems.append("no a=crypto line in the offer")
-    for line in lines:
-        fields = line.split(" ", 2)
-        if len(fields) < 3 or fields[1] != "AES_CM_128_HMAC_SHA1_80":
-            problems.append(f"suite {fields[1] if len(fields) > 1 else '?'} offered; the "
-                            "profile asks for AES_CM_128_HMAC_SHA1_80")
-            continue
-        params = fields[2].split(" ")[0]
-        m = _INLINE.match(params)
-        if m is None:
-            problems.append(f"key parameters {params!r} are not inline:<key||salt>[|lifetime]")
-            continue
-        b64 = m.group(1)
-        try:
-            raw = base64.b64decode(b64 + "=" * (-len(b64) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            raw = b""
-        if len(b64.rstrip("=")) != 40 or len(raw) != 30:
-            problems.append(f"key {b64[:8]}... is {len(b64)} base64 characters decoding to "
-                            f"{len(raw)} bytes, not 40 decoding to 30")
-    got = [r for r in out.teams_rtp if r.direction == "received"]
-    undecrypted = [r for r in got if r.packet is None]
-    evidence.append(f"Teams leg: {len(got)} SRTP packet(s) received, {len(undecrypted)} did "
-                    "not decrypt with the offered key")
-    if not got:
-        problems.append("no SRTP reached the Teams endpoint")
-    elif undecrypted:
-        problems.append(f"{len(undecrypted)} SRTP packet(s) did not decrypt with the offered "
-                        f"key ({undecrypted[0].error})")
+    media = srtp_encrypted(out)
+    evidence += media.evidence
+    evidence += [note for note in out.notes if note not in evidence]
+    if media.verdict is not Verdict.OK:
+        problems.append(media.summary)
     if problems:
         return failed("; ".join(problems), evidence)
-    return ok("AES_CM_128_HMAC_SHA1_80 inline key of 30 bytes; SRTP decrypts", evidence)
+    return ok("AES_CM_128_HMAC_SHA1_80 inline key of 30 bytes, no session parameter turning "
+              "protection off; SRTP encrypted both ways", evidence)
 
 
 @check
@@ -332,7 +309,9 @@ def no_checks_needed_after_200(out: DrOutcome) -> Finding:
 @check
 def one_offered_suite_answered(out: DrOutcome) -> Finding:
     """DR-SRTP-3: offered AES_CM_128_HMAC_SHA1_80 and _32, the target answers with one
-    crypto line of a suite offered (same tag), and SRTP works both ways."""
+    crypto line of a suite offered (same tag) that leaves encryption and authentication
+    on, the SRTP is encrypted both ways with those keys (`srtp_encrypted`) and each side
+    hears the other."""
     offer, answer = out.teams_offer, out.teams_got_200
     if offer is None or answer is None or not answer.media:
         return failed("no answer to the Teams side's SDES offer", out.notes)
@@ -347,13 +326,13 @@ def one_offered_suite_answered(out: DrOutcome) -> Finding:
         if (line.tag, line.suite) not in offered:
             problems.append(f"answered tag {line.tag} {line.suite}, which was not offered "
                             "under that tag")
-    got = [r for r in out.teams_rtp if r.direction == "received"]
-    bad = [r for r in got if r.packet is None]
-    evidence.append(f"Teams side: {len(got)} SRTP packet(s) received, {len(bad)} did not "
-                    "decrypt with the answered key")
-    if not got or bad:
-        problems.append("the target's SRTP to the Teams side did not decrypt with the "
-                        "answered key" if bad else "no SRTP reached the Teams side")
+        problems += [f"answered a=crypto:{line.tag} {line.suite} carries {p.text} "
+                     f"({p.meaning})" for p in map(session_param, line.session_params)
+                     if p.effect is ParamEffect.PROTECTION_OFF]
+    media = srtp_encrypted(out)
+    evidence += media.evidence
+    if media.verdict is not Verdict.OK:
+        problems.append(media.summary)
     audio = audio_both_ways_dr(out)
     evidence += list(audio.evidence)
     if audio.verdict is not Verdict.OK:
@@ -476,23 +455,20 @@ def forked_devices_converge(out: DrOutcome) -> Finding:
 def several_crypto_lines_accepted(out: DrOutcome) -> Finding:
     """DR-SRTP-2: Teams answers with two crypto lines, the one it sends with carrying an MKI
     (``|2^31|1:1``): the call is set up, the target decrypts that SRTP (the PSTN side hears
-    the Teams tone) and its own SRTP decrypts with its offered key on the Teams leg."""
+    the Teams tone), and the Teams leg is encrypted both ways with the negotiated keys,
+    the MKI included (`srtp_encrypted`)."""
     if out.final_status != 200:
         return failed(f"the call toward Teams ended with {out.final_status} "
                       "instead of 200 after an answer with several crypto lines",
                       _lines(out.answer_from_teams, "crypto"))
     sent = _lines(out.answer_from_teams, "crypto")
-    got = [r for r in out.teams_rtp if r.direction == "received"]
-    undecrypted = [r for r in got if r.packet is None]
     evidence = [f"the Teams answer: {line}" for line in sent]
-    evidence.append(f"Teams leg: {len(got)} SRTP packet(s) received, {len(undecrypted)} did "
-                    "not decrypt with the target's offered key")
     both = audio_both_ways_dr(out)
-    evidence += both.evidence
+    media = srtp_encrypted(out)
+    evidence += [*both.evidence, *media.evidence]
     problems = [] if both.verdict is Verdict.OK else [both.summary]
-    if undecrypted:
-        problems.append(f"{len(undecrypted)} SRTP packet(s) toward Teams did not decrypt "
-                        f"({undecrypted[0].error})")
+    if media.verdict is not Verdict.OK:
+        problems.append(media.summary)
     if problems:
         return failed("; ".join(problems), evidence)
     return ok("answer with two crypto lines (MKI |1:1 on the one used) accepted; "

@@ -133,7 +133,7 @@ def early_media_separated(out: ForkOutcome) -> Finding:
                            if got else ""))
         if branch is chosen and not got:
             problems.append(f"the caller's early media for {branch.host}'s dialog never "
-                            f"reached {branch.host}")
+                            "reached it")
         if branch is not chosen and got:
             first = got[0].packet
             assert first is not None
@@ -160,8 +160,8 @@ def early_media_separated(out: ForkOutcome) -> Finding:
             if address != named:
                 problems.append(
                     f"CROSSOVER: {n} of {branch.host}'s early packets reached the caller from "
-                    f"{_describe(address, out)}, not from {named[0]}:{named[1]} that "
-                    f"{branch.host}'s dialog named"
+                    f"{_describe(address, out)}, not from {named[0]}:{named[1]} that its "
+                    "dialog named"
                 )
     # With SRTP each dialog has its own key: a packet from a dialog's address that does not
     # decrypt with that dialog's key came from another dialog (or was damaged).

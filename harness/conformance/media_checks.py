@@ -76,7 +76,7 @@ def bypass_media_path(call: CallOutcome) -> Finding:
                       at_target + evidence)
     if not both_direct or path.verdict is not MediaPath.BYPASS:
         return failed(f"media did not flow endpoint to endpoint both ways (path: "
-                      f"{path.verdict.name})", evidence)
+                      f"{path.verdict.words})", evidence)
     if (gap := unread_gap(call, call.target_addresses,
                           "no media went to or from the target")) is not None:
         return gap
@@ -133,14 +133,14 @@ def relayed(call: CallOutcome) -> Finding:
     if incomplete:
         return failed(f"no relayed media in direction(s) {', '.join(incomplete)}", evidence)
     how = (
-        "re-originated by the target (SSRC/sequence or payload differ leg to leg)"
+        f"{path.verdict.words} both ways: SSRC/sequence or payload differ leg to leg"
         if path.verdict is MediaPath.ANCHORED
-        else "passed through untouched (same SSRC, sequence and payload on both legs)"
+        else f"{MediaPath.PROXY.words} both ways: same SSRC, sequence and payload on both legs"
     )
     if (gap := unread_gap(call, endpoint_addresses(call), "no media went endpoint to endpoint",
                           besides=call.target_addresses)) is not None:
         return gap
-    return ok(f"media relayed via the target both ways; {how}", evidence)
+    return ok(how, evidence)
 
 
 

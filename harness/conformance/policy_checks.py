@@ -57,15 +57,16 @@ def media_decision(call: CallOutcome, *, bypass: bool, why: str) -> Finding:
     evidence = [f"policy: {why}",
                 f"client's a=x-bypassid: {bypass_ids(call.offer_sent) or 'none'}",
                 *path.summary().splitlines()]
-    wanted = "bypass" if bypass else "media through the target"
+    wanted = (MediaPath.BYPASS.words if bypass else
+              "media through the target (PROXY or ANCHORED)")
     if bypass:
         right = path.verdict is MediaPath.BYPASS
     else:
         right = (path.verdict in (MediaPath.PROXY, MediaPath.ANCHORED)
                  and not path.direct_flows)
     if not right:
-        return failed(f"expected {wanted} ({why}); the wire shows "
-                      f"{path.verdict.name}", evidence)
+        return failed(f"{why}: expected {wanted}; the wire shows {path.verdict.words}",
+                      evidence)
     gap = (unread_gap(call, call.target_addresses, "no media went to or from the target")
            if bypass else
            unread_gap(call, endpoint_addresses(call), "no media went endpoint to endpoint",
@@ -212,7 +213,7 @@ def admission_control(cac: CacOutcome) -> Finding:
         problems.append(f"a bypassed call was refused while the WAN link was full "
                         f"({status(by)}): CAC applied to a call bypass covers")
     elif by is not None and by.path is not None and by.path.verdict is not MediaPath.BYPASS:
-        problems.append(f"the branch-local call did not bypass ({by.path.verdict.name})")
+        problems.append(f"the branch-local call did not bypass ({by.path.verdict.words})")
     late = cac.wan_while_bypass_held
     if late is not None and not late.established:
         problems.append(f"with {len(cac.bypass_held)} bypassed call(s) up, a WAN call was "
@@ -231,7 +232,7 @@ def wan_quality(results: Sequence[CallQuality], impairment: str) -> Finding:
     evidence = [f"WAN link: {impairment}"]
     problems = []
     for result in results:
-        verdict = result.call.path.verdict.name if result.call.path else "?"
+        verdict = result.call.path.verdict.words if result.call.path else "?"
         evidence.append(f"{result.mode.value} (media path {verdict}):")
         evidence += [f"  {leg.line()}" for leg in result.legs]
         if not result.call.established or not any(leg.received for leg in result.legs):

@@ -12,6 +12,10 @@ package is installed: no conftest lists it.
   profiles
 - `verdicts`: ``judge``, which keeps a case's findings and fails it on a FAILED one
 - `load`: ``load_run`` (``sbc-harness load``) and its side-by-side table at the end
+- `leftovers`: at each case's end the target holds no call of it; a leftover is
+  reported on the case that left it
+- `target_log`: errors in the target's log during a case break it (or are attached to
+  it as evidence)
 """
 
 from harness.pytest_plugin.calls import dr_call, fork_call, media_call
@@ -23,6 +27,10 @@ from harness.pytest_plugin.fixtures import (
     pytest_unconfigure,
     target,
 )
+from harness.pytest_plugin.leftovers import (
+    no_call_left_behind,
+    pytest_runtest_call_leftovers,
+)
 from harness.pytest_plugin.load import load_run, pytest_terminal_summary
 from harness.pytest_plugin.options import pytest_addoption
 from harness.pytest_plugin.policies import cac_run, kazoo_call, sfb_call, wan_run
@@ -32,13 +40,15 @@ from harness.pytest_plugin.reporting import (
     pytest_runtest_makereport,
     pytest_sessionfinish,
 )
-from harness.pytest_plugin.verdicts import judge
+from harness.pytest_plugin.target_log import pytest_runtest_call_target_log
+from harness.pytest_plugin.verdicts import judge, pytest_runtest_call
 
 __all__ = [
+    "no_call_left_behind", "pytest_runtest_call_leftovers",
     "cac_run", "dr_call", "fork_call", "harness_config", "kazoo_call", "lab",
     "load_run", "media_call", "pytest_terminal_summary", "pytest_addoption", "sfb_call",
     "pytest_collection_finish", "pytest_collection_modifyitems", "pytest_configure",
-    "pytest_runtest_makereport",
+    "pytest_runtest_call", "pytest_runtest_call_target_log", "pytest_runtest_makereport",
     "pytest_runtest_teardown", "pytest_sessionfinish", "pytest_unconfigure", "target",
     "wan_run", "judge",
 ]

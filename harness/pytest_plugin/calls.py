@@ -3,7 +3,7 @@
 ``await media_call(mode, caller=Side(...), callee=Side(...), packets=10)``
 runs `harness.scenarios.captured.captured_call` (capture on the lab bridge,
 confirmed listening before the call; the call; the media-path analysis and
-the SIP ladder) and checks the target's log for configuration errors. Whatever
+the SIP ladder) and keeps the target's log of the call for the report. Whatever
 happens — a failed call, a malformed message from the target, a check that
 fails later — the pcap, the ladder, the SDP of both legs and the media-path
 summary are attached to the Allure result.
@@ -31,6 +31,7 @@ from harness.lab import Lab
 from harness.media.modes import MediaMode
 from harness.pytest_plugin.options import HarnessConfig
 from harness.pytest_plugin.reporting import LOG_TAIL_KEY
+from harness.pytest_plugin.verdicts import case_of
 from harness.report.sdp_view import Leg, sdp_legs_html
 from harness.scenarios.captured import (
     captured_call,
@@ -151,14 +152,17 @@ class CallRunner:
 
     @asynccontextmanager
     async def watching(self) -> AsyncIterator[None]:
-        """Around what a case does to the target: the target's log since then is kept for
-        the report whatever happens, and a configuration error it shows breaks the case."""
+        """Around what a test does to the target: the target's log since then is kept for
+        the report whatever happens. A conformance case's log is matched whole, when it
+        ends (`harness.pytest_plugin.target_log`); any other test (a load run) has a
+        configuration error the log shows break it here."""
         mark = self.target.log_mark()
         try:
             yield
         finally:
             self._remember_logs(mark)
-        self.check_config(mark)
+        if case_of(self.item) is None:
+            self.check_config(mark)
 
     def _attach(self, outcome: CallOutcome) -> None:
         tag = outcome.label

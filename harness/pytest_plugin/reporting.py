@@ -26,16 +26,21 @@ import allure
 import pytest
 
 from harness import __version__
-from harness.conformance.case import VERDICT_LABEL, Case, Verdict
+from harness.conformance.case import REQUIREMENT_VERDICT_LABEL, VERDICT_LABEL, Case, Verdict
 from harness.conformance.findings import Finding
 from harness.conformance.references import reference_links
 from harness.errors import TargetViolation
+from harness.evidence.preconditions import PreconditionUnmet
 from harness.paths import REPORTS
 from harness.pytest_plugin.fixtures import HARNESS_RUN_KEY, loaded_target
 from harness.pytest_plugin.options import CONFIG_KEY
 from harness.pytest_plugin.verdicts import (
+    COUNTED_AT_KEY,
     DEVIATIONS_KEY,
     FINDINGS_KEY,
+    INCONCLUSIVE_PREFIX,
+    JUDGED_KEY,
+    UNMET_KEY,
     Declared,
     case_of,
     graded_by_findings,
@@ -143,12 +148,40 @@ def graded_verdict(
         return graded_by_findings(findings) or Verdict.OK
     if report.skipped:
         reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
+        if reason.removeprefix("Skipped: ").startswith(INCONCLUSIVE_PREFIX):
+            return Verdict.INCONCLUSIVE
         return Verdict.UNSUPPORTED if Verdict.UNSUPPORTED.value in reason else Verdict.SKIPPED
     if report.failed:
         violated = excinfo is not None and isinstance(excinfo.value, TargetViolation)
         return Verdict.FAILED if violated else Verdict.BROKEN
     return graded_by_findings(findings) or (
         Verdict.INFORMATIONAL if meta.informational else Verdict.OK)
+
+
+def counted_at(meta: Case, exc: BaseException) -> list[str]:
+    """The requirements of a case that failed on a precondition it does not declare, when
+    only some of its requirements judge that precondition: its failure is counted there,
+    and its other requirements were not observed (the matrix shows them INCONCLUSIVE)."""
+    if not isinstance(exc, PreconditionUnmet):
+        return []
+    own = [rid for rid in meta.requirements if rid in exc.precondition.counted_at]
+    return own if len(own) < len(meta.requirements) else []
+
+
+def _label_where_counted(item: pytest.Item, meta: Case, exc: BaseException) -> None:
+    """A FAILED case whose failure counts elsewhere than at all its requirements names the
+    requirements it counts at and its verdict on each of its own (REQUIREMENT_VERDICT_LABEL)."""
+    counted = item.stash.get(COUNTED_AT_KEY, ()) or tuple(counted_at(meta, exc))
+    if not counted:
+        return
+    judged = item.stash.get(JUDGED_KEY, {})
+    for rid in counted:
+        if rid not in meta.requirements:
+            allure.dynamic.label("requirement", rid)
+    for rid in meta.requirements:
+        if rid not in counted:
+            verdict = judged.get(rid, Verdict.INCONCLUSIVE)
+            allure.dynamic.label(REQUIREMENT_VERDICT_LABEL, f"{rid}={verdict.value}")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -162,12 +195,19 @@ def pytest_runtest_makereport(
     if meta is not None and (report.when == "call" or not report.passed):
         verdict = graded_verdict(meta, report, call.excinfo, findings)
         allure.dynamic.label(VERDICT_LABEL, verdict.value)
+        if verdict is Verdict.FAILED and call.excinfo is not None:
+            _label_where_counted(item, meta, call.excinfo.value)
     if report.when == "call" and findings and meta is not None:
         allure.attach(
             "\n\n".join([f"Findings of the case judging {', '.join(meta.requirements)}:",
                           *(str(f) for f in findings)]),
             name="findings", attachment_type=allure.attachment_type.TEXT,
         )
+    unmet = item.stash.get(UNMET_KEY, None)
+    if report.when == "call" and report.skipped and unmet is not None and unmet.evidence:
+        data = unmet.evidence if isinstance(unmet.evidence, bytes) else unmet.evidence.encode()
+        allure.attach(data, name="evidence: the unmet precondition",
+                      attachment_type=allure.attachment_type.TEXT)
     if report.when == "call" and report.failed and call.excinfo is not None:
         exc = call.excinfo.value
         if isinstance(exc, TargetViolation) and exc.evidence is not None:

@@ -10,7 +10,7 @@ IDs the failure names are the case's own (`@case`): checks name none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,10 +19,12 @@ import pytest
 from harness.conformance.case import CASE_ATTR, Case, Verdict
 from harness.conformance.findings import Finding, violation
 from harness.errors import TargetViolation
+from harness.evidence.preconditions import PreconditionUnmet
 from harness.targets.spec import KnownDeviation
 
-__all__ = ["DEVIATIONS_KEY", "FINDINGS_KEY", "Declared", "Judge", "case_of", "graded_by_findings",
-           "judge", "known_deviation"]
+__all__ = ["COUNTED_AT_KEY", "DEVIATIONS_KEY", "FINDINGS_KEY", "INCONCLUSIVE_PREFIX",
+           "JUDGED_KEY", "UNMET_KEY", "Declared", "Judge", "case_of", "graded_by_findings",
+           "inconclusive_reason", "judge", "known_deviation", "pytest_runtest_call"]
 
 FINDINGS_KEY = pytest.StashKey[list[Finding]]()
 
@@ -96,3 +98,44 @@ def judge(request: pytest.FixtureRequest) -> Judge:
             raise problem
 
     return judge
+
+
+#: How the skip reason of an INCONCLUSIVE case starts (what the report hook grades by).
+INCONCLUSIVE_PREFIX = "INCONCLUSIVE"
+
+
+def inconclusive_reason(meta: Case, unmet: PreconditionUnmet) -> str | None:
+    """The words an INCONCLUSIVE case is reported with, when `unmet` is a precondition the
+    case declares; None when it is not (the case judges it: FAILED)."""
+    need = unmet.precondition
+    if need not in meta.needs:
+        return None
+    return (f"{INCONCLUSIVE_PREFIX}: {', '.join(meta.requirements)} not observed: precondition "
+            f"{need.key!r} did not hold ({need.holds_when}); the failure is counted at "
+            f"{', '.join(need.counted_at)}. What happened: {unmet.detail}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A case that raised `PreconditionUnmet` for a precondition it declares is
+    INCONCLUSIVE: skipped, with the precondition and what happened as the reason (JUnit
+    and Allure show it as skipped with that message; docs/decisions.md D36)."""
+    try:
+        return (yield)
+    except PreconditionUnmet as unmet:
+        meta = case_of(item)
+        reason = inconclusive_reason(meta, unmet) if meta is not None else None
+        if reason is None:
+            raise
+        item.stash[UNMET_KEY] = unmet
+        pytest.skip(reason)
+
+
+#: Where the failure of a case is counted when not at all of its own requirements (a call
+#: it left behind counts at ROB-3), and its verdicts on its own requirements then (by
+#: default INCONCLUSIVE: not observed); written as labels by the report hook.
+COUNTED_AT_KEY = pytest.StashKey[tuple[str, ...]]()
+JUDGED_KEY = pytest.StashKey[dict[str, Verdict]]()
+
+#: The unmet precondition of an INCONCLUSIVE case (its evidence is attached by the report).
+UNMET_KEY = pytest.StashKey[PreconditionUnmet]()

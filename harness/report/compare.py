@@ -3,9 +3,12 @@
 A run is a results directory (its ``matrix.json`` if `sbc-harness report` made
 one, else its Allure results) or a ``matrix.json`` file. A *regression* is a
 requirement that passed in run A (OK, INFORMATIONAL, NON-STRICT) and does not
-in run B (FAILED, BROKEN or KNOWN DEVIATION); a *fix* is the reverse. Other
-changes (a mode no longer claimed, a requirement not run) are listed apart:
-they are not verdicts on the target's behaviour.
+in run B (FAILED, BROKEN or KNOWN DEVIATION); a *fix* is the reverse. A
+requirement that passed in A and is INCONCLUSIVE in B (a precondition of its
+cases failed, and is counted as a regression where it is judged) is listed as
+*no longer observed*, not as one more regression. Other changes (a mode no
+longer claimed, a requirement not run) are listed apart: they are not verdicts
+on the target's behaviour.
 """
 
 from __future__ import annotations
@@ -44,12 +47,15 @@ class Comparison:
     b: str
     regressions: list[tuple[str, Verdict, Verdict]] = field(default_factory=list)  # id, was, now
     fixes: list[tuple[str, Verdict, Verdict]] = field(default_factory=list)
+    unobserved: list[tuple[str, Verdict, Verdict]] = field(default_factory=list)
     other: list[tuple[str, Verdict, Verdict]] = field(default_factory=list)
 
     def render(self) -> str:
         lines = [f"A: {self.a}", f"B: {self.b}", ""]
         for title, items in (("Regressions (passed in A, not in B)", self.regressions),
                              ("Fixed (failed in A, passes in B)", self.fixes),
+                             ("No longer observed (passed in A, INCONCLUSIVE in B)",
+                              self.unobserved),
                              ("Other changes", self.other)):
             lines.append(f"{title}: {len(items)}")
             lines += [f"  {rid:14} {was.value} -> {now.value}" for rid, was, now in items]
@@ -75,6 +81,8 @@ def compare(a_path: Path, b_path: Path) -> Comparison:
             out.regressions.append((rid, was, now))
         elif was in FAILING and now in PASSING:
             out.fixes.append((rid, was, now))
+        elif was in PASSING and now is Verdict.INCONCLUSIVE:
+            out.unobserved.append((rid, was, now))
         else:
             out.other.append((rid, was, now))
     return out

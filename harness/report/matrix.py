@@ -2,9 +2,11 @@
 
 One row per requirement of the catalogue, grouped by area, with the cases that
 check it and their graded verdicts; a requirement's verdict is its worst
-case's (FAILED before BROKEN before KNOWN DEVIATION before OK...), so a
-requirement is OK only if every case that checks it is. Requirements no case
-checks yet are listed as NOT RUN: the page shows what was *not* certified too.
+case's (FAILED before BROKEN before KNOWN DEVIATION before INCONCLUSIVE before
+OK...), so a requirement is OK only if every case that checks it is; one that a
+case could not observe (a precondition of it did not hold) is INCONCLUSIVE, with
+the precondition named. Requirements no case checks yet are listed as NOT RUN:
+the page shows what was *not* certified too.
 
 Written as ``matrix.json`` (what ``compare`` reads) and ``matrix.html``, one
 self-contained page (no script, no external resource) that a certification
@@ -32,12 +34,14 @@ MATRIX_HTML = "matrix.html"
 
 # Worst first: a requirement takes the verdict of its worst case.
 RANK: tuple[Verdict, ...] = (
-    Verdict.FAILED, Verdict.BROKEN, Verdict.KNOWN_DEVIATION, Verdict.NON_STRICT, Verdict.OK,
+    Verdict.FAILED, Verdict.BROKEN, Verdict.KNOWN_DEVIATION, Verdict.INCONCLUSIVE,
+    Verdict.NON_STRICT, Verdict.OK,
     Verdict.INFORMATIONAL, Verdict.UNSUPPORTED, Verdict.SKIPPED, Verdict.NOT_RUN,
 )
 PASSING = frozenset({Verdict.OK, Verdict.INFORMATIONAL, Verdict.NON_STRICT})
 COLOURS: dict[Verdict, str] = {
     Verdict.FAILED: "#c62828", Verdict.BROKEN: "#ef6c00", Verdict.KNOWN_DEVIATION: "#8e24aa",
+    Verdict.INCONCLUSIVE: "#6d4c41",
     Verdict.NON_STRICT: "#f9a825", Verdict.OK: "#2e7d32", Verdict.INFORMATIONAL: "#1565c0",
     Verdict.UNSUPPORTED: "#757575", Verdict.SKIPPED: "#9e9e9e", Verdict.NOT_RUN: "#bdbdbd",
 }
@@ -122,8 +126,8 @@ def build_matrix(run: RunResults, catalogue: list[Requirement] | None = None) ->
     for req in [*catalogue, *extra]:
         cases = by_req.get(req.id, [])
         rows.append(Row(
-            req.id, req.area, req.must, req.observed, worst(c.verdict for c in cases),
-            [RowCase(c.name, c.mode, c.verdict, c.message[:300]) for c in cases],
+            req.id, req.area, req.must, req.observed, worst(c.verdict_for(req.id) for c in cases),
+            [RowCase(c.name, c.mode, c.verdict_for(req.id), c.message[:300]) for c in cases],
         ))
     return Matrix(dict(run.environment), dict(run.target), rows)
 
@@ -192,6 +196,15 @@ def _declaration(matrix: Matrix) -> str:
                             for k, v in items) + "</dl>"
 
 
+def _why_inconclusive(case: RowCase) -> str:
+    """For an INCONCLUSIVE case, the precondition that did not hold (its reason up to
+    what happened, which the case's own page shows in full)."""
+    if case.verdict is not Verdict.INCONCLUSIVE:
+        return ""
+    why = case.message.removeprefix("Skipped: ").split(" What happened:", 1)[0]
+    return f"<br><span class='muted'>{html.escape(why)}</span>"
+
+
 def render_html(matrix: Matrix) -> str:
     areas: dict[str, list[Row]] = {}
     for row in matrix.rows:
@@ -214,7 +227,7 @@ def render_html(matrix: Matrix) -> str:
             cases = "".join(
                 f"<li>{_badge(c.verdict)} {html.escape(c.name)}"
                 + (f" <span class='muted'>({html.escape(c.mode)})</span>" if c.mode else "")
-                + "</li>"
+                + _why_inconclusive(c) + "</li>"
                 for c in row.cases
             ) or "<li class='muted'>no case checks this yet</li>"
             parts.append(

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.conformance.case import VERDICT_LABEL, Verdict
+from harness.conformance.case import REQUIREMENT_VERDICT_LABEL, VERDICT_LABEL, Verdict
 from harness.errors import HarnessError
 
 __all__ = ["CaseResult", "RunResults", "parse_verdict", "read_run"]
@@ -30,6 +30,14 @@ class CaseResult:
     mode: str | None
     message: str = ""
     uuid: str = ""
+    # A FAILED case's verdict on those of its requirements where it differs: its failure
+    # is counted at another requirement (an unmet precondition another judges: INCONCLUSIVE
+    # here; a call it left behind, counted at ROB-3: what the case judged here).
+    judged: tuple[tuple[str, Verdict], ...] = ()
+
+    def verdict_for(self, requirement: str) -> Verdict:
+        """The case's verdict on one of its requirements."""
+        return dict(self.judged).get(requirement, self.verdict)
 
 
 @dataclass
@@ -66,11 +74,17 @@ def _verdict(status: str, labels: dict[str, list[str]], message: str) -> Verdict
         return parse_verdict(given[-1])
     # Results from before the verdict label was graded: derive it from the status.
     if status == "skipped":
-        for verdict in (Verdict.KNOWN_DEVIATION, Verdict.UNSUPPORTED):
+        for verdict in (Verdict.INCONCLUSIVE, Verdict.KNOWN_DEVIATION, Verdict.UNSUPPORTED):
             if verdict.value in message:
                 return verdict
         return Verdict.SKIPPED
     return _BY_STATUS.get(status, Verdict.BROKEN)
+
+
+def _judged(values: list[str]) -> tuple[tuple[str, Verdict], ...]:
+    """``RID=VERDICT`` labels as pairs (one without ``=`` is ignored: not ours)."""
+    return tuple((rid, parse_verdict(v)) for rid, sep, v in (x.partition("=") for x in values)
+                 if sep)
 
 
 def read_run(run: Path) -> RunResults:
@@ -96,6 +110,7 @@ def read_run(run: Path) -> RunResults:
             status=status, verdict=_verdict(status, labels, message),
             requirements=requirements, mode=mode, message=message.strip(),
             uuid=str(data.get("uuid", "")),
+            judged=_judged(labels.get(REQUIREMENT_VERDICT_LABEL, [])),
         ))
     env = allure_dir / "environment.properties"
     if env.is_file():

@@ -18,9 +18,10 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 from harness.endpoints.rtp import PayloadSource, RtpEndpoint, StreamConfig
-from harness.endpoints.sip import SipAgent
+from harness.endpoints.sip import SipAgent, leave_nothing_up
 from harness.errors import HarnessError, TargetViolation
 from harness.evidence.call import CallOutcome, CallPlan, CaptureRead, Phase, media_path
+from harness.evidence.preconditions import ANSWERED, EARLY_DIALOG
 from harness.evidence.recording import keep
 from harness.evidence.records import RtpRecord, SipRecord, fields_of
 from harness.lab import Lab
@@ -164,11 +165,16 @@ class LiveCall:
         return rtp
 
 
-async def open_all(stack: AsyncExitStack, *things: SipAgent | RtpEndpoint) -> None:
-    """Open each endpoint in turn; each is closed when `stack` unwinds."""
+async def open_all(stack: AsyncExitStack, *things: SipAgent | RtpEndpoint,
+                   notes: list[str] | None = None) -> None:
+    """Open each endpoint in turn; each is closed when `stack` unwinds, after the SIP agents
+    among them have ended whatever call they left open (`leave_nothing_up`, which says
+    in `notes` what it had to end)."""
     for thing in things:
         await thing.open()
         stack.callback(thing.close)
+    agents = [t for t in things if isinstance(t, SipAgent)]
+    stack.push_async_callback(leave_nothing_up, agents, notes)
 
 
 def endpoints_on(lab: Lab, host: str, port: int = 5060) -> tuple[SipAgent, RtpEndpoint]:
@@ -208,7 +214,7 @@ async def basic_call(
         media_host = plan.caller_media_host or plan.caller
         caller_rtp = RtpEndpoint(media_host, lab.netns(media_host), lab.address(media_host))
         callee_rtp = RtpEndpoint(plan.callee, lab.netns(plan.callee), callee_address)
-        await open_all(stack, caller, callee, caller_rtp, callee_rtp)
+        await open_all(stack, caller, callee, caller_rtp, callee_rtp, notes=rec.notes)
         live = LiveCall(plan, rec, caller, callee, caller_rtp, callee_rtp, stack,
                         [caller_rtp], [callee_rtp])
 
@@ -291,6 +297,7 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
             ResponseReceived, "a final response to the INVITE",
             timeout=plan.final_timeout or 2.0,
             where=lambda e: e.request.method == "INVITE" and e.response.status >= 200,
+            precondition=ANSWERED if plan.final_timeout is None else None,
         )
     except TargetViolation:
         if plan.final_timeout is None:
@@ -308,7 +315,8 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
     if plan.callee_side.early_answer and answer is not None:
         early = await caller.wait_for(
             ResponseReceived, "the 183 with the callee's early answer", timeout=0.5,
-            where=lambda e: e.request.method == "INVITE" and e.response.status == 183)
+            where=lambda e: e.request.method == "INVITE" and e.response.status == 183,
+            precondition=EARLY_DIALOG)
         rec.early_answer_received = parse_sdp_from(early.response.body, plan.caller,
                                                        "answer in the 183")
     if not rec.established:
@@ -317,7 +325,8 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
             f"SRTP {'accepted' if plan.callee_side.srtp else 'refused'}"
         )
         return False
-    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200")
+    confirmed = await caller.wait_for(DialogConfirmed, "the dialog confirmed by the 200",
+                                      precondition=ANSWERED)
     live.dialog = confirmed.dialog
     caller.endpoint.send_ack(live.dialog, invite.cseq.seq, caller.now)
     caller.pump()
@@ -351,7 +360,7 @@ async def _invite_or_refusal(caller: SipAgent, callee: SipAgent
     """The INVITE relayed to the callee, or the target's own final failure response to the
     caller, whichever comes first (neither within 2 s: TargetViolation)."""
     invite = asyncio.create_task(callee.wait_for(
-        RequestReceived, "the INVITE relayed by the target",
+        RequestReceived, "the INVITE relayed by the target", precondition=ANSWERED,
         where=lambda e: e.request.method == "INVITE"))
     refusal = asyncio.create_task(caller.wait_for(
         ResponseReceived, "a refusal by the target",

@@ -32,6 +32,7 @@ from harness.evidence.fork import (
     ForkPlan,
     dialog_of,
 )
+from harness.evidence.preconditions import EARLY_DIALOG, PreconditionUnmet
 from harness.evidence.recording import keep
 from harness.evidence.records import RtpRecord, SipRecord, fields_of, frozen_fields
 from harness.lab import Lab
@@ -119,7 +120,7 @@ async def forked_call(plan: ForkPlan, rec: ForkProgress, *, lab: Lab, sip_target
         caller, caller_rtp = endpoints_on(lab, "caller")
         ends = [endpoints_on(lab, b.host, b.port) for b in plan.branches]
         agents, rtps = [a for a, _ in ends], [r for _, r in ends]
-        await open_all(stack, caller, caller_rtp, *agents, *rtps)
+        await open_all(stack, caller, caller_rtp, *agents, *rtps, notes=rec.notes)
 
         def collect() -> None:
             records = caller.records + [r for a in agents for r in a.records]
@@ -237,6 +238,7 @@ async def _caller(
         while len(rec.early_dialogs) < len(plan.branches) and caller.now < deadline \
                 and not final.done():
             await asyncio.sleep(0.01)
+        _some_early_sdp(plan, rec)
         target_branch = plan.branches[plan.early_to]
         dialog = rec.dialog_of(target_branch)
         stream = StreamConfig(PCMU.payload_type)
@@ -282,6 +284,17 @@ async def _caller(
         where=lambda e: e.request.method == "BYE" and e.response.status >= 200,
     )
     rec.bye_status = ok.response.status
+
+
+def _some_early_sdp(plan: ForkPlan, rec: ForkProgress) -> None:
+    """Every check of a forked call needs at least one early dialog with SDP: with none,
+    the target let no early answer through (PreconditionUnmet, judged by SIP-EARLY-1)."""
+    if any(d.sdp is not None for d in rec.early_dialogs):
+        return
+    seen = ", ".join(f"{d.status} (To-tag {d.to_tag})" for d in rec.early_dialogs) or "none"
+    raise PreconditionUnmet(EARLY_DIALOG, (
+        f"caller: no 18x with SDP from any of the {len(plan.branches)} forked callees within "
+        f"2 s (18x seen: {seen})"))
 
 
 def _codecs(plan: ForkPlan) -> tuple[Codec, ...]:

@@ -8,26 +8,39 @@
     session-param = KDR=n / UNENCRYPTED_SRTP / UNENCRYPTED_SRTCP / UNAUTHENTICATED_SRTP /
                     FEC_ORDER=... / FEC_KEY=... / WSH=n / extensions
 
-Key and salt lengths per suite are data (``SUITES``). ``validate_crypto``
-reports what a strict peer would complain about instead of raising, so a
-check can grade a target's offer.
+Key and salt lengths per suite are data (``SUITES``), and so is what each session
+parameter does (``SESSION_PARAMS``). ``validate_crypto`` reports what a strict peer
+would complain about instead of raising, so a check can grade a target's offer;
+``refusal`` says why an SRTP stack that runs only some suites, and keeps encryption and
+authentication on, cannot take a line, and ``pick_crypto`` picks the first line it
+can; ``answered_crypto`` pairs an answer's line with the offered line it took.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from .errors import SdpParseError
 
 __all__ = [
     "CryptoAttribute",
+    "CryptoPick",
     "CryptoSuite",
     "KeyParam",
+    "PROTECTION_OFF",
+    "SESSION_PARAMS",
     "SUITES",
+    "ParamEffect",
+    "SessionParam",
+    "answered_crypto",
+    "pick_crypto",
+    "refusal",
+    "session_param",
     "validate_crypto",
 ]
 
@@ -147,6 +160,18 @@ class KeyParam:
             return False
 
     @property
+    def mki_bytes(self) -> bytes | None:
+        """The MKI as every SRTP packet carries it (RFC 3711 §3.1): the value in
+        `mki_length` bytes, big-endian; None without an MKI (or one that does not fit)."""
+        if self.mki is None:
+            return None
+        length = self.mki_length if self.mki_length is not None else 1
+        try:
+            return self.mki.to_bytes(length, "big")
+        except OverflowError:
+            return None
+
+    @property
     def lifetime_packets(self) -> int | None:
         """The lifetime as a number of packets (``2^31`` -> 2147483648)."""
         if self.lifetime is None:
@@ -259,3 +284,127 @@ def validate_crypto(attr: CryptoAttribute) -> list[str]:
             elif kp.mki.bit_length() > 8 * length:
                 problems.append(f"{where}: MKI {kp.mki} does not fit in {length} bytes")
     return problems
+
+
+# --------------------------------------------------------------------------- session parameters
+
+
+class ParamEffect(enum.Enum):
+    """What an SRTP session parameter (RFC 4568 §6.3) does to the protection of a stream,
+    as far as a peer deciding whether to take the line is concerned."""
+
+    PROTECTION_OFF = "turns protection off"
+    """Encryption or authentication of SRTP or SRTCP is switched off (§6.3.2)."""
+    REKEYING = "asks for key re-derivation"
+    """KDR (§6.3.1): session keys derived again every 2^n packets, which a stack that
+    derives them once (libsrtp 2, through pylibsrtp) cannot follow."""
+    HARMLESS = "does not change the protection"
+    """A hint (WSH, §6.3.5) or FEC settings (FEC_ORDER, FEC_KEY, §6.3.3-4) that change
+    nothing for a stream that carries no FEC."""
+    UNKNOWN = "not understood"
+    """An extension: it may change the transform, so a line carrying it is not taken."""
+
+
+@dataclass(frozen=True)
+class SessionParam:
+    """One session parameter as written on a line, with what it does."""
+
+    text: str
+    name: str
+    effect: ParamEffect
+    meaning: str
+
+    def __str__(self) -> str:
+        return f"{self.text} ({self.meaning})"
+
+
+# Name (before any "=") -> (effect, meaning), in the words of RFC 4568 §6.3.
+SESSION_PARAMS: dict[str, tuple[ParamEffect, str]] = {
+    "UNENCRYPTED_SRTP": (ParamEffect.PROTECTION_OFF,
+                         "SRTP payloads travel unencrypted"),
+    "UNENCRYPTED_SRTCP": (ParamEffect.PROTECTION_OFF,
+                          "SRTCP packets travel unencrypted"),
+    "UNAUTHENTICATED_SRTP": (ParamEffect.PROTECTION_OFF,
+                             "SRTP packets carry no authentication tag"),
+    "KDR": (ParamEffect.REKEYING, "session keys re-derived every 2^n packets"),
+    "WSH": (ParamEffect.HARMLESS, "a hint for the size of the replay window"),
+    "FEC_ORDER": (ParamEffect.HARMLESS, "the order of FEC and SRTP processing"),
+    "FEC_KEY": (ParamEffect.HARMLESS, "a master key for FEC packets"),
+}
+
+#: The session parameters that switch encryption or authentication off.
+PROTECTION_OFF = frozenset(name for name, (effect, _) in SESSION_PARAMS.items()
+                           if effect is ParamEffect.PROTECTION_OFF)
+
+
+def session_param(text: str) -> SessionParam:
+    """What the session parameter `text` (``KDR=3``, ``UNENCRYPTED_SRTP``, ...) does.
+    Names are matched without regard to case: a target may write them either way."""
+    name = text.partition("=")[0].upper()
+    effect, meaning = SESSION_PARAMS.get(name, (ParamEffect.UNKNOWN, "an unknown extension"))
+    return SessionParam(text, name, effect, meaning)
+
+
+def refusal(attr: CryptoAttribute, supported: Collection[str]) -> str | None:
+    """Why an SRTP peer that runs only the `supported` suites, with one master key per
+    direction and encryption and authentication always on, cannot take `attr`; None when
+    it can. Each reason names what on the line is wrong."""
+    suite = SUITES.get(attr.suite)
+    if attr.suite not in supported or suite is None:
+        return f"suite {attr.suite} is not one the agent runs ({', '.join(supported)})"
+    if len(attr.key_params) != 1:
+        return f"{len(attr.key_params)} master keys: the agent keys one per direction"
+    key = attr.key_params[0]
+    if key.method != "inline":
+        return f"key method {key.method!r} is not inline"
+    if len(key.key_salt) != suite.key_salt_length:
+        return (f"{len(key.key_salt)} bytes of key and salt, {attr.suite} needs "
+                f"{suite.key_salt_length}")
+    if key.mki is not None and key.mki_bytes is None:
+        return f"MKI {key.mki} does not fit in {key.mki_length} byte(s)"
+    wrong = [p for p in map(session_param, attr.session_params)
+             if p.effect is not ParamEffect.HARMLESS]
+    if wrong:
+        return "; ".join(f"{p.text} {p.effect.value}: {p.meaning}" for p in wrong)
+    return None
+
+
+@dataclass(frozen=True)
+class CryptoPick:
+    """The offered line a peer takes (None: none), and each line it passed over, why."""
+
+    line: CryptoAttribute | None
+    passed_over: tuple[tuple[CryptoAttribute, str], ...] = ()
+
+    @property
+    def reason(self) -> str:
+        """In words, why no line was taken (or which were passed over)."""
+        if not self.passed_over:
+            return "no a=crypto line offered" if self.line is None else ""
+        return "; ".join(f"a=crypto:{line} refused: {why}" for line, why in self.passed_over)
+
+
+def pick_crypto(offered: Sequence[CryptoAttribute], supported: Collection[str]) -> CryptoPick:
+    """The first of the `offered` lines that `refusal` lets a peer running `supported`
+    take (RFC 4568 §7.1.2 leaves the answerer to choose; the offer's order is its
+    preference), with the lines before it that were refused and why."""
+    passed: list[tuple[CryptoAttribute, str]] = []
+    for line in offered:
+        why = refusal(line, supported)
+        if why is None:
+            return CryptoPick(line, tuple(passed))
+        passed.append((line, why))
+    return CryptoPick(None, tuple(passed))
+
+
+def answered_crypto(offered: Sequence[CryptoAttribute], answered: Sequence[CryptoAttribute]
+                    ) -> tuple[CryptoAttribute, CryptoAttribute] | None:
+    """(offered line, answer line) of the first answer line whose tag names an offered
+    line of the same suite: the answer's tag says which offer it took (RFC 4568 §7.1.2);
+    its key keys the answerer's direction, the offered one the offerer's."""
+    by_tag = {line.tag: line for line in offered}
+    for line in answered:
+        mine = by_tag.get(line.tag)
+        if mine is not None and mine.suite == line.suite:
+            return mine, line
+    return None

@@ -156,6 +156,7 @@ class SipEndpoint:
         self._acked: set[tuple[DialogId, int]] = set()
         self._acks: dict[tuple[DialogId, int], _SentAck] = {}
         self._held_cancels: dict[tuple[str, str], Request] = {}
+        self._cancelled: set[tuple[str, str]] = set()
         self._out: list[tuple[bytes, Address]] = []
         self._events: list[Event] = []
         self._source: Address = local_addr
@@ -307,6 +308,7 @@ class SipEndpoint:
             headers.add("User-Agent", self.user_agent)
         headers.add("Content-Length", "0")
         request = Request("CANCEL", invite.uri, headers)
+        self._cancelled.add(client_key(invite))
         if tx.state is TxState.CALLING:
             self._held_cancels[client_key(invite)] = request
         else:
@@ -644,6 +646,25 @@ class SipEndpoint:
                 pending.deadline = min(pending.deadline + pending.interval, pending.give_up)
         for key3 in [k for k, a in self._acks.items() if a.expires <= now]:
             del self._acks[key3]
+
+    # ------------------------------------------------------------------ what is still open
+
+    def open_invites(self) -> tuple[list[Request], list[Request]]:
+        """The INVITEs still open: those we sent with no final response yet and not
+        CANCELled, and those we received and have not answered finally (so an agent that
+        gives up can CANCEL the first and refuse the second: no call is left behind)."""
+        sent = [tx.request for key, tx in self._client.items()
+                if isinstance(tx, ClientInviteTransaction) and key not in self._cancelled
+                and tx.state in (TxState.CALLING, TxState.PROCEEDING)]
+        received = [tx.request for tx in self._server.values()
+                    if isinstance(tx, ServerInviteTransaction)
+                    and tx.state is TxState.PROCEEDING]
+        return sent, received
+
+    def live_dialogs(self, *, uac: bool) -> list[Dialog]:
+        """The confirmed dialogs we are the UAC (`uac`) or the UAS of: calls still up."""
+        return [d for d in self.dialogs.values()
+                if d.state is DialogState.CONFIRMED and d.is_uac is uac]
 
     def _timers(self) -> _TimerArgs:
         return {"t1": self.t1, "t2": self.t2, "t4": self.t4}

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from harness.lab import Lab
 from harness.targets.spec import LoadedTarget
+
+
+def matching_lines(logs: Mapping[str, str], patterns: Mapping[str, Sequence[str]]
+                   ) -> list[str]:
+    """The lines of each log (by its name) that one of that log's patterns finds, as
+    ``<log>: <line>``, each line once and in the order written: what a target file's
+    error patterns (`config_errors`, `runtime_errors`) find in what the target logged.
+    The name says which log a line came from; a log without patterns finds nothing."""
+    found = []
+    for name, text in logs.items():
+        compiled = [re.compile(pattern) for pattern in patterns.get(name, ())]
+        if compiled:
+            found += [f"{name}: {line}" for line in text.splitlines()
+                      if any(rx.search(line) for rx in compiled)]
+    return found
 
 
 class LabHosted:
@@ -23,6 +40,10 @@ class LabHosted:
     def sip_address(self) -> tuple[str, int]:
         return self.lab.address(self.host), self.loaded.spec.signalling.port
 
+    @property
+    def control_netns(self) -> str | None:
+        return self.lab.netns(self.host)
+
 
 class Target(Protocol):
     """A started (or reachable) device under test."""
@@ -36,6 +57,12 @@ class Target(Protocol):
     @property
     def sip_address(self) -> tuple[str, int]:
         """Where the endpoints send their out-of-dialog requests."""
+
+    @property
+    def control_netns(self) -> str | None:
+        """The network namespace (a name under /run/netns or a path) the target's own
+        control sockets and commands are reached from, as its readiness probes are (its
+        lab host's); None: the harness's own."""
 
     async def start(self) -> None:
         """Start the target and return once it is ready; TargetStartError otherwise."""
@@ -54,3 +81,8 @@ class Target(Protocol):
 
     def config_errors(self, mark: dict[str, int] | None = None) -> list[str]:
         """Log lines (since `mark`) that show the target's configuration is wrong."""
+
+    def log_errors(self, mark: dict[str, int] | None = None) -> list[str]:
+        """Log lines (since `mark`) that any error pattern of the target file finds, its
+        `runtime_errors` and its `config_errors`: what the plugin matches over the lines
+        written during each case (`harness.pytest_plugin.target_log`)."""

@@ -13,7 +13,6 @@ probes as the process backend. Logs are the container's (docker logs).
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import docker.errors
 
 from harness.errors import LabError, SetupError, TargetStartError
 from harness.lab import Lab
-from harness.targets.base import LabHosted
+from harness.targets.base import LabHosted, matching_lines
 from harness.targets.docker_engine import RUN_LABEL
 from harness.targets.ready import probe
 from harness.targets.spec import DockerBackend, LoadedTarget
@@ -216,9 +215,8 @@ class DockerTarget(LabHosted):
         return {LOG_NAME: self._log_bytes()[mark.get(LOG_NAME, 0):].decode(errors="replace")}
 
     def config_errors(self, mark: dict[str, int] | None = None) -> list[str]:
-        text = self.logs_since(mark or {})[LOG_NAME]
-        found = []
-        for pattern in self.docker.config_errors:
-            rx = re.compile(pattern)
-            found += [f"{LOG_NAME}: {line}" for line in text.splitlines() if rx.search(line)]
-        return found
+        return matching_lines(self.logs_since(mark or {}), {LOG_NAME: self.docker.config_errors})
+
+    def log_errors(self, mark: dict[str, int] | None = None) -> list[str]:
+        patterns = [*self.docker.runtime_errors, *self.docker.config_errors]
+        return matching_lines(self.logs_since(mark or {}), {LOG_NAME: patterns})

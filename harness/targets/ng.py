@@ -1,7 +1,8 @@
 """A minimal client for rtpengine's ng control protocol (bencode over UDP).
 
 Used by the process launcher to tell that rtpengine is ready (`ping` ->
-`pong`) and by lab experiments. Hand-written: the protocol is a cookie, a
+`pong`), by the plugin to read the calls a target holds after each case (`list`,
+`ng_list_calls`) and by lab experiments. Hand-written: the protocol is a cookie, a
 space and a bencoded dictionary, and no maintained library covers it.
 """
 
@@ -11,9 +12,15 @@ import asyncio
 import secrets
 from typing import Any
 
+from harness.errors import HarnessError
 from harness.net import udp_socket
 
 Bencodable = bytes | str | int | list[Any] | dict[str, Any]
+
+
+class NgError(HarnessError):
+    """An ng control socket could not be read: unreachable, silent, or an odd reply (the
+    harness cannot tell what the target holds: BROKEN, never a verdict on the target)."""
 
 
 def bencode(value: Bencodable) -> bytes:
@@ -90,3 +97,40 @@ async def ng_command(
                 return reply
     finally:
         sock.close()
+
+
+#: How many call-ids `ng_list_calls` asks for: rtpengine's default is 32; a thousand
+#: call-ids of the harness's length (~30 bytes) still fit one UDP datagram.
+LIST_LIMIT = 1000
+
+
+async def ng_list_calls(netns: str | None, address: str, *, limit: int = LIST_LIMIT,
+                        timeout: float = 1.0) -> list[str]:
+    """The call-ids rtpengine at `address` ("host:port", reached from `netns`) holds now,
+    from its ``list`` command (at most `limit`). An unreachable socket, a silence or a
+    reply without a list raises `NgError`, in words naming the address."""
+    host, _, port = address.rpartition(":")
+    try:
+        reply = await ng_command(netns, (host, int(port)), {"command": "list", "limit": limit},
+                                 timeout)
+    except TimeoutError:
+        raise NgError(f"ng control socket {address}: no reply to 'list' within "
+                      f"{timeout:.1f} s") from None
+    except (OSError, ValueError) as exc:
+        raise NgError(f"ng control socket {address}: {exc}") from None
+    calls = reply.get("calls")
+    if reply.get("result") != b"ok" or not isinstance(calls, list):
+        raise NgError(f"ng control socket {address}: 'list' was answered with "
+                      f"{_words(reply)}, not a list of calls")
+    return [c.decode(errors="replace") if isinstance(c, bytes) else str(c) for c in calls]
+
+
+def _words(reply: dict[str, Any]) -> str:
+    """A reply's result and reason, for an error message."""
+    result = reply.get("result", b"?")
+    reason = reply.get("error-reason", b"")
+    text = result.decode(errors="replace") if isinstance(result, bytes) else str(result)
+    if isinstance(reason, bytes) and reason:
+        text += f" ({reason.decode(errors='replace')})"
+    return repr(text)
+

@@ -12,7 +12,6 @@ SIP OPTIONS answered on the target's signalling address.
 from __future__ import annotations
 
 import asyncio
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from harness.errors import MissingToolError, TargetStartError
 from harness.lab import Lab
 from harness.lab.netns import ProcessRecord, stop_process
-from harness.targets.base import LabHosted
+from harness.targets.base import LabHosted, matching_lines
 from harness.targets.ready import probe
 from harness.targets.spec import LoadedTarget, Program
 
@@ -143,14 +142,10 @@ class ProcessTarget(LabHosted):
         return out
 
     def config_errors(self, mark: dict[str, int] | None = None) -> list[str]:
-        found = []
-        logs = self.logs_since(mark or {})
-        for program, _proc, _record in self._procs:
-            for pattern in program.config_errors:
-                rx = re.compile(pattern)
-                found += [
-                    f"{program.name}: {line}"
-                    for line in logs.get(program.name, "").splitlines()
-                    if rx.search(line)
-                ]
-        return found
+        patterns = {program.name: program.config_errors for program, _, _ in self._procs}
+        return matching_lines(self.logs_since(mark or {}), patterns)
+
+    def log_errors(self, mark: dict[str, int] | None = None) -> list[str]:
+        patterns = {program.name: [*program.runtime_errors, *program.config_errors]
+                    for program, _, _ in self._procs}
+        return matching_lines(self.logs_since(mark or {}), patterns)

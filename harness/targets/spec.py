@@ -10,6 +10,7 @@ start). Validation is pydantic's; every error is reported as
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -82,8 +83,12 @@ class Program(_Strict):
     config_errors: list[str] = Field(
         [], description="regexes: a match in the log means the target is misconfigured"
     )
+    runtime_errors: list[str] = Field(
+        [], description="regexes: a match in the log written during a case means the target "
+        "failed at handling it (the case is BROKEN unless it expects errors)"
+    )
 
-    @field_validator("config_errors")
+    @field_validator("config_errors", "runtime_errors")
     @classmethod
     def _regexes(cls, value: list[str]) -> list[str]:
         for pattern in value:
@@ -123,6 +128,7 @@ class DockerBackend(_Strict):
     ready_timeout: float = Field(30.0, gt=0)
     stop_timeout: float = Field(5.0, ge=0)
     config_errors: list[str] = []
+    runtime_errors: list[str] = []  # as Program's, over the container's log
 
     @model_validator(mode="after")
     def _image_or_build(self) -> DockerBackend:
@@ -131,7 +137,7 @@ class DockerBackend(_Strict):
                              "(a folder with a Dockerfile)")
         return self
 
-    @field_validator("config_errors")
+    @field_validator("config_errors", "runtime_errors")
     @classmethod
     def _regexes(cls, value: list[str]) -> list[str]:
         return Program._regexes(value)
@@ -241,6 +247,78 @@ class KnownDeviation(_Strict):
         )
 
 
+class CallState(_Strict):
+    """How the harness reads the calls the target holds, to check at the end of each case
+    that the case left none behind (a leftover is reported on the case that left it, D35).
+
+    Give `ng` (an rtpengine ng control socket: its ``list`` names the call-ids it holds)
+    or `command` (prints the number of calls), not both. With neither, or without this
+    table, the harness probes instead: a SIP OPTIONS after every case, and after a case
+    that did not pass a short guard call through the target (`guard_call`); a guard call
+    refused or unanswered is the sign of a call left behind."""
+
+    # "host:port" of an rtpengine ng control socket, reached from inside the target's
+    # network namespace (the default target: "127.0.0.1:2223", kamailio.cfg's RTPENGINE_SOCK)
+    ng: str | None = None
+    # run inside the target's network namespace; prints the number of calls the target holds
+    # (e.g. ["kamcmd", "dlg.stats_active"]). Placeholders: {address} (the target's lab
+    # address), {peer_dir} (the target file's folder)
+    command: list[str] | None = Field(None, min_length=1)
+    # a regular expression over the command's output: its first group is the number
+    # (e.g. "all: (\d+)" for kamcmd dlg.stats_active); by default the first number
+    pattern: str = r"(\d+)"
+    # seconds the target is given to end the calls it is ending when the case ends
+    grace: float = Field(1.0, ge=0, le=30)
+    # the probe without `ng` or `command`: a guard call after a case that did not pass
+    guard_call: bool = True
+
+    @field_validator("ng")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not host:port (e.g. \"127.0.0.1:2223\")")
+        return value
+
+    @field_validator("command")
+    @classmethod
+    def _placeholders(cls, argv: list[str] | None) -> list[str] | None:
+        for arg in argv or ():
+            try:
+                names = {name for _, name, _, _ in string.Formatter().parse(arg) if name}
+            except ValueError as exc:
+                raise ValueError(f"{arg!r}: {exc} (write a literal brace twice)") from None
+            unknown = names - {"address", "peer_dir"}
+            if unknown:
+                raise ValueError(f"{arg!r}: unknown placeholder(s) {', '.join(sorted(unknown))}"
+                                 "; use {address} and {peer_dir}, and write a literal brace twice")
+        return argv
+
+    @field_validator("pattern")
+    @classmethod
+    def _one_group(cls, pattern: str) -> str:
+        try:
+            groups = re.compile(pattern).groups
+        except re.error as exc:
+            raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        if groups < 1:
+            raise ValueError(f"{pattern!r} has no group: its first group is the number")
+        return pattern
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CallState:
+        if self.ng is not None and self.command is not None:
+            raise ValueError("give 'ng' or 'command', not both: one source of the count")
+        return self
+
+    @property
+    def declared(self) -> bool:
+        """Whether the target says how to read its calls (else the harness probes)."""
+        return self.ng is not None or self.command is not None
+
+
 class TargetSpec(_Strict):
     target: TargetInfo
     signalling: Signalling = Field(default_factory=Signalling)
@@ -253,6 +331,7 @@ class TargetSpec(_Strict):
     skype_for_business: SkypeForBusiness | None = None
     kazoo: Kazoo | None = None
     known_deviations: list[KnownDeviation] = []
+    call_state: CallState = Field(default_factory=CallState)
 
     def claims(self, mode: MediaMode) -> bool:
         return mode in self.capabilities.media_modes

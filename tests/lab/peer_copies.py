@@ -64,3 +64,57 @@ async def started(peer: Path, tmp_path: Path) -> AsyncIterator[tuple[Lab, Proces
             yield lab, target
         finally:
             await target.stop()
+
+
+def _replace_once(text: str, old: str, new: str, where: str) -> str:
+    """`text` with its one `old` replaced; a default target that changed says so."""
+    if text.count(old) != 1:
+        raise AssertionError(f"{where}: expected {old!r} exactly once, found it "
+                             f"{text.count(old)} time(s): the default target changed")
+    return text.replace(old, new)
+
+
+def with_runtime_error(tmp_path: Path) -> Path:
+    """A copy of the default target whose kamailio.cfg calls msg_apply_changes() right
+    after record_route() on every INVITE (issue 14's incident): Kamailio refuses, logs
+    "cannot apply msg changes after adding record-route header" on every call, and goes
+    on routing as if the script had worked, so every call still succeeds."""
+    peer = copy_default_peer(tmp_path)
+    cfg = peer / "kamailio.cfg"
+    text = cfg.read_text()
+    text = _replace_once(text, 'loadmodule "textops.so"\n',
+                         'loadmodule "textops.so"\nloadmodule "textopsx.so"\n', str(cfg))
+    text = _replace_once(text, "\trecord_route();\n\troute(FORK);\n",
+                         "\trecord_route();\n\tmsg_apply_changes();\n\troute(FORK);\n", str(cfg))
+    cfg.write_text(text)
+    return peer
+
+
+def without_early_media(tmp_path: Path) -> Path:
+    """A copy of the default target that lets no early media through at all: it drops every
+    183 on its way to the caller (SIP-EARLY-1 violated; the cases that need a 183 for
+    something else can only be INCONCLUSIVE)."""
+    peer = copy_default_peer(tmp_path)
+    cfg = peer / "kamailio.cfg"
+    text = cfg.read_text()
+    head = "onreply_route[REPLY] {\n"
+    assert head in text, "the default target's kamailio.cfg has no onreply_route[REPLY]"
+    cfg.write_text(text.replace(head, head + "\tif ($rs == 183) {\n\t\tdrop;\n\t}\n", 1))
+    return peer
+
+
+def default_define(name: str) -> str:
+    """The value the default target's kamailio.cfg gives `name` (unquoted), to make a
+    copy that changes only part of it."""
+    text = (DEFAULT_PEER / "kamailio.cfg").read_text()
+    start = text.index(f"#!define {name} ") + len(f"#!define {name} ")
+    return text[start:text.index("\n", start)].strip().strip('"')
+
+
+# The SDES settings toward Teams that real SBCs get wrong (issue 14): the default target's
+# offer flags with only AES_CM_128_HMAC_SHA1_32 left (its _80 excluded instead), and
+# with rtpengine's SDES-unencrypted_srtp, which puts RFC 4568's UNENCRYPTED_SRTP session
+# parameter on its a=crypto line toward Teams.
+TEAMS_OFFER_ONLY_32 = default_define("TEAMS_SIDE_OFFER_FLAGS").replace(
+    "SDES-no-AES_CM_128_HMAC_SHA1_32", "SDES-no-AES_CM_128_HMAC_SHA1_80")
+TEAMS_OFFER_UNENCRYPTED = default_define("TEAMS_SIDE_OFFER_FLAGS") + " SDES-unencrypted_srtp"

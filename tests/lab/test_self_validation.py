@@ -63,7 +63,7 @@ async def test_relay_check_reports_whether_the_target_reoriginated(
     media_call: MediaCall,
 ) -> None:
     proxied = mc.relayed(await media_call(PROXY))
-    assert "passed through untouched" in proxied.summary
+    assert "PROXY (relayed through the target, unchanged) both ways" in proxied.summary
     transcoded = await media_call(ANCHORED, caller=Side(codecs=(PCMU,)))
     assert "re-originated" in mc.relayed(transcoded).summary
 

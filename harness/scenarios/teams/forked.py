@@ -5,7 +5,9 @@ The PSTN caller's INVITE reaches the target, which forks it in parallel (the
 target file's ``[forking]`` header names the extra branches) to N Teams-like
 devices on callee1, callee2, ... Each device answers 183 with its own To-tag,
 ICE credentials, candidate and SDES key, checks the target's candidate and
-nominates it. When all have nominated (or a few seconds have passed), the answering
+nominates it (a device that can take no a=crypto line of its offer refuses it with 488,
+and the call ends there: see `teams_crypto`). When all have nominated (or a few seconds
+have passed), the answering
 device (the first unless told otherwise) answers 200 and the others get CANCEL.
 Then the PSTN side and the answering device send a tone; the others stay silent
 and record what still reaches them: after the 200, only the answering device's
@@ -26,13 +28,12 @@ from harness.endpoints.ice import IceAgent
 from harness.endpoints.rtp import RtpEndpoint, StreamConfig
 from harness.endpoints.sip import SipAgent
 from harness.errors import TargetViolation
+from harness.evidence.preconditions import EARLY_DIALOG
 from harness.evidence.teams import DrPlan
 from harness.lab import Lab
-from harness.media.srtp import SrtpSession
 from harness.net import Address
 from harness.scenarios.call import (
     DRAIN_S,
-    SRTP_SUITE,
     endpoints_on,
     final_and_ack,
     open_all,
@@ -40,8 +41,9 @@ from harness.scenarios.call import (
     payloads_for,
 )
 from harness.scenarios.forking import run_with_helpers
-from harness.scenarios.teams.parties import DrProgress, srtp_key
-from harness.sdp import PCMA, PCMU, make_answer, make_offer
+from harness.scenarios.teams.parties import DrProgress, key_srtp, sdes_refused, teams_crypto
+from harness.sdp import PCMA, PCMU, CryptoAttribute, make_answer, make_offer
+from harness.sdp.crypto import CryptoPick
 from harness.sdp.reading import media_address, negotiated_codec, remote_ice
 from harness.sip import CancelReceived, RequestReceived, ResponseReceived
 
@@ -60,7 +62,7 @@ async def forked_to_teams_call(
         caller, caller_rtp = endpoints_on(lab, plan.caller)
         ends = [endpoints_on(lab, d.host, d.port) for d in plan.devices]
         agents, rtps = [a for a, _ in ends], [r for _, r in ends]
-        await open_all(stack, caller, caller_rtp, *agents, *rtps)
+        await open_all(stack, caller, caller_rtp, *agents, *rtps, notes=rec.notes)
         ices = [IceAgent(rtp) for rtp in rtps]
 
         def collect() -> None:
@@ -78,9 +80,17 @@ async def forked_to_teams_call(
         steps = _Steps(plan, rec)
         tasks = [asyncio.create_task(_device(plan, rec, i, a, r, ice, steps))
                  for i, (a, r, ice) in enumerate(zip(agents, rtps, ices, strict=True))]
-        await run_with_helpers(
-            _caller(plan, rec, caller, caller_rtp, rtps[plan.answering_device], sip_target,
-                    fork_header, lab, steps), tasks)
+        try:
+            await run_with_helpers(
+                _caller(plan, rec, caller, caller_rtp, rtps[plan.answering_device],
+                        sip_target, fork_header, lab, steps), tasks)
+        except TargetViolation as exc:
+            # A device that refused the offer is why what came after it did not happen.
+            if steps.refused:
+                raise sdes_refused(steps.refused[0]) from exc
+            raise
+        if steps.refused:
+            raise sdes_refused(steps.refused[0])
 
 
 class _Steps:
@@ -92,6 +102,7 @@ class _Steps:
         self.stream_now = asyncio.Event()  # every device has checked: early media begins
         self.early_done = asyncio.Event()  # the early-media phase is over: nominate
         self.answer_now = asyncio.Event()
+        self.refused: list[CryptoPick] = []  # devices that took no a=crypto line: 488
         if plan.early_media_device < 0:
             self.early_done.set()
 
@@ -113,15 +124,26 @@ async def _device(
     offer = parse_sdp_from(got.request.body, device.host, "offer toward Teams")
     seen.offer = offer
     remote = remote_ice(offer)
-    answer = make_answer(offer, agent.address, rtp.port, (PCMU, PCMA))
+    pick = teams_crypto(offer)
+    if pick.line is None:
+        agent.endpoint.respond(got.request, 488, agent.now, to_tag=device.to_tag)
+        agent.pump()
+        rec.notes.append(f"{device.host} refused the offer with 488: {pick.reason}")
+        steps.refused.append(pick)
+        checked.set()
+        nominated.set()
+        return
+    taken = pick.line
+    answer = make_answer(offer, agent.address, rtp.port, (PCMU, PCMA),
+                         crypto_choice=lambda _: CryptoAttribute.generate(taken.tag,
+                                                                          taken.suite))
     for name, value in ice.sdp_attributes():
         if answer.media:
             answer.media[0].add_attribute(name, value)
     seen.answer = answer
-    theirs, mine = srtp_key(offer), srtp_key(answer)
-    if theirs is not None and mine is not None:
-        rtp.tx_srtp = SrtpSession(SRTP_SUITE, mine, "outbound")
-        rtp.rx_srtp = SrtpSession(SRTP_SUITE, theirs, "inbound")
+    lines = answer.media[0].crypto() if answer.media else []
+    if lines:
+        key_srtp(rtp, mine=lines[0], theirs=taken)
     agent.endpoint.respond(got.request, 183, agent.now, to_tag=device.to_tag,
                            body=bytes(answer), content_type="application/sdp")
     agent.pump()
@@ -224,7 +246,7 @@ async def _early_media(
     steps.stream_now.set()
     early = await caller.wait_for(ResponseReceived, "a 183 from the target",
                                   where=lambda e: e.request.method == "INVITE"
-                                  and e.response.status == 183)
+                                  and e.response.status == 183, precondition=EARLY_DIALOG)
     sdp = parse_sdp_from(early.response.body, plan.caller, "SDP of the target's 183")
     await asyncio.sleep(0.06)  # the device's stream has begun
     if sdp.media:

@@ -1,11 +1,12 @@
 """The call toward Teams: a plain-RTP caller on the PSTN side calls through the target
 (dialled with the target's ``teams_direct_routing.to_teams`` URI) to a Teams-like callee:
-ICE-full and controlling (`harness.endpoints.ice.IceAgent`), SDES-SRTP with
-AES_CM_128_HMAC_SHA1_80, rtcp-mux, one host candidate. The callee answers 183 with its SDP,
-checks the target's candidate and nominates it (regular nomination), before or after its
-200 as the outcome asks, then both sides send a tone: SRTP on the Teams leg toward the
-nominated pair, RTP on the PSTN leg. Optionally malformed STUN first (DR-STUN-*) and DTMF
-during the 183 (DR-EM-3)."""
+ICE-full and controlling (`harness.endpoints.ice.IceAgent`), SDES-SRTP (the first
+a=crypto line of the target's offer it can take, answered in that suite: see
+`teams_crypto`; none: it refuses the offer with 488), rtcp-mux, one host candidate. The
+callee answers 183 with its SDP, checks the target's candidate and nominates it (regular
+nomination), before or after its 200 as the outcome asks, then both sides send a tone:
+SRTP on the Teams leg toward the nominated pair, RTP on the PSTN leg. Optionally malformed
+STUN first (DR-STUN-*) and DTMF during the 183 (DR-EM-3)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from harness.endpoints.ice import IceAgent
 from harness.endpoints.rtp import RtpEndpoint, StreamConfig
 from harness.endpoints.sip import SipAgent
 from harness.errors import TargetViolation
+from harness.evidence.preconditions import ANSWERED, EARLY_DIALOG
 from harness.evidence.teams import DrPlan
 from harness.ice.stun import (
     BindingCheck,
@@ -26,13 +28,14 @@ from harness.ice.stun import (
     with_unknown_attribute,
 )
 from harness.lab import Lab
-from harness.media.srtp import SrtpSession
 from harness.net import Address
-from harness.scenarios.call import DRAIN_S, SRTP_SUITE, hang_up, parse_sdp_from, payloads_for
+from harness.scenarios.call import DRAIN_S, hang_up, parse_sdp_from, payloads_for
 from harness.scenarios.teams.parties import (
     DrProgress,
     answer_200,
-    srtp_key,
+    key_srtp,
+    sdes_refused,
+    teams_crypto,
     tones_both_ways,
     two_parties,
 )
@@ -45,6 +48,7 @@ from harness.sdp import (
     make_answer,
     make_offer,
 )
+from harness.sdp.crypto import CryptoPick
 from harness.sdp.reading import (
     RemoteIce,
     media_address,
@@ -52,7 +56,7 @@ from harness.sdp.reading import (
     remote_ice,
     telephone_event_pt,
 )
-from harness.sip import RequestReceived, ResponseReceived
+from harness.sip import Request, RequestReceived, ResponseReceived
 from harness.sip.headers import new_tag
 
 __all__ = ["to_teams_call"]
@@ -75,13 +79,21 @@ async def _flow(
     caller.pump()
 
     got = await callee.wait_for(RequestReceived, "the INVITE toward Teams",
-                                where=lambda e: e.request.method == "INVITE")
+                                where=lambda e: e.request.method == "INVITE",
+                                precondition=ANSWERED)
     request = got.request
     offer_in = parse_sdp_from(request.body, plan.callee, "offer toward Teams")
     rec.offer_to_teams = offer_in
     remote = remote_ice(offer_in)
     rec.remote = remote
-    answer = make_answer(offer_in, callee.address, teams_rtp.port, codecs)
+    pick = teams_crypto(offer_in)
+    if pick.line is None:
+        await _refuse_sdes(rec, caller, callee, request, pick)
+        raise sdes_refused(pick)
+    taken = pick.line
+    answer = make_answer(offer_in, callee.address, teams_rtp.port, codecs,
+                         crypto_choice=lambda _: CryptoAttribute.generate(taken.tag,
+                                                                          taken.suite))
     for name, value in ice.sdp_attributes():
         if answer.media:
             answer.media[0].add_attribute(name, value)
@@ -95,14 +107,9 @@ async def _flow(
         await caller.wait_for(ResponseReceived, "the final response",
                               where=lambda e: e.response.status >= 200)
         return
-    mki = _several_crypto_lines(answer) if plan.several_crypto else None
-    theirs, mine = srtp_key(offer_in), srtp_key(answer)
-    if theirs is not None and mine is not None:
-        teams_rtp.tx_srtp = SrtpSession(SRTP_SUITE, mine, "outbound", mki=mki)
-        teams_rtp.rx_srtp = SrtpSession(SRTP_SUITE, theirs, "inbound")
-    else:
-        rec.notes.append("no AES_CM_128_HMAC_SHA1_80 key on one side: the Teams leg is "
-                         "not SRTP")
+    if plan.several_crypto:
+        _several_crypto_lines(answer)
+    _key_teams_leg(rec, teams_rtp, pick, answer)
     callee.endpoint.respond(request, 183, callee.now, to_tag=to_tag, body=bytes(answer),
                             content_type="application/sdp")
     callee.pump()
@@ -138,24 +145,50 @@ async def _flow(
     await hang_up(caller, callee, dialog)
 
 
-def _several_crypto_lines(answer: SessionDescription) -> bytes | None:
-    """DR-SRTP-2, the answer of the seed's example: two AES_CM_128_HMAC_SHA1_80 lines, the
-    first (the offered tag, the key Teams sends with) with lifetime and MKI ``|2^31|1:1``,
-    the second (a tag not offered) with another key. The MKI bytes to send, or None when
-    the answer has no such line to replace."""
-    if not answer.media:
-        return None
+async def _refuse_sdes(rec: DrProgress, caller: SipAgent, callee: SipAgent,
+                       request: Request, pick: CryptoPick) -> None:
+    """No a=crypto line of the target's offer can be taken: the Teams side answers 488
+    (a final response: the target ACKs it, and so does the caller's SIP core the 488 it
+    relays), and the call ends there."""
+    callee.endpoint.respond(request, 488, callee.now, to_tag=new_tag())
+    callee.pump()
+    rec.notes.append(f"the Teams side refused the offer toward Teams with 488: {pick.reason}")
+    final = await caller.wait_for(ResponseReceived, "the final response to the INVITE",
+                                  where=lambda e: e.request.method == "INVITE"
+                                  and e.response.status >= 200)
+    rec.final_status = final.response.status
+
+
+def _key_teams_leg(rec: DrProgress, rtp: RtpEndpoint, pick: CryptoPick,
+                   answer: SessionDescription) -> None:
+    """Key the Teams leg with the line taken from the target's offer (what the target
+    sends with) and the answer's first line (what Teams sends with, MKI included)."""
+    lines = answer.media[0].crypto() if answer.media else []
+    if pick.line is None or not lines:
+        rec.notes.append("the Teams answer carries no a=crypto line: the Teams leg is not "
+                         "SRTP")
+        return
+    if pick.passed_over:
+        rec.notes.append(f"the Teams side took a=crypto:{pick.line.tag} {pick.line.suite}; "
+                         f"{pick.reason}")
+    key_srtp(rtp, mine=lines[0], theirs=pick.line)
+
+
+def _several_crypto_lines(answer: SessionDescription) -> None:
+    """DR-SRTP-2, the answer of the seed's example: two lines of the answered suite
+    (AES_CM_128_HMAC_SHA1_80 against the default target), the first (the offered tag, the
+    key Teams sends with) with lifetime and MKI ``|2^31|1:1``, the second (a tag not
+    offered) with another key. Left alone when the answer has no crypto line."""
+    if not answer.media or not answer.media[0].crypto():
+        return
     md = answer.media[0]
-    chosen = next((c for c in md.crypto() if c.suite == SRTP_SUITE), None)
-    if chosen is None:
-        return None
+    chosen = md.crypto()[0]
     md.remove_attributes("crypto")
-    first = CryptoAttribute.generate(chosen.tag, SRTP_SUITE, lifetime="2^31", mki=1,
+    first = CryptoAttribute.generate(chosen.tag, chosen.suite, lifetime="2^31", mki=1,
                                      mki_length=1)
     md.add_attribute("crypto", str(first))
-    md.add_attribute("crypto", str(CryptoAttribute.generate(chosen.tag + 1, SRTP_SUITE,
+    md.add_attribute("crypto", str(CryptoAttribute.generate(chosen.tag + 1, chosen.suite,
                                                             lifetime="2^31")))
-    return b"\x01"
 
 
 async def _early_dtmf_from_pstn(plan: DrPlan, rec: DrProgress, caller: SipAgent,
@@ -164,7 +197,7 @@ async def _early_dtmf_from_pstn(plan: DrPlan, rec: DrProgress, caller: SipAgent,
     events, toward the address of the target's early answer."""
     early = await caller.wait_for(ResponseReceived, "the 183 with the target's early answer",
                                   where=lambda e: e.request.method == "INVITE"
-                                  and e.response.status == 183)
+                                  and e.response.status == 183, precondition=EARLY_DIALOG)
     sdp = parse_sdp_from(early.response.body, plan.caller, "SDP of the 183")
     event_pt = telephone_event_pt(sdp)
     codec = negotiated_codec(sdp)

@@ -9,16 +9,16 @@ from typing import NamedTuple
 from harness.endpoints.ice import IceAgent
 from harness.endpoints.rtp import RtpEndpoint
 from harness.endpoints.sip import SipAgent
+from harness.evidence.preconditions import ANSWERED, EARLY_DIALOG
 from harness.evidence.teams import DrPlan
 from harness.lab import Lab
-from harness.media.srtp import SrtpSession
 from harness.net import Address
 from harness.scenarios.call import SRTP_SUITE, hang_up, parse_sdp_from
 from harness.scenarios.teams.parties import (
     H264,
     DrProgress,
     answer_200,
-    srtp_key,
+    key_srtp,
     tones_both_ways,
     two_parties,
 )
@@ -32,6 +32,7 @@ from harness.sdp import (
     make_offer,
     next_version,
 )
+from harness.sdp.crypto import answered_crypto
 from harness.sdp.offer_answer import make_media
 from harness.sdp.reading import media_address, negotiated_codec, remote_ice
 from harness.sip import Dialog, Request, RequestReceived, ResponseReceived
@@ -122,7 +123,8 @@ async def until_183(
     caller.endpoint.send_request(invite, sip_target, caller.now)
     caller.pump()
     got = await callee.wait_for(RequestReceived, "the INVITE from Teams to the PSTN side",
-                                where=lambda e: e.request.method == "INVITE")
+                                where=lambda e: e.request.method == "INVITE",
+                                precondition=ANSWERED)
     offer_in = parse_sdp_from(got.request.body, plan.callee, "offer to the PSTN side")
     rec.offer_to_pstn_side = offer_in
     answer = make_answer(offer_in, callee.address, pstn_rtp.port, (PCMU, PCMA))
@@ -140,7 +142,7 @@ async def until_183(
     callee.pump()
     early = await caller.wait_for(ResponseReceived, "the 183 with the target's answer",
                                   where=lambda e: e.request.method == "INVITE"
-                                  and e.response.status == 183)
+                                  and e.response.status == 183, precondition=EARLY_DIALOG)
     sdp_183 = parse_sdp_from(early.response.body, plan.caller, "SDP of the 183")
     rec.teams_got_183 = sdp_183
     rec.remote = remote_ice(sdp_183)
@@ -163,33 +165,23 @@ async def teams_gets_200(
 
 def teams_srtp(rtp: RtpEndpoint, offer: SessionDescription, answer: SessionDescription
                ) -> bool:
-    """Key `rtp` for the suite the target's `answer` chose among the Teams `offer`'s: send
-    with our offered key of it, receive with the answer's. False when there is none."""
-    theirs, mine = _key_for(answer, offer), srtp_key(offer)
-    if theirs is None or mine is None:
+    """Key `rtp` for the line of the Teams `offer` that the target's `answer` took, named
+    by the answer's tag (RFC 4568 §7.1.2): send with our key of that line, receive with
+    the answer's key (and MKI) in its suite. False, and `rtp` left unkeyed, when the
+    answer names no offered line or keys one the SRTP stack cannot run. A line that turns
+    protection off is keyed all the same: what the target then sends is for the checks
+    to judge (DR-SRTP-3 and the encryption check)."""
+    offered = offer.media[0].crypto() if offer.media else []
+    answered = answer.media[0].crypto() if answer.media else []
+    pair = answered_crypto(offered, answered)
+    if pair is None:
         return False
-    suite, key = theirs
-    rtp.tx_srtp = SrtpSession(suite, _offered_key(offer, suite) or mine, "outbound")
-    rtp.rx_srtp = SrtpSession(suite, key, "inbound")
+    ours, theirs = pair
+    try:
+        key_srtp(rtp, mine=ours, theirs=theirs)
+    except ValueError:
+        return False
     return True
-
-
-def _key_for(answer: SessionDescription, offer: SessionDescription) -> tuple[str, bytes] | None:
-    """(suite, key||salt) of the answer's first crypto line whose suite we offered."""
-    offered = {c.suite for c in offer.media[0].crypto()} if offer.media else set()
-    if not answer.media:
-        return None
-    for crypto in answer.media[0].crypto():
-        if crypto.suite in offered:
-            return crypto.suite, crypto.key_params[0].key_salt
-    return None
-
-
-def _offered_key(offer: SessionDescription, suite: str) -> bytes | None:
-    for crypto in offer.media[0].crypto():
-        if crypto.suite == suite:
-            return crypto.key_params[0].key_salt
-    return None
 
 
 async def _remote_candidates_reinvite(

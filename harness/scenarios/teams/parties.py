@@ -1,6 +1,7 @@
 """The parts every Teams Direct Routing call shares: what a case may vary (`DrKnobs`),
 the call's working record (`DrProgress`, made the frozen `DrOutcome` at the end), the two
-parties and their media, the 200 and the tones both ways, and the SRTP key of an SDP."""
+parties and their media, the 200 and the tones both ways, and the SDES line the Teams side
+takes and the SRTP it keys with it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from harness.endpoints.ice import IceAgent
 from harness.endpoints.rtp import RtpEndpoint, StreamConfig
 from harness.endpoints.sip import SipAgent
 from harness.evidence.call import CaptureRead
+from harness.evidence.preconditions import TEAMS_SDES, PreconditionUnmet
 from harness.evidence.recording import keep
 from harness.evidence.records import (
     Address,
@@ -26,21 +28,22 @@ from harness.evidence.records import (
 )
 from harness.evidence.teams import DrOutcome, DrPlan, TeamsDevice, TeamsPath
 from harness.lab import Lab
+from harness.media.srtp import SRTP_SUITES, SrtpSession
 from harness.scenarios.call import (
     DRAIN_S,
-    SRTP_SUITE,
     endpoints_on,
     final_and_ack,
     open_all,
     payloads_for,
 )
-from harness.sdp import Codec, SessionDescription
+from harness.sdp import Codec, CryptoAttribute, SessionDescription
+from harness.sdp.crypto import CryptoPick, pick_crypto
 from harness.sdp.reading import RemoteIce
 from harness.sip import Dialog, Request, Response
 
 __all__ = [
-    "H264", "DeviceProgress", "DrKnobs", "DrProgress", "Parties", "answer_200", "srtp_key",
-    "tones_both_ways", "two_parties",
+    "H264", "DeviceProgress", "DrKnobs", "DrProgress", "Parties", "answer_200", "key_srtp",
+    "sdes_refused", "teams_crypto", "tones_both_ways", "two_parties",
 ]
 
 H264 = Codec(96, "H264", 90000)
@@ -131,13 +134,32 @@ class DrProgress:
         return outcome
 
 
-def srtp_key(line_source: SessionDescription) -> bytes | None:
-    if not line_source.media:
-        return None
-    for crypto in line_source.media[0].crypto():
-        if crypto.suite == SRTP_SUITE:
-            return crypto.key_params[0].key_salt
-    return None
+def teams_crypto(offer: SessionDescription) -> CryptoPick:
+    """The target's a=crypto line (of the first m-line) the Teams side takes: the first
+    whose suite `harness.media.srtp` runs, with one key of the right length and no session
+    parameter that turns encryption or authentication off or that it does not understand
+    (`harness.sdp.crypto.refusal`); with the lines passed over and why."""
+    lines = offer.media[0].crypto() if offer.media else []
+    return pick_crypto(lines, SRTP_SUITES)
+
+
+def sdes_refused(pick: CryptoPick) -> PreconditionUnmet:
+    """What the Teams side raises after refusing the offer with 488: no line of it could
+    be taken, each named with why (the case judging DR-SRTP-1 counts it)."""
+    return PreconditionUnmet(TEAMS_SDES, "the Teams side refused the offer with 488: "
+                             + pick.reason)
+
+
+def key_srtp(rtp: RtpEndpoint, *, mine: CryptoAttribute, theirs: CryptoAttribute) -> None:
+    """Key `rtp` for one SDES exchange: send with `mine` (our line: its key, and its MKI
+    in every packet if it has one), receive with `theirs` (the peer's key and MKI). Both
+    lines are of one suite: an answer takes the offered line's suite under its tag.
+    `ValueError` (and `rtp` left as it was) for a suite `harness.media.srtp` does not run
+    or a key of the wrong length."""
+    ours, peers = mine.key_params[0], theirs.key_params[0]
+    tx = SrtpSession(mine.suite, ours.key_salt, "outbound", mki=ours.mki_bytes)
+    rx = SrtpSession(theirs.suite, peers.key_salt, "inbound", mki=peers.mki_bytes)
+    rtp.tx_srtp, rtp.rx_srtp = tx, rx
 
 
 @dataclass(frozen=True)
@@ -162,7 +184,7 @@ async def two_parties(plan: DrPlan, rec: DrProgress, lab: Lab, *, teams_calls: b
         stack.push_async_callback(asyncio.sleep, 0)
         caller, caller_rtp = endpoints_on(lab, plan.caller)
         callee, callee_rtp = endpoints_on(lab, plan.callee)
-        await open_all(stack, caller, callee, caller_rtp, callee_rtp)
+        await open_all(stack, caller, callee, caller_rtp, callee_rtp, notes=rec.notes)
         teams_rtp, pstn_rtp = (caller_rtp, callee_rtp) if teams_calls else (callee_rtp,
                                                                              caller_rtp)
         ice = IceAgent(teams_rtp)

@@ -121,12 +121,13 @@ ROWS: list[Row] = [
                  "reached the PSTN side"]),
     # DR-SRTP-1
     Row("sdes format", dc.sdes_offer_format, [suite("sdes_offer")], OK,
-        ["AES_CM_128_HMAC_SHA1_80 inline key of 30 bytes; SRTP decrypts"]),
+        ["AES_CM_128_HMAC_SHA1_80 inline key of 30 bytes, no session parameter turning "
+         "protection off; SRTP encrypted both ways"]),
     Row("sdes format: every suite offered", dc.sdes_offer_format, [EVERY_SUITE], FAILED,
         ["suite AEAD_AES_256_GCM offered; the profile asks for AES_CM_128_HMAC_SHA1_80",
          "suite NULL_HMAC_SHA1_32 offered"]),
     Row("sdes format: no ICE, no SRTP", dc.sdes_offer_format, [NO_ICE], FAILED,
-        ["no SRTP reached the Teams endpoint"]),
+        ["no SRTP crossed the Teams leg: nothing shows it encrypted"]),
     # DR-SRTP-4
     Row("bypass offer", dc.bypass_offer_attributes, [suite("bypass_offer")], OK,
         ["SDES and a=rtcp-mux offered"]),
@@ -176,7 +177,8 @@ ROWS: list[Row] = [
     Row("one suite answered: faultless shim", dc.one_offered_suite_answered, [GOOD_SHIM], OK,
         [SUITE_ANSWERED]),
     Row("one suite answered: new key in 200", dc.one_offered_suite_answered, [NEW_KEY_IN_200],
-        FAILED, ["the target's SRTP to the Teams side did not decrypt with the answered key"]),
+        FAILED, ["target -> Teams: 30 of 30 packet(s) did not decrypt with the answered key "
+                 "(a=crypto:0 AES_CM_128_HMAC_SHA1_32)"]),
     # DR-SDP-1
     Row("video rejected", dc.non_audio_rejected, [suite("video_rejected")], OK,
         [VIDEO_REJECTED]),

@@ -13,7 +13,7 @@ from harness.conformance.findings import CHECKS
 
 # Importing the check modules registers their checks.
 for _module in ("dr_checks", "fork_checks", "media_checks", "policy_checks", "reinvite_checks",
-                "robust_checks"):
+                "robust_checks", "srtp_checks"):
     importlib.import_module(f"harness.conformance.{_module}")
 
 

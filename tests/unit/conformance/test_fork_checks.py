@@ -103,13 +103,13 @@ ROWS: list[Row] = [
         OK, ["no crossover"]),
     Row("early-media/redirected-183s", early_media_separated, [f"{REDIRECTED}-1.json.gz"],
         FAILED, ["CROSSOVER: 20 of callee2's early packets reached the caller from "
-                 "198.18.0.22:44602, not from 198.18.0.21:44158 that callee2's dialog named",
+                 "198.18.0.22:44602, not from 198.18.0.21:44158 that its dialog named",
                  "CROSSOVER: 20 of callee3's early packets"]),
     Row("early-media/rtpengine-proxy", early_media_separated, [f"{CROSSOVERS}-1.json.gz"],
         FAILED, ["early packets for callee1's dialog reached callee3",
                  "early packets reached the caller from"]),
     Row("early-media/known-deviation-proxy", early_media_separated, [EARLY_PROXY], FAILED,
-        ["the caller's early media for callee1's dialog never reached callee1",
+        ["the caller's early media for callee1's dialog never reached it",
          "CROSSOVER: 50 of callee2's early packets reached the caller from 198.18.0.2:30680, "
          "the address dialog 3 (callee3) named"]),
     Row("early-media/known-deviation-anchored", early_media_separated, [EARLY_ANCHORED],

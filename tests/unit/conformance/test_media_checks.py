@@ -100,7 +100,8 @@ ROWS: list[Row] = [
     Row("bypass_media_path/failed/relayed", mc.bypass_media_path, [RELAYED_IN_BYPASS], FAILED,
         ["4 media flow(s) to or from the target in bypass mode"]),
     Row("bypass_media_path/failed/one-way-to-nat", mc.bypass_media_path, [NAT_BYPASSED],
-        FAILED, ["media did not flow endpoint to endpoint both ways (path: ONE_WAY)"]),
+        FAILED, ["media did not flow endpoint to endpoint both ways (path: ONE-WAY (media in "
+                 "one direction only))"]),
     # bypass_sdp (MM-BYPASS-2)
     Row("bypass_sdp/ok/suite", mc.bypass_sdp, [suite("test_bypass_sdp_end_to_end")], OK,
         ["connection address and port passed end to end both ways"]),
@@ -111,13 +112,14 @@ ROWS: list[Row] = [
          f"answer (callee -> caller): sent {CALLEE}:"]),
     # relayed (MM-PROXY-1, MM-ANCHOR-1)
     Row("relayed/ok/proxy", mc.relayed, [suite("test_proxy_relays")], OK,
-        ["media relayed via the target both ways; passed through untouched"]),
+        ["PROXY (relayed through the target, unchanged) both ways"]),
     Row("relayed/ok/anchored", mc.relayed, [suite("test_anchored_terminates_media")], OK,
-        ["media relayed via the target both ways"]),
+        ["through the target, unchanged) both ways"]),
     Row("relayed/ok/untouched", mc.relayed, [UNTOUCHED], OK,
-        ["passed through untouched (same SSRC, sequence and payload on both legs)"]),
+        ["unchanged) both ways: same SSRC, sequence and payload on both legs"]),
     Row("relayed/ok/reoriginated", mc.relayed, [REORIGINATED], OK,
-        ["re-originated by the target (SSRC/sequence or payload differ leg to leg)"]),
+        ["ANCHORED (relayed through the target, re-originated by it) both ways: SSRC/sequence "
+         "or payload differ leg to leg"]),
     Row("relayed/failed/bypassed", mc.relayed, [BYPASSED_NOT_RELAYED], FAILED,
         ["media flowed endpoint to endpoint, around the target"]),
     Row("relayed/failed/peer-deaf-to-the-client", mc.relayed, [PEER_DEAF_TO_CLIENT], FAILED,
@@ -328,7 +330,7 @@ def test_relayed_decides_when_unread_frames_spare_the_endpoints() -> None:
         return (_fragments(rec, (TARGET, CALLEE2), (CALLEE2, TARGET)),)
 
     run(Row("relayed/ok/unread-elsewhere", mc.relayed, [suite("test_proxy_relays")], OK,
-            ["media relayed via the target both ways"], derive=target_to_elsewhere))
+            ["through the target, unchanged) both ways"], derive=target_to_elsewhere))
 
 
 def test_relayed_decides_when_only_the_targets_frames_to_an_endpoint_go_unread() -> None:

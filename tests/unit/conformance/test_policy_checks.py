@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from evidence_rows import Row, evidence, run
 
+from harness.capture.mediapath import MediaPath
 from harness.capture.pcap import UnreadFrame
 from harness.conformance.case import Verdict
 from harness.conformance.policy_checks import (
@@ -54,6 +55,10 @@ UNREAD = ("selftests/test_self_validation__test_bypass_check_is_broken_when_fram
 WAN = f"{POLICIES}measured_bypass_benefit_over_wan-2.json.gz"
 OTHER_SITE = f"{POLICIES}sfb_other_site_is_anchored-0.json.gz"
 
+BYPASSED = MediaPath.BYPASS.words
+PROXIED = MediaPath.PROXY.words
+THROUGH = "media through the target (PROXY or ANCHORED)"
+
 
 def _decision(id: str, fixture: str, verdict: Verdict, words: list[str], *, bypass: bool,
               why: str) -> Row:
@@ -78,20 +83,20 @@ def _anchored_media_lost(results: list[CallQuality]) -> tuple[list[CallQuality]]
 ROWS: list[Row] = [
     # SFB-1, SFB-2, SFB-8, KZ-1: the wire follows the policy's decision
     _decision("decision/sfb-same-site", f"{POLICIES}sfb_same_site_bypasses-0.json.gz", OK,
-              ["bypass, as the policy decides (same bypass ID (main site))"],
+              [f"{BYPASSED}, as the policy decides (same bypass ID (main site))"],
               bypass=True, why="same bypass ID (main site)"),
     _decision("decision/sfb-branch-local", f"{POLICIES}sfb_branch_local_bypasses-0.json.gz",
-              OK, ["bypass, as the policy decides"], bypass=True,
+              OK, [f"{BYPASSED}, as the policy decides"], bypass=True,
               why="same bypass ID (branch site)"),
     _decision("decision/sfb-other-site", OTHER_SITE, OK,
-              ["media through the target, as the policy decides (bypass IDs differ)"],
+              [f"{THROUGH}, as the policy decides (bypass IDs differ)"],
               bypass=False, why="bypass IDs differ"),
     _decision("decision/sfb-main-client-to-branch-gateway",
               f"{POLICIES}sfb_main_client_to_branch_gateway_is_anchored-0.json.gz", OK,
               ["media through the target"], bypass=False, why="bypass IDs differ"),
     _decision("decision/sfb-inbound-same-site",
               f"{POLICIES}sfb_inbound_same_site_bypasses-0.json.gz", OK,
-              ["bypass, as the policy decides"], bypass=True, why="same site (branch)"),
+              [f"{BYPASSED}, as the policy decides"], bypass=True, why="same site (branch)"),
     _decision("decision/sfb-inbound-other-site",
               f"{POLICIES}sfb_inbound_other_site_is_anchored-0.json.gz", OK,
               ["media through the target"], bypass=False, why="sites differ"),
@@ -100,35 +105,38 @@ ROWS: list[Row] = [
               ["media through the target"], bypass=False, why="client without bypass support"),
     _decision("decision/sfb-external-client",
               f"{POLICIES}sfb_external_client_anchored-0.json.gz", OK,
-              ["media through the target, as the policy decides (external client)"],
+              [f"{THROUGH}, as the policy decides (external client)"],
               bypass=False, why="external client"),
     _decision("decision/sfb-always-bypass-main",
               f"{POLICIES}sfb_always_bypass_every_subnet-0.json.gz", OK,
-              ["bypass, as the policy decides"], bypass=True, why="Always Bypass, main client"),
+              [f"{BYPASSED}, as the policy decides"], bypass=True,
+              why="Always Bypass, main client"),
     _decision("decision/sfb-always-bypass-branch",
               f"{POLICIES}sfb_always_bypass_every_subnet-1.json.gz", OK,
-              ["bypass, as the policy decides"], bypass=True,
+              [f"{BYPASSED}, as the policy decides"], bypass=True,
               why="Always Bypass, branch client"),
     _decision("decision/sfb-always-bypass-unsupported-client",
               f"{POLICIES}sfb_always_bypass_unsupported_client-0.json.gz", OK,
               ["media through the target"], bypass=False, why="client without bypass support"),
     _decision("decision/kazoo-device-flag-true", f"{POLICIES}kazoo_device_flag-0.json.gz", OK,
-              ["bypass, as the policy decides (device alice: bypass_media true)"],
+              [f"{BYPASSED}, as the policy decides (device alice: bypass_media true)"],
               bypass=True, why="device alice: bypass_media true"),
     _decision("decision/kazoo-device-flag-false", f"{POLICIES}kazoo_device_flag-1.json.gz",
               OK, ["media through the target"], bypass=False,
               why="device bob: bypass_media false"),
     _decision("decision/kazoo-resource-flag-true", f"{POLICIES}kazoo_resource_flag-0.json.gz",
-              OK, ["bypass, as the policy decides"], bypass=True,
+              OK, [f"{BYPASSED}, as the policy decides"], bypass=True,
               why="resource carrier-a: bypass_media true"),
     _decision("decision/kazoo-resource-flag-false",
               f"{POLICIES}kazoo_resource_flag-1.json.gz", OK, ["media through the target"],
               bypass=False, why="resource carrier-b: bypass_media false"),
     _decision("decision/compared-with-main-id-local", f"{COMPARE_MAIN}_False-0.json.gz",
-              FAILED, ["expected bypass (same branch ID); the wire shows PROXY"],
+              FAILED, ["s"
+                       f"ame branch ID: expected {BYPASSED}; the wire shows {PROXIED}"],
               bypass=True, why="same branch ID"),
     _decision("decision/compared-with-main-id-across", f"{COMPARE_MAIN}_False-1.json.gz",
-              FAILED, ["expected media through the target (IDs differ); the wire shows BYPASS"],
+              FAILED, ["I"
+                       f"Ds differ: expected {THROUGH}; the wire shows BYPASS"],
               bypass=False, why="IDs differ"),
     _decision("decision/compared-with-main-id-inbound-local", f"{COMPARE_MAIN}_True-0.json.gz",
               FAILED, ["the wire shows PROXY"], bypass=True, why="same branch ID"),
@@ -137,7 +145,8 @@ ROWS: list[Row] = [
               bypass=False, why="IDs differ"),
     _decision("decision/always-bypass-off",
               f"{ALWAYS_MISAPPLIED}off-branch1-branch-_lambda_-the_wire_shows_PROXY-0.json.gz",
-              FAILED, ["expected bypass (Always Bypass); the wire shows PROXY"], bypass=True,
+              FAILED, ["A"
+                       f"lways Bypass: expected {BYPASSED}; the wire shows {PROXIED}"], bypass=True,
               why="Always Bypass"),
     _decision("decision/always-bypass-for-all-clients",
               f"{ALWAYS_MISAPPLIED}all-clients-caller-None-_lambda_-the_wire_shows_BYPASS-0"
@@ -145,11 +154,13 @@ ROWS: list[Row] = [
               why="unsupported client"),
     _decision("decision/external-client-taken-for-internal",
               f"{LAB}external_clients_taken_for_internal_fail_sfb_8-0.json.gz", FAILED,
-              ["expected media through the target (external client); the wire shows ONE_WAY"],
+              [f"external client: expected {THROUGH}; the wire shows "
+               f"{MediaPath.ONE_WAY.words}"],
               bypass=False, why="external client"),
     _decision("decision/kazoo-flag-ignored",
               f"{LAB}an_ignored_bypass_media_flag_fails_kz_1-0.json.gz", FAILED,
-              ["expected bypass (alice: bypass_media true); the wire shows PROXY"],
+              ["a"
+               f"lice: bypass_media true: expected {BYPASSED}; the wire shows {PROXIED}"],
               bypass=True, why="alice: bypass_media true"),
     # SFB-3
     Row("bypass-id/outbound", bypass_id_carried,
@@ -251,7 +262,7 @@ def test_bypass_decision_clears_when_the_unread_frames_miss_the_target() -> None
         dataclasses.replace(u, dst=call.hosts["callee1"]) for u in call.unread])
     found = media_decision(elsewhere, bypass=True, why="same bypass ID (main site)")
     assert found.verdict is OK, found
-    assert "bypass, as the policy decides" in found.summary
+    assert f"{BYPASSED}, as the policy decides" in found.summary
 
 
 def test_relayed_decision_is_broken_when_frames_between_the_endpoints_go_unread() -> None:
@@ -305,6 +316,7 @@ def test_the_fallback_call_shows_it_got_only_100_trying() -> None:
 def test_wan_quality_reports_every_leg() -> None:
     found = wan_quality(evidence(WAN), IMPAIRMENT)
     assert found.evidence[0] == "WAN link: 40 ms one-way delay, 2% loss per direction"
-    assert "bypass (media path BYPASS):" in found.evidence
-    assert "anchored (media path PROXY):" in found.evidence
+    assert f"bypass (media path {BYPASSED}):" \
+        in found.evidence
+    assert f"anchored (media path {PROXIED}):" in found.evidence
     assert sum(line.startswith("  ") for line in found.evidence) == 2 + 4  # legs

@@ -13,6 +13,7 @@ from plugin_runs import read_results
 
 from harness.conformance.case import Verdict
 from harness.pytest_plugin.fixtures import _interrupt
+from harness.report.matrix import build_matrix, render_html
 from harness.report.results import read_run
 
 SUITE = '''
@@ -21,6 +22,7 @@ import pytest
 from harness.conformance.case import case
 from harness.conformance.findings import failed, informational, non_strict, ok
 from harness.errors import HarnessError
+from harness.evidence.preconditions import EARLY_DIALOG, PreconditionUnmet
 from harness.media.modes import AnchoredFeature, MediaMode
 
 BYPASS, PROXY, ANCHORED = MediaMode.BYPASS, MediaMode.PROXY, MediaMode.ANCHORED
@@ -121,6 +123,21 @@ def test_skipped(judge):
     pytest.skip("not today")
 
 
+@meta("SFB-3", needs=(EARLY_DIALOG,))
+def test_inconclusive(judge):
+    raise PreconditionUnmet(EARLY_DIALOG, "caller: the 183 did not arrive within 0.5 s")
+
+
+@meta("SIP-EARLY-1")
+def test_precondition_judged(judge):
+    raise PreconditionUnmet(EARLY_DIALOG, "caller: the 183 did not arrive within 0.5 s")
+
+
+@meta("SIP-FORK-2", "SIP-EARLY-1")
+def test_precondition_judged_by_one(judge):
+    raise PreconditionUnmet(EARLY_DIALOG, "caller: no 18x with SDP from any callee")
+
+
 def test_not_a_case():
     pass
 '''
@@ -146,10 +163,15 @@ EXPECTED = {
     "test_deviation_and_more": ("FAILED", "failed"),
     "test_deviation_broken": ("BROKEN", "broken"),
     "test_skipped": ("SKIPPED", "skipped"),
+    # a precondition the case declares did not hold: INCONCLUSIVE (skipped, with why)
+    "test_inconclusive": ("INCONCLUSIVE", "skipped"),
+    # ... one it does not declare is one it judges: FAILED
+    "test_precondition_judged": ("FAILED", "failed"),
+    "test_precondition_judged_by_one": ("FAILED", "failed"),
 }
 REQUIREMENTS = ["KZ-1", "MM-ANCHOR-1", "MM-ANCHOR-2", "MM-BYPASS-1", "MM-BYPASS-2",
                 "MM-BYPASS-3", "MM-LAT-1", "MM-LAT-2", "MM-PROXY-1", "MM-PROXY-2",
-                "MM-PROXY-3", "MM-PROXY-4", "SIP-FORK-1"]
+                "MM-PROXY-3", "MM-PROXY-4", "SFB-3", "SIP-EARLY-1", "SIP-FORK-1", "SIP-FORK-2"]
 TESTS = len(EXPECTED) + 1  # and test_not_a_case
 
 
@@ -170,7 +192,7 @@ def graded(suite_dir: pytest.Pytester, mini_target: Path) -> tuple[pytest.RunRes
 
 def test_every_outcome_gets_its_graded_verdict(graded: tuple[pytest.RunResult, Path]) -> None:
     result, alluredir = graded
-    result.assert_outcomes(passed=6, failed=7, skipped=5, xfailed=1, xpassed=0,
+    result.assert_outcomes(passed=6, failed=9, skipped=6, xfailed=1, xpassed=0,
                            warnings=0)
     results = read_results(alluredir)
     seen = {name: (r.verdicts, r.status) for name, r in results.items() if name in EXPECTED}
@@ -180,6 +202,29 @@ def test_every_outcome_gets_its_graded_verdict(graded: tuple[pytest.RunResult, P
     # What the report reads back is the same, as the enum.
     cases = {c.full_name.rsplit("#", 1)[-1]: c.verdict for c in read_run(alluredir).cases}
     assert cases == {name: Verdict(verdict) for name, (verdict, _) in EXPECTED.items()}
+
+
+def test_an_unmet_precondition_is_counted_where_it_is_judged(
+    graded: tuple[pytest.RunResult, Path],
+) -> None:
+    """The INCONCLUSIVE case says which precondition did not hold, what happened and where
+    the failure is counted (also in the JUnit-style skip reason pytest reports); a case that
+    judges the precondition with another requirement FAILS only at the one that judges it."""
+    result, alluredir = graded
+    results = read_results(alluredir)
+    why = results["test_inconclusive"].message
+    assert "INCONCLUSIVE: SFB-3 not observed: precondition 'early-dialog'" in why
+    assert "counted at SIP-EARLY-1" in why and "the 183 did not arrive" in why
+    result.stdout.fnmatch_lines(["*SKIPPED*INCONCLUSIVE: SFB-3 not observed*"])
+    assert results["test_precondition_judged_by_one"].labels["requirement_verdict"] == [
+        "SIP-FORK-2=INCONCLUSIVE"]
+    assert "requirement_verdict" not in results["test_precondition_judged"].labels
+    rows = {r.id: r for r in build_matrix(read_run(alluredir)).rows}
+    assert rows["SFB-3"].verdict is Verdict.INCONCLUSIVE
+    assert rows["SIP-EARLY-1"].verdict is Verdict.FAILED
+    assert rows["SIP-FORK-2"].verdict is Verdict.INCONCLUSIVE
+    page = render_html(build_matrix(read_run(alluredir)))
+    assert "precondition &#x27;early-dialog&#x27; did not hold" in page
 
 
 def test_unsupported_says_why_and_names_the_target_file(

@@ -3,6 +3,7 @@ making Allure 3's page offline (on the index.html Allure 3.18 really generates).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -13,7 +14,7 @@ from harness.conformance.case import Verdict
 from harness.errors import SetupError
 from harness.report.allure_html import strip_trackers
 from harness.report.catalogue import load_catalogue
-from harness.report.compare import compare
+from harness.report.compare import compare, load_matrix
 from harness.report.matrix import (
     COLOURS,
     RANK,
@@ -56,9 +57,9 @@ def test_a_requirement_takes_its_worst_case_verdict() -> None:
 def test_every_verdict_has_its_rank_and_colour_and_its_label() -> None:
     assert sorted(RANK, key=lambda v: v.name) == sorted(Verdict, key=lambda v: v.name)
     assert set(COLOURS) == set(Verdict)
-    assert [v.value for v in RANK] == ["FAILED", "BROKEN", "KNOWN DEVIATION", "NON-STRICT",
-                                       "OK", "INFORMATIONAL", "UNSUPPORTED", "SKIPPED",
-                                       "NOT RUN"]
+    assert [v.value for v in RANK] == ["FAILED", "BROKEN", "KNOWN DEVIATION", "INCONCLUSIVE",
+                                       "NON-STRICT", "OK", "INFORMATIONAL", "UNSUPPORTED",
+                                       "SKIPPED", "NOT RUN"]
     assert all(parse_verdict(v.value) is v for v in Verdict)
 
 
@@ -123,6 +124,27 @@ def test_compare_finds_regressions_fixes_and_other_changes(tmp_path: Path) -> No
     assert compare(a, a).regressions == []
     # A matrix.json file works as well as its folder.
     assert compare(a / "matrix.json", b / "matrix.json").regressions == result.regressions
+
+
+def test_a_requirement_no_longer_observed_is_not_one_more_regression(tmp_path: Path) -> None:
+    """A target that stops sending its 183: SIP-EARLY-1 regresses where it is judged; SFB-3,
+    whose case needed the 183, is listed as no longer observed; and a case of two
+    requirements that failed on the precondition only one of them judges leaves the other
+    INCONCLUSIVE."""
+    inconclusive = Verdict.INCONCLUSIVE
+    a = _run(tmp_path, "a", _case("e", OK, "SIP-EARLY-1"), _case("s", OK, "SFB-3"),
+             _case("f", OK, "SIP-FORK-2", "SIP-EARLY-1"))
+    both = dataclasses.replace(_case("f", FAILED, "SIP-FORK-2", "SIP-EARLY-1"),
+                               judged=(("SIP-FORK-2", inconclusive),))
+    b = _run(tmp_path, "b", _case("e", FAILED, "SIP-EARLY-1"), _case("s", inconclusive, "SFB-3"),
+             both)
+    result = compare(a, b)
+    assert result.regressions == [("SIP-EARLY-1", OK, FAILED)]
+    assert result.unobserved == [("SIP-FORK-2", OK, inconclusive), ("SFB-3", OK, inconclusive)]
+    assert "No longer observed (passed in A, INCONCLUSIVE in B): 2" in result.render()
+    rows = {r.id: r for r in load_matrix(b).rows}
+    assert [c.verdict for c in rows["SIP-FORK-2"].cases] == [inconclusive]
+    assert [c.verdict for c in rows["SIP-EARLY-1"].cases] == [FAILED, FAILED]
 
 
 def test_results_are_read_back_from_allure_files(tmp_path: Path) -> None:
