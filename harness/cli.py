@@ -158,7 +158,7 @@ def _pytest(target: str, results: str, backend: str, paths: list[str],
         shutil.rmtree(allure_dir)
     args = [
         *paths,
-        f"--target={loaded.path.parent}",
+        f"--target={loaded.path}",  # the file given, whatever its name
         f"--results-dir={out}",
         f"--backend={backend}",
         f"--alluredir={allure_dir}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -114,3 +115,25 @@ def test_select_cases_by_requirement(tmp_path: Path) -> None:
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0
     assert "--requirement MM-XX-9: no case checks it" in bad.stdout + bad.stderr
+
+
+def test_a_target_file_of_another_name_is_the_one_run(tmp_path: Path) -> None:
+    """`--target folder/other-name.toml` runs that file, not the folder's target.toml
+    (here a file that does not even parse, so running it would fail the run)."""
+    peer = tmp_path / "peer"
+    shutil.copytree(ROOT / "peers" / "kamailio-rtpengine", peer)
+    text = (peer / "target.toml").read_text()
+    assert text.count('name = "kamailio-rtpengine"') == 1
+    (peer / "lab-copy.toml").write_text(
+        text.replace('name = "kamailio-rtpengine"', 'name = "kamailio-rtpengine-copy"'))
+    (peer / "target.toml").write_text("this is [not a target file\n")
+    results = tmp_path / "results"
+    proc = subprocess.run(
+        [*CLI, "run", "--target", str(peer / "lab-copy.toml"), "--results", str(results),
+         "--requirement", "MM-PROXY-1"], cwd=ROOT, capture_output=True, text=True,
+        timeout=180)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "target kamailio-rtpengine-copy" in proc.stdout
+    env = (results / "allure-results" / "environment.properties").read_text()
+    assert "target.name=kamailio-rtpengine-copy\n" in env
+    assert f"target.file={peer / 'lab-copy.toml'}\n" in env
