@@ -186,7 +186,7 @@ async def test_sfb_always_bypass_unsupported_client(sfb_call: SfbCall, judge: Ju
       "more such call must be refused (or rerouted); a branch-local call that bypasses must "
       "still get through. Then, with as many bypassed branch-local calls up as the limit, a "
       "call across the link must get through: bypassed calls are not counted.",
-      profile="skype_for_business", needs=(ANSWERED,))
+      profile="skype_for_business", needs=(ANSWERED,), judges_routing=True)
 async def test_sfb_cac_counts_only_anchored_calls(cac_run: CacRun, judge: Judge) -> None:
     judge(pc.admission_control(await cac_run()))
 
@@ -253,7 +253,8 @@ async def _kazoo_flag(kazoo_call: KazooCall, kind: str) -> list[Finding]:
 @case("KZ-2", title="Kazoo: no common codec in bypass fails cleanly", reference=KZ_REF +
       " (drawbacks: interop)", expectation="The caller offers PCMU only to the device with "
       "bypass_media true, which accepts PCMA only: the caller gets a 488 (or another "
-      "4xx-6xx) within 3 s, never a 200 and never ringing into silence.", profile="kazoo")
+      "4xx-6xx) within 3 s, never a 200 and never ringing into silence.", profile="kazoo",
+      judges_routing=True)
 async def test_kazoo_no_common_codec(kazoo_call: KazooCall, judge: Judge) -> None:
     name = next(n for n, c in kazoo_call.profile.callees.items() if c.bypass_media)
     out = await kazoo_call(name, label="no common codec", caller_codecs=(PCMU,),

@@ -60,6 +60,10 @@ class Case:
     needs: tuple[Precondition, ...] = ()
     # The target's log may show errors during this case (a robustness case provokes them).
     expects_target_errors: bool = False
+    # Where the target sends the call is part of the requirement (a call admission policy
+    # may reroute, a target must go on routing after malformed input): a call routed
+    # elsewhere FAILS the case instead of breaking it as a wrong dial plan.
+    judges_routing: bool = False
 
     def __post_init__(self) -> None:
         for rid in self.requirements:
@@ -98,16 +102,19 @@ def case(
     profile: str | None = None,
     needs: tuple[Precondition, ...] = (),
     expects_target_errors: bool = False,
+    judges_routing: bool = False,
 ) -> Callable[[F], F]:
     """Declare a test function as a conformance case. `profile`: the target-file table the
     case needs (a target without it gets UNSUPPORTED); `teams_dr` is profile
     "teams_direct_routing"; `needs`: its preconditions (`harness.evidence.preconditions`);
-    `expects_target_errors`: errors in the target's log during the case do not break it."""
+    `expects_target_errors`: errors in the target's log during the case do not break it;
+    `judges_routing`: a call the target routes elsewhere FAILS it (by default: BROKEN,
+    the dial plan is wrong)."""
     if teams_dr:
         profile = "teams_direct_routing"
     meta = Case(tuple(requirements), title, reference, expectation, mode, features, informational,
                 forking, profile, needs=tuple(needs),
-                expects_target_errors=expects_target_errors)
+                expects_target_errors=expects_target_errors, judges_routing=judges_routing)
 
     def wrap(fn: F) -> F:
         setattr(fn, CASE_ATTR, meta)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from harness.errors import TargetViolation
-from harness.evidence.preconditions import Precondition, PreconditionUnmet
+from harness.evidence.preconditions import Precondition, PreconditionUnmet, RoutingMismatch
 from harness.evidence.records import SipRecord
 from harness.net import Address, UdpEndpoint
 from harness.sip import MessageMalformed, RequestReceived, SipEndpoint
@@ -116,12 +116,15 @@ class SipAgent:
     async def wait_for(
         self, kind: type[E], what: str, timeout: float = 2.0,
         where: Callable[[E], bool] = lambda e: True, precondition: Precondition | None = None,
+        routed_by: str | None = None,
     ) -> E:
         """The next event of `kind` matching `where` (earlier unclaimed ones first).
 
         A malformed message seen meanwhile, or nothing within `timeout`, is the
         target's fault: TargetViolation, with the bytes as evidence; nothing within
-        `timeout` is `PreconditionUnmet` when the event is what `precondition` needs.
+        `timeout` is `PreconditionUnmet` when the event is what `precondition` needs, and
+        `RoutingMismatch` when it is the INVITE the dial plan routes here (`routed_by`: the
+        Request-URI the caller dialled).
         """
 
         def match(event: object) -> bool:
@@ -140,6 +143,9 @@ class SipAgent:
             event = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
             said = f"{self.name}: {what} did not arrive within {timeout:.1f} s"
+            if routed_by is not None:
+                raise RoutingMismatch(self.name, (self.address, self.port), said,
+                                      request_uri=routed_by) from None
             if precondition is not None:
                 raise PreconditionUnmet(precondition, said) from None
             raise TargetViolation(said) from None

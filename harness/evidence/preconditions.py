@@ -22,10 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from harness.errors import TargetViolation
+from harness.errors import HarnessError, TargetViolation
 
 __all__ = ["ANSWERED", "EARLY_DIALOG", "FORKED", "PRECONDITIONS", "TEAMS_SDES", "Precondition",
-           "PreconditionUnmet", "unless_met"]
+           "PreconditionUnmet", "RoutingMismatch", "unless_met"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +83,38 @@ def unless_met(precondition: Precondition) -> Iterator[None]:
         raise
     except TargetViolation as exc:
         raise PreconditionUnmet(precondition, str(exc), evidence=exc.evidence) from exc
+
+
+class RoutingMismatch(HarnessError):
+    """The INVITE the dial plan routes to an agent never reached it: the target sent it
+    elsewhere, or nowhere. A wrong dial plan in the target file, not a violation of the
+    case's requirement, so BROKEN with what to fix (issue 15), unless the case judges
+    where calls go (``@case(..., judges_routing=True)``: FAILED).
+
+    `sent_to` is filled in from the capture once it is read: where the target did send
+    its INVITEs during the call ("host:port", or the lab host's name)."""
+
+    def __init__(self, agent: str, expected: tuple[str, int], detail: str, *,
+                 request_uri: str = "", sent_to: tuple[str, ...] | None = None,
+                 ladder: str = "") -> None:
+        self.agent, self.expected, self.detail = agent, expected, detail
+        self.request_uri, self.sent_to, self.ladder = request_uri, sent_to, ladder
+        super().__init__(self.words())
+
+    def words(self) -> str:
+        where = f"{self.agent} at {self.expected[0]}:{self.expected[1]}"
+        if self.sent_to is None:
+            went = "(the capture could not tell where the target sent it)"
+        elif self.sent_to:
+            went = f"the target sent the INVITE to {', '.join(self.sent_to)}, expected {where}"
+        else:
+            went = (f"the target sent no INVITE on at all, expected one to {where} (unless it "
+                    "stopped routing calls altogether)")
+        dialled = f" (the caller dialled {self.request_uri})" if self.request_uri else ""
+        return (f"{went}: check the dial plan in the target file{dialled}, what each mode "
+                f"and profile dials and where the target routes it. {self.detail}")
+
+    def located(self, sent_to: tuple[str, ...], ladder: str) -> RoutingMismatch:
+        """The same mismatch with where the INVITEs went, as the capture shows it."""
+        return RoutingMismatch(self.agent, self.expected, self.detail,
+                               request_uri=self.request_uri, sent_to=sent_to, ladder=ladder)

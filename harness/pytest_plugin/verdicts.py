@@ -19,7 +19,7 @@ import pytest
 from harness.conformance.case import CASE_ATTR, Case, Verdict
 from harness.conformance.findings import Finding, violation
 from harness.errors import TargetViolation
-from harness.evidence.preconditions import PreconditionUnmet
+from harness.evidence.preconditions import PreconditionUnmet, RoutingMismatch
 from harness.targets.spec import KnownDeviation
 
 __all__ = ["COUNTED_AT_KEY", "DEVIATIONS_KEY", "FINDINGS_KEY", "INCONCLUSIVE_PREFIX",
@@ -119,9 +119,17 @@ def inconclusive_reason(meta: Case, unmet: PreconditionUnmet) -> str | None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """A case that raised `PreconditionUnmet` for a precondition it declares is
     INCONCLUSIVE: skipped, with the precondition and what happened as the reason (JUnit
-    and Allure show it as skipped with that message; docs/decisions.md D36)."""
+    and Allure show it as skipped with that message; docs/decisions.md D36). A call the
+    target routed elsewhere (`RoutingMismatch`) is BROKEN, a wrong dial plan, unless the
+    case judges where calls go (then FAILED)."""
     try:
         return (yield)
+    except RoutingMismatch as mismatch:
+        meta = case_of(item)
+        if meta is not None and meta.judges_routing:
+            raise TargetViolation(f"the call went astray: {mismatch}",
+                                  evidence=mismatch.ladder or None) from mismatch
+        raise
     except PreconditionUnmet as unmet:
         meta = case_of(item)
         reason = inconclusive_reason(meta, unmet) if meta is not None else None

@@ -260,7 +260,7 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
     caller.pump()
 
     # -- the callee answers the offer as it arrived ---------------------------------
-    got = await _invite_or_refusal(caller, callee)
+    got = await _invite_or_refusal(caller, callee, plan.request_uri)
     if isinstance(got, ResponseReceived):  # the target itself refused the call
         rec.final_status = got.response.status
         rec.final_reason = got.response.reason
@@ -355,12 +355,12 @@ async def _establish(live: LiveCall, sip_target: Address) -> bool:
     return True
 
 
-async def _invite_or_refusal(caller: SipAgent, callee: SipAgent
+async def _invite_or_refusal(caller: SipAgent, callee: SipAgent, dialled: str
                              ) -> RequestReceived | ResponseReceived:
     """The INVITE relayed to the callee, or the target's own final failure response to the
     caller, whichever comes first (neither within 2 s: TargetViolation)."""
     invite = asyncio.create_task(callee.wait_for(
-        RequestReceived, "the INVITE relayed by the target", precondition=ANSWERED,
+        RequestReceived, "the INVITE relayed by the target", routed_by=dialled,
         where=lambda e: e.request.method == "INVITE"))
     refusal = asyncio.create_task(caller.wait_for(
         ResponseReceived, "a refusal by the target",

@@ -23,6 +23,7 @@ from harness.evidence.call import (
     Side,
 )
 from harness.evidence.fork import BranchPlan, ForkOutcome, ForkPlan
+from harness.evidence.preconditions import RoutingMismatch
 from harness.evidence.teams import DrPlan
 from harness.lab import Lab
 from harness.media.modes import MediaMode
@@ -216,6 +217,13 @@ async def observed(
             await run()
         if after is not None:
             await after()
+    except RoutingMismatch as mismatch:
+        read = _readable(plan, more_names)
+        if on_evidence is not None:
+            on_evidence(observe(read))
+        if read is None:
+            raise
+        raise mismatch.located(invites_sent_on(read, plan), read.ladder) from None
     except BaseException:
         if on_evidence is not None:
             on_evidence(observe(None))
@@ -224,6 +232,29 @@ async def observed(
     if on_evidence is not None:
         on_evidence(outcome)
     return outcome
+
+
+def _readable(plan: CallPlan | ForkPlan | DrPlan, more_names: Mapping[str, str] | None
+              ) -> CaptureRead | None:
+    """The call's capture read, or None when it cannot be (it is evidence, not a must)."""
+    try:
+        return read_capture_files(plan, **(more_names or {}))
+    except (HarnessError, OSError):
+        return None
+
+
+def invites_sent_on(read: CaptureRead, plan: CallPlan | ForkPlan | DrPlan) -> tuple[str, ...]:
+    """Where the target sent INVITEs during the call, as the capture shows them: each
+    destination once, by lab host name where the plan names it ("callee1 198.18.0.21:5060"),
+    in the order sent. The caller's own INVITE to the target is not among them."""
+    names = {addr: name for name, addr in plan.hosts.items()}
+    targets = set(plan.target_addresses)
+    seen: dict[str, None] = {}
+    for packet in read.packets:
+        if packet.src[0] in targets and packet.payload.startswith(b"INVITE "):
+            ip, port = packet.dst
+            seen[f"{names[ip] + ' ' if ip in names else ''}{ip}:{port}"] = None
+    return tuple(seen)
 
 
 def steps_of(plan: CallPlan) -> AfterMedia | None:

@@ -14,6 +14,7 @@ from harness.conformance import Verdict
 from harness.conformance import robust_checks as rc
 from harness.errors import TargetViolation
 from harness.evidence.call import CallOutcome
+from harness.evidence.preconditions import RoutingMismatch
 from harness.media.modes import MediaMode
 from harness.scenarios.captured import captured_call, plan_call
 from harness.scenarios.robust import probe_relay, send_torture
@@ -27,7 +28,9 @@ async def test_a_server_wedged_by_malformed_sip_fails_rob_1(tmp_path: Path) -> N
         seen: list[CallOutcome] = []
         try:
             call = await captured_call(plan, lab, target, on_evidence=seen.append)
-        except TargetViolation as exc:  # what the call left behind, and why it ended
+        # What the call left behind, and why it ended: the wedged target routes nothing
+        # (a RoutingMismatch, which ROB-1 judges: the case FAILS on it).
+        except (TargetViolation, RoutingMismatch) as exc:
             call = dataclasses.replace(seen[-1], notes=(*seen[-1].notes, str(exc)))
     found = rc.survives_torture("unknown methods", sent, answered, call)
     assert found.verdict is Verdict.FAILED

@@ -13,6 +13,7 @@ import pytest
 from peer_copies import (
     TEAMS_OFFER_ONLY_32,
     TEAMS_OFFER_UNENCRYPTED,
+    copy_default_peer,
     with_define,
     without_early_media,
 )
@@ -81,3 +82,22 @@ def test_a_wrong_sdes_offer_toward_teams_fails_dr_srtp_1_only(
     else:
         assert inconclusive == []
         assert verdicts["DR-ICE-4"] is Verdict.OK and verdicts["DR-SRTP-2"] is Verdict.OK
+
+
+def test_a_wrong_dial_plan_breaks_the_case_with_what_to_fix(tmp_path: Path) -> None:
+    """The target file dials the proxy mode with a port the callee does not listen on, so
+    the target (correctly) routes the INVITE there: not the target's fault, so the case is
+    BROKEN naming where the INVITE went and the dial plan to check, never FAILED."""
+    peer = copy_default_peer(tmp_path)
+    toml = peer / "target.toml"
+    text = toml.read_text()
+    dialled = 'request_uri = "sip:proxy@{callee_address}:{callee_port}"'
+    assert text.count(dialled) == 1
+    toml.write_text(text.replace(dialled, 'request_uri = "sip:proxy@{callee_address}:5999"'))
+    results = tmp_path / "results"
+    proc = _run(peer, results, "-k", "test_proxy_sdp_untouched")
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    (case,) = read_run(results).cases
+    assert case.verdict is Verdict.BROKEN, case.message
+    assert "the target sent the INVITE to callee1 198.18.0.21:5999, expected callee1 at " \
+           "198.18.0.21:5060: check the dial plan in the target file" in case.message

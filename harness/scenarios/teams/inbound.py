@@ -17,7 +17,7 @@ from harness.endpoints.ice import IceAgent
 from harness.endpoints.rtp import RtpEndpoint, StreamConfig
 from harness.endpoints.sip import SipAgent
 from harness.errors import TargetViolation
-from harness.evidence.preconditions import ANSWERED, EARLY_DIALOG
+from harness.evidence.preconditions import EARLY_DIALOG
 from harness.evidence.teams import DrPlan
 from harness.ice.stun import (
     BindingCheck,
@@ -80,7 +80,7 @@ async def _flow(
 
     got = await callee.wait_for(RequestReceived, "the INVITE toward Teams",
                                 where=lambda e: e.request.method == "INVITE",
-                                precondition=ANSWERED)
+                                routed_by=plan.request_uri)
     request = got.request
     offer_in = parse_sdp_from(request.body, plan.callee, "offer toward Teams")
     rec.offer_to_teams = offer_in

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from harness.endpoints.ice import IceAgent
 from harness.endpoints.rtp import RtpEndpoint
 from harness.endpoints.sip import SipAgent
-from harness.evidence.preconditions import ANSWERED, EARLY_DIALOG
+from harness.evidence.preconditions import EARLY_DIALOG
 from harness.evidence.teams import DrPlan
 from harness.lab import Lab
 from harness.net import Address
@@ -124,7 +124,7 @@ async def until_183(
     caller.pump()
     got = await callee.wait_for(RequestReceived, "the INVITE from Teams to the PSTN side",
                                 where=lambda e: e.request.method == "INVITE",
-                                precondition=ANSWERED)
+                                routed_by=plan.request_uri)
     offer_in = parse_sdp_from(got.request.body, plan.callee, "offer to the PSTN side")
     rec.offer_to_pstn_side = offer_in
     answer = make_answer(offer_in, callee.address, pstn_rtp.port, (PCMU, PCMA))

@@ -22,7 +22,7 @@ import pytest
 from harness.conformance.case import case
 from harness.conformance.findings import failed, informational, non_strict, ok
 from harness.errors import HarnessError
-from harness.evidence.preconditions import EARLY_DIALOG, PreconditionUnmet
+from harness.evidence.preconditions import EARLY_DIALOG, PreconditionUnmet, RoutingMismatch
 from harness.media.modes import AnchoredFeature, MediaMode
 
 BYPASS, PROXY, ANCHORED = MediaMode.BYPASS, MediaMode.PROXY, MediaMode.ANCHORED
@@ -138,6 +138,22 @@ def test_precondition_judged_by_one(judge):
     raise PreconditionUnmet(EARLY_DIALOG, "caller: no 18x with SDP from any callee")
 
 
+def _astray():
+    return RoutingMismatch("callee1", ("198.18.0.21", 5060), "callee1: no INVITE in 2.0 s",
+                           request_uri="sip:proxy@198.18.0.21:5060",
+                           sent_to=("198.18.0.30:5060",))
+
+
+@meta("MM-PROXY-2", mode=PROXY)
+def test_misrouted(judge):
+    raise _astray()
+
+
+@meta("KZ-2", mode=PROXY, judges_routing=True)
+def test_misrouted_where_routing_is_judged(judge):
+    raise _astray()
+
+
 def test_not_a_case():
     pass
 '''
@@ -168,8 +184,12 @@ EXPECTED = {
     # ... one it does not declare is one it judges: FAILED
     "test_precondition_judged": ("FAILED", "failed"),
     "test_precondition_judged_by_one": ("FAILED", "failed"),
+    # a call the target routed elsewhere: a wrong dial plan (BROKEN) unless the case
+    # judges where calls go
+    "test_misrouted": ("BROKEN", "broken"),
+    "test_misrouted_where_routing_is_judged": ("FAILED", "failed"),
 }
-REQUIREMENTS = ["KZ-1", "MM-ANCHOR-1", "MM-ANCHOR-2", "MM-BYPASS-1", "MM-BYPASS-2",
+REQUIREMENTS = ["KZ-1", "KZ-2", "MM-ANCHOR-1", "MM-ANCHOR-2", "MM-BYPASS-1", "MM-BYPASS-2",
                 "MM-BYPASS-3", "MM-LAT-1", "MM-LAT-2", "MM-PROXY-1", "MM-PROXY-2",
                 "MM-PROXY-3", "MM-PROXY-4", "SFB-3", "SIP-EARLY-1", "SIP-FORK-1", "SIP-FORK-2"]
 TESTS = len(EXPECTED) + 1  # and test_not_a_case
@@ -192,7 +212,7 @@ def graded(suite_dir: pytest.Pytester, mini_target: Path) -> tuple[pytest.RunRes
 
 def test_every_outcome_gets_its_graded_verdict(graded: tuple[pytest.RunResult, Path]) -> None:
     result, alluredir = graded
-    result.assert_outcomes(passed=6, failed=9, skipped=6, xfailed=1, xpassed=0,
+    result.assert_outcomes(passed=6, failed=11, skipped=6, xfailed=1, xpassed=0,
                            warnings=0)
     results = read_results(alluredir)
     seen = {name: (r.verdicts, r.status) for name, r in results.items() if name in EXPECTED}
@@ -225,6 +245,17 @@ def test_an_unmet_precondition_is_counted_where_it_is_judged(
     assert rows["SIP-FORK-2"].verdict is Verdict.INCONCLUSIVE
     page = render_html(build_matrix(read_run(alluredir)))
     assert "precondition &#x27;early-dialog&#x27; did not hold" in page
+
+
+def test_a_call_routed_elsewhere_says_to_check_the_dial_plan(
+    graded: tuple[pytest.RunResult, Path],
+) -> None:
+    _, alluredir = graded
+    results = read_results(alluredir)
+    for name in ("test_misrouted", "test_misrouted_where_routing_is_judged"):
+        assert ("the target sent the INVITE to 198.18.0.30:5060, expected callee1 at "
+                "198.18.0.21:5060: check the dial plan in the target file (the caller "
+                "dialled sip:proxy@198.18.0.21:5060)") in results[name].message, name
 
 
 def test_unsupported_says_why_and_names_the_target_file(
