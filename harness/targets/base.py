@@ -25,6 +25,21 @@ def matching_lines(logs: Mapping[str, str], patterns: Mapping[str, Sequence[str]
     return found
 
 
+def lab_addresses(lab: Lab) -> dict[str, str]:
+    """Every lab host's address by its name (the agents', the routers', the target's), for
+    a target's program commands (``{hosts[callee1]}``) and container environment
+    (``SBC_HOST_CALLEE1``): a product configured from the address plan needs them all,
+    not only its own address."""
+    return {host.name: lab.address(host.name) for host in lab.topology.all_hosts}
+
+
+def host_variables(lab: Lab) -> dict[str, str]:
+    """`lab_addresses` as environment variables: ``SBC_HOST_<NAME>`` (upper case, ``-``
+    as ``_``)."""
+    return {f"SBC_HOST_{name.upper().replace('-', '_')}": address
+            for name, address in lab_addresses(lab).items()}
+
+
 class LabHosted:
     """What a launcher whose target sits on a lab host knows of its addresses."""
 

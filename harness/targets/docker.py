@@ -22,7 +22,7 @@ import docker.errors
 
 from harness.errors import LabError, SetupError, TargetStartError
 from harness.lab import Lab
-from harness.targets.base import LabHosted, matching_lines
+from harness.targets.base import LabHosted, host_variables, matching_lines
 from harness.targets.docker_engine import RUN_LABEL
 from harness.targets.ready import probe
 from harness.targets.spec import DockerBackend, LoadedTarget
@@ -108,7 +108,8 @@ class DockerTarget(LabHosted):
             self.image, name=name, detach=True,
             labels={RUN_LABEL: self.lab.prefix, "org.sbc-harness.target":
                     self.loaded.spec.target.name},
-            environment={"SBC_ADDRESS": address, **self.docker.environment},
+            environment={"SBC_ADDRESS": address, **host_variables(self.lab),
+                         **self.docker.environment},
             host_config=host_config, networking_config=networking,
         )
         cid = str(container["Id"])

@@ -19,7 +19,7 @@ from pathlib import Path
 from harness.errors import MissingToolError, TargetStartError
 from harness.lab import Lab
 from harness.lab.netns import ProcessRecord, stop_process
-from harness.targets.base import LabHosted, matching_lines
+from harness.targets.base import LabHosted, lab_addresses, matching_lines
 from harness.targets.ready import probe
 from harness.targets.spec import LoadedTarget, Program
 
@@ -44,12 +44,23 @@ class ProcessTarget(LabHosted):
         return self.run_dir / f"{name}.log"
 
     def _expand(self, arg: str) -> str:
-        return arg.format(
-            address=self.lab.address(self.host),
-            sip_port=self.loaded.spec.signalling.port,
-            peer_dir=str(self.loaded.directory),
-            run_dir=str(self.run_dir),
-        )
+        """One argument of a program's command with its placeholders filled in; one this
+        harness does not know is a TargetStartError naming it and those it knows."""
+        hosts = lab_addresses(self.lab)
+        try:
+            return arg.format(
+                address=self.lab.address(self.host),
+                sip_port=self.loaded.spec.signalling.port,
+                peer_dir=str(self.loaded.directory),
+                run_dir=str(self.run_dir),
+                hosts=hosts,
+            )
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise TargetStartError(
+                f"{self.loaded.path}: the program command argument {arg!r} cannot be filled "
+                f"in ({type(exc).__name__}: {exc}); placeholders: {{address}}, {{sip_port}}, "
+                f"{{peer_dir}}, {{run_dir}} and {{hosts[<lab host>]}} for "
+                f"{', '.join(hosts)}; write a literal brace twice") from None
 
     async def start(self) -> None:
         assert self.loaded.spec.process is not None  # checked in __init__
