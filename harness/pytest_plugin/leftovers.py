@@ -162,7 +162,6 @@ def dialog_traces(packets: Iterable[CapturedPacket], target_addresses: frozenset
     side sent and the other answered 2xx, a final response the target sent (a refusal),
     a CANCEL the target answered, or nothing. SIP the reader cannot parse is left out."""
     seen: dict[str, _Seen] = {}
-    requests: dict[tuple[str, str, int, tuple[str, int]], tuple[str, int]] = {}
     for pkt in packets:
         if classify(pkt.payload) is not PacketKind.SIP:
             continue
@@ -174,7 +173,6 @@ def dialog_traces(packets: Iterable[CapturedPacket], target_addresses: frozenset
         s = seen.setdefault(call_id, _Seen())
         if isinstance(msg, Request):
             _request(s, msg.method, pkt, target_addresses)
-            requests[(call_id, msg.method, cseq.seq, pkt.src)] = pkt.dst
         elif isinstance(msg, Response):
             _response(s, msg.status, cseq.method, pkt, target_addresses)
     return {cid: _trace(cid, s) for cid, s in seen.items() if s.invited}
@@ -256,7 +254,9 @@ class Leftover:
                           *(f"  {line}" for line in self.calls)])
 
 
-ROB3 = "ROB-3 (release media resources when calls end)"
+#: Where a call the target did not release is counted (its own requirement, not the case's).
+RELEASE_REQUIREMENT = "ROB-3"
+ROB3 = f"{RELEASE_REQUIREMENT} (release media resources when calls end)"
 
 
 def judge_leftovers(before: Held, after: Held, traces: Mapping[str, DialogTrace]
@@ -416,10 +416,6 @@ def pytest_runtest_call_leftovers(item: pytest.Item) -> Generator[None, None, No
         error = TargetViolation if found.verdict is Verdict.FAILED else HarnessError
         raise error(f"call left behind: {found.text()}")
     return result
-
-
-#: Where a call the target did not release is counted (its own requirement, not the case's).
-RELEASE_REQUIREMENT = "ROB-3"
 
 
 def _count_at_release(item: pytest.Item) -> None:
